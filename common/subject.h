@@ -1,0 +1,31 @@
+/* Subject and queue-name validation and matching.
+ *
+ * Ports the subject helpers of Go nats-server v2.14.5 server/sublist.go (IsValidSubject,
+ * IsValidPublishSubject, IsValidLiteralSubject, subjectIsLiteral, matchLiteral,
+ * subjectIsSubsetMatch, tokenizing) and the queue-name check of client.go.
+ * Tokens are separated by '.', '*' matches one token and '>' the rest (last token only).
+ */
+#ifndef NX_SUBJECT_H
+#define NX_SUBJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Go IsValidSubject: non-empty tokens, wildcards only as whole tokens, '>' last, no whitespace. */
+bool nx_subject_valid(const char *s, size_t len);
+/* Go IsValidLiteralSubject: valid and without wildcards (what pedantic mode requires of PUB). */
+bool nx_subject_valid_literal(const char *s, size_t len);
+/* Go IsValidPublishSubject: valid and literal; the non-pedantic client path checks less. */
+bool nx_subject_valid_publish(const char *s, size_t len);
+/* True if the subject contains no wildcard tokens. */
+bool nx_subject_is_literal(const char *s, size_t len);
+/* Go matchLiteral: does literal subject `lit` match `filter` (which may hold wildcards)? */
+bool nx_subject_match_literal(const char *lit, size_t lit_len, const char *filter,
+                              size_t filter_len);
+/* Go subjectIsSubsetMatch: is every subject matched by `subj` also matched by `filter`? */
+bool nx_subject_subset_match(const char *subj, size_t subj_len, const char *filter,
+                             size_t filter_len);
+/* Queue group names: Go's checks in parseSub (no whitespace, non-empty). */
+bool nx_queue_valid(const char *s, size_t len);
+
+#endif
