@@ -1,1 +1,42 @@
-int main(void) { return 0; }
+/* nats-server: the broker's entry point.
+ * Ports Go nats-server v2.14.5 main.go: flags, logging setup, run until signalled.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "broker/options.h"
+#include "broker/server.h"
+#include "common/log.h"
+
+int main(int argc, char **argv) {
+    br_options opts;
+    br_options_defaults(&opts);
+    switch (br_options_parse_flags(&opts, argc, argv)) {
+    case BR_FLAGS_EXIT_OK: br_options_free(&opts); return 0;
+    case BR_FLAGS_EXIT_ERROR: br_options_free(&opts); return 2;
+    case BR_FLAGS_RUN: break;
+    }
+    if (br_options_validate(&opts) < 0) {
+        br_options_free(&opts);
+        return 1;
+    }
+    if (opts.check_config) {
+        fprintf(stderr, "nats-server: configuration file %s is valid\n",
+                opts.config_file ? opts.config_file : "");
+        br_options_free(&opts);
+        return 0;
+    }
+    nx_log_config lc = {.file = opts.log_file, .time = opts.logtime, .utc = opts.logtime_utc,
+                        .pid = true, .debug = opts.debug, .trace = opts.trace};
+    if (nx_log_init(&lc) < 0) {
+        fprintf(stderr, "nats-server: unable to open log file %s\n", opts.log_file);
+        return 1;
+    }
+    br_server srv;
+    if (br_server_init(&srv, &opts) < 0) nx_fatal("Unable to start the server");
+    int rc = br_server_run(&srv);
+    br_server_free(&srv);
+    br_options_free(&opts);
+    nx_log_close();
+    return rc;
+}

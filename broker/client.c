@@ -1,0 +1,681 @@
+/* Client connections: from parsed operations to effects; see client.h.
+ *
+ * Ports the CLIENT-kind paths of Go nats-server v2.14.5 server/client.go.  Delivery copies the
+ * MSG/HMSG line and payload straight into each subscriber's outbound chunks; nothing is
+ * allocated per message on the publish -> match -> deliver path once chunks are pooled and the
+ * subject's match result is cached in the sublist.
+ */
+#include "broker/client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "broker/server.h"
+#include "common/log.h"
+#include "common/subject.h"
+
+#define CLOSE_FLUSH_MS 1000 /* how long queued -ERR text may take to leave on close */
+#define FIRST_CLIENT_PING_MS 2000 /* Go: firstClientPingInterval */
+#define RTT_MEASUREMENT_MS (3600 * 1000)
+
+static const char *const close_reason_text[] = {
+    [BR_CLOSE_CLIENT] = "Client Closed",
+    [BR_CLOSE_PROTOCOL_VIOLATION] = "Protocol Violation",
+    [BR_CLOSE_AUTH_TIMEOUT] = "Authentication Timeout",
+    [BR_CLOSE_AUTH_VIOLATION] = "Authentication Failure",
+    [BR_CLOSE_STALE] = "Stale Connection",
+    [BR_CLOSE_SLOW_PENDING_BYTES] = "Slow Consumer (Pending Bytes)",
+    [BR_CLOSE_SLOW_WRITE_DEADLINE] = "Slow Consumer (Write Deadline)",
+    [BR_CLOSE_MAX_PAYLOAD] = "Maximum Message Payload Exceeded",
+    [BR_CLOSE_MAX_CONTROL_LINE] = "Maximum Control Line Exceeded",
+    [BR_CLOSE_MAX_CONNECTIONS] = "Maximum Connections Exceeded",
+    [BR_CLOSE_BAD_PROTOCOL] = "Bad Client Protocol Version",
+    [BR_CLOSE_NO_RESPONDERS_REQUIRES_HEADERS] = "No Responders Requires Headers",
+    [BR_CLOSE_READ_ERROR] = "Read Error",
+    [BR_CLOSE_WRITE_ERROR] = "Write Error",
+    [BR_CLOSE_SERVER_SHUTDOWN] = "Server Shutdown",
+};
+
+/* ---- creation ---------------------------------------------------------------------------- */
+
+br_client *br_client_new(br_server *s, int fd, const struct sockaddr_storage *peer) {
+    br_client *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->srv = s;
+    c->fd = fd;
+    c->cid = ++s->next_cid;
+    c->heap_idx = UINT32_MAX;
+    c->verbose = c->pedantic = c->echo = true; /* Go's defaultOpts until CONNECT says otherwise */
+    c->start_ms = c->last_in_ms = s->now_ms;
+    if (peer->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
+        inet_ntop(AF_INET, &a->sin_addr, c->host, sizeof c->host);
+        c->port = ntohs(a->sin_port);
+    } else if (peer->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
+        inet_ntop(AF_INET6, &a->sin6_addr, c->host, sizeof c->host);
+        c->port = ntohs(a->sin6_port);
+    }
+    snprintf(c->log_prefix, sizeof c->log_prefix, "%s:%u - cid:%" PRIu64, c->host, c->port,
+             c->cid);
+    np_parser_init(&c->parser);
+    c->parser.max_payload = (uint32_t)s->opts->max_payload;
+    c->parser.max_control_line = (uint32_t)s->opts->max_control_line;
+    c->parser.require_connect = s->auth_required;
+    return c;
+}
+
+static void set_deadlines_changed(br_client *c) {
+    br_server_deadline_changed(c->srv, c);
+}
+
+void br_client_start(br_client *c) {
+    br_server *s = c->srv;
+    char info[2048];
+    size_t n = br_server_info_line(s, c, false, info, sizeof info);
+    br_client_queue(c, info, n);
+    if (s->auth_required) c->auth_deadline_ms = s->now_ms + s->opts->auth_timeout_ms;
+    c->ping_deadline_ms = s->now_ms + s->opts->ping_interval_ms;
+    set_deadlines_changed(c);
+    nx_debug("%s - Client connection created", c->log_prefix);
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+void br_client_queue(br_client *c, const void *data, size_t len) {
+    if (c->closing) return;
+    br_outq_append(&c->out, data, len);
+    br_server_mark_dirty(c->srv, c);
+}
+
+void br_client_send_err(br_client *c, const char *text) {
+    char line[512];
+    int n = snprintf(line, sizeof line, "-ERR '%s'\r\n", text);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof line) n = sizeof line - 1;
+    nx_trace("%s - ->> [-ERR %s]", c->log_prefix, text);
+    br_client_queue(c, line, (size_t)n);
+}
+
+static void send_ok(br_client *c) {
+    nx_trace("%s - ->> [OK]", c->log_prefix);
+    br_client_queue(c, "+OK\r\n", 5);
+}
+
+/* ---- subscriptions ----------------------------------------------------------------------- */
+
+/* A removed subscription may still be referenced by a match result being walked (delivery
+ * can close a slow consumer, or hit an auto-unsubscribe limit), so its memory is released by
+ * the server at the end of the loop turn, never here. */
+static void sub_retire(br_client *c, br_sub *sub) {
+    sub->closed = true;
+    int rc = sl_remove(c->srv->sublist, &sub->sl);
+    (void)rc; /* -ENOENT cannot happen for a live sub; nothing to recover either way */
+    sub->next_retired = c->srv->retired_subs;
+    c->srv->retired_subs = sub;
+}
+
+static void sub_remove(br_client *c, br_sub *sub) {
+    if (sub->closed) return;
+    nx_strmap_del(&c->subs, sub->sid, sub->sid_len);
+    c->num_subs--;
+    sub_retire(c, sub);
+}
+
+static void process_sub(br_client *c, const np_op *op) {
+    br_server *s = c->srv;
+    nx_trace("%s - <<- [SUB %.*s %.*s %.*s]", c->log_prefix, (int)op->subject.len,
+             op->subject.ptr, (int)op->queue.len, op->queue.ptr, (int)op->sid.len, op->sid.ptr);
+    if (s->opts->max_subs > 0 && c->num_subs >= (uint32_t)s->opts->max_subs) {
+        nx_error("%s - maximum subscriptions exceeded", c->log_prefix);
+        br_client_send_err(c, "maximum subscriptions exceeded");
+        return;
+    }
+    if (nx_strmap_get(&c->subs, op->sid.ptr, op->sid.len)) {
+        if (c->verbose) send_ok(c); /* Go returns the existing subscription */
+        return;
+    }
+    if (!nx_subject_valid(op->subject.ptr, op->subject.len) ||
+        (op->queue.len && !nx_queue_valid(op->queue.ptr, op->queue.len))) {
+        br_client_send_err(c, "Invalid Subject");
+        return;
+    }
+    size_t size = sizeof(br_sub) + op->subject.len + 1 + op->queue.len + 1 + op->sid.len + 1;
+    br_sub *sub = calloc(1, size);
+    if (!sub) abort();
+    char *p = sub->text;
+    memcpy(p, op->subject.ptr, op->subject.len);
+    sub->sl.subject = p;
+    sub->sl.subject_len = op->subject.len;
+    p += op->subject.len + 1;
+    if (op->queue.len) {
+        memcpy(p, op->queue.ptr, op->queue.len);
+        sub->sl.queue = p;
+        sub->sl.queue_len = op->queue.len;
+    }
+    p += op->queue.len + 1;
+    memcpy(p, op->sid.ptr, op->sid.len);
+    sub->sid = p;
+    sub->sid_len = op->sid.len;
+    sub->sl.owner = sub;
+    sub->client = c;
+    if (sl_insert(s->sublist, &sub->sl) != 0) {
+        free(sub);
+        br_client_send_err(c, "Invalid Subject");
+        return;
+    }
+    nx_strmap_put(&c->subs, sub->sid, sub->sid_len, sub);
+    c->num_subs++;
+    if (c->verbose) send_ok(c);
+}
+
+static void process_unsub(br_client *c, const np_op *op) {
+    nx_trace("%s - <<- [UNSUB %.*s]", c->log_prefix, (int)op->sid.len, op->sid.ptr);
+    br_sub *sub = nx_strmap_get(&c->subs, op->sid.ptr, op->sid.len);
+    bool unsub = false;
+    if (sub) {
+        if (op->max_msgs > 0 && op->max_msgs > sub->delivered) {
+            sub->max = op->max_msgs;
+        } else {
+            sub->max = 0;
+            unsub = true;
+        }
+    }
+    if (c->verbose) send_ok(c);
+    if (unsub) sub_remove(c, sub);
+}
+
+/* ---- delivery ---------------------------------------------------------------------------- */
+
+static size_t put_u64(char *dst, uint64_t v) {
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) dst[i] = tmp[n - 1 - i];
+    return n;
+}
+
+typedef struct pub_ctx {
+    br_client *pub;
+    const char *subject;
+    uint32_t subject_len;
+    const char *reply;
+    uint32_t reply_len;
+    const uint8_t *payload; /* headers + body */
+    uint32_t hdr_len;
+    uint32_t total_len;
+} pub_ctx;
+
+static void slow_consumer(br_client *c) {
+    c->srv->stats.slow_consumers++;
+    nx_notice("%s - Slow Consumer Detected: MaxPending of %" PRId64 " Exceeded", c->log_prefix,
+              c->srv->opts->max_pending);
+    br_client_close(c, BR_CLOSE_SLOW_PENDING_BYTES);
+}
+
+/* Go deliverMsg: returns true if the message was queued for the subscriber. */
+static bool deliver(const pub_ctx *m, br_sub *sub) {
+    br_client *c = sub->client;
+    if (sub->closed || c->closing) return false;
+    if (c == m->pub && !c->echo) return false;
+
+    sub->delivered++;
+    bool last = false;
+    if (sub->max > 0) {
+        if (sub->delivered == sub->max) {
+            last = true;
+        } else if (sub->delivered > sub->max) {
+            sub_remove(c, sub);
+            return false;
+        }
+    }
+
+    bool with_hdr = m->hdr_len > 0 && c->headers;
+    const uint8_t *body = m->payload;
+    uint32_t body_len = m->total_len;
+    if (m->hdr_len > 0 && !c->headers) { /* strip headers for a client that cannot take them */
+        body += m->hdr_len;
+        body_len -= m->hdr_len;
+    }
+    /* MSG <subject> <sid> [reply] <size>\r\n  or  HMSG ... <hdr> <total>\r\n */
+    size_t line_max = 5 + m->subject_len + 1 + sub->sid_len + 1 + m->reply_len + 1 + 40;
+    uint64_t need = line_max + body_len + 2;
+    if (c->out.pending + need > (uint64_t)c->srv->opts->max_pending) {
+        slow_consumer(c);
+        return false;
+    }
+    size_t room;
+    char *p = (char *)br_outq_reserve(&c->out, line_max <= BR_OUTCHUNK_BYTES ? line_max : 1, &room);
+    char stack_line[BR_OUTCHUNK_BYTES];
+    char *line = room >= line_max ? p : stack_line; /* very long subjects: build aside */
+    size_t n = 0;
+    if (with_hdr) line[n++] = 'H';
+    memcpy(line + n, "MSG ", 4);
+    n += 4;
+    memcpy(line + n, m->subject, m->subject_len);
+    n += m->subject_len;
+    line[n++] = ' ';
+    memcpy(line + n, sub->sid, sub->sid_len);
+    n += sub->sid_len;
+    line[n++] = ' ';
+    if (m->reply_len) {
+        memcpy(line + n, m->reply, m->reply_len);
+        n += m->reply_len;
+        line[n++] = ' ';
+    }
+    if (with_hdr) {
+        n += put_u64(line + n, m->hdr_len);
+        line[n++] = ' ';
+    }
+    n += put_u64(line + n, body_len);
+    line[n++] = '\r';
+    line[n++] = '\n';
+    if (line == p)
+        br_outq_commit(&c->out, n);
+    else
+        br_outq_append(&c->out, line, n);
+    br_outq_append(&c->out, body, body_len);
+    br_outq_append(&c->out, "\r\n", 2);
+    c->out_msgs++;
+    c->out_bytes += body_len;
+    c->srv->stats.out_msgs++;
+    c->srv->stats.out_bytes += body_len;
+    br_server_mark_dirty(c->srv, c);
+    if (nx_log_trace())
+        nx_trace("%s - ->> [%.*s]", c->log_prefix, (int)(n - 2), line);
+    if (last) sub_remove(c, sub);
+    return true;
+}
+
+static void send_no_responders(br_client *c, const pub_ctx *m) {
+    sl_result *r = sl_match(c->srv->sublist, m->reply, m->reply_len);
+    br_sub *mine = NULL;
+    for (uint32_t i = 0; i < r->npsubs; i++) {
+        br_sub *sub = r->psubs[i]->owner;
+        if (sub->client == c && !sub->closed) {
+            mine = sub;
+            break;
+        }
+    }
+    if (mine) {
+        char line[1024];
+        unsigned hdr_len = 32 + m->subject_len; /* "NATS/1.0 503\r\nNats-Subject: X\r\n\r\n" */
+        int n = snprintf(line, sizeof line, "HMSG %.*s %.*s %u %u\r\n", (int)m->reply_len, m->reply,
+                         (int)mine->sid_len, mine->sid, hdr_len, hdr_len);
+        if (n > 0 && (size_t)n < sizeof line) {
+            br_client_queue(c, line, (size_t)n);
+            br_client_queue(c, "NATS/1.0 503\r\nNats-Subject: ", 28);
+            br_client_queue(c, m->subject, m->subject_len);
+            br_client_queue(c, "\r\n\r\n\r\n", 6);
+        }
+    }
+    sl_result_release(r);
+}
+
+static bool has_prefix(const char *s, size_t len, const char *pre) {
+    size_t pl = strlen(pre);
+    return len > pl && memcmp(s, pre, pl) == 0;
+}
+
+static void process_pub(br_client *c, const np_op *op) {
+    br_server *s = c->srv;
+    if (nx_log_trace()) {
+        if (op->type == NP_OP_HPUB)
+            nx_trace("%s - <<- [HPUB %.*s %.*s %u %u]", c->log_prefix, (int)op->subject.len,
+                     op->subject.ptr, (int)op->reply.len, op->reply.ptr, op->hdr_len,
+                     op->payload_len);
+        else
+            nx_trace("%s - <<- [PUB %.*s %.*s %u]", c->log_prefix, (int)op->subject.len,
+                     op->subject.ptr, (int)op->reply.len, op->reply.ptr, op->payload_len);
+    }
+    if (c->pedantic && !nx_subject_valid_literal(op->subject.ptr, op->subject.len))
+        br_client_send_err(c, "Invalid Publish Subject");
+
+    c->in_msgs++;
+    c->in_bytes += op->payload_len;
+    s->stats.in_msgs++;
+    s->stats.in_bytes += op->payload_len;
+
+    if (has_prefix(op->subject.ptr, op->subject.len, "_GR_.") ||
+        has_prefix(op->subject.ptr, op->subject.len, "$NRG.")) {
+        char txt[400];
+        snprintf(txt, sizeof txt, "Permissions Violation for Publish to \"%.*s\"",
+                 (int)(op->subject.len > 300 ? 300 : op->subject.len), op->subject.ptr);
+        br_client_send_err(c, txt);
+        return;
+    }
+    if (op->reply.len &&
+        (has_prefix(op->reply.ptr, op->reply.len, "_R_.") ||
+         has_prefix(op->reply.ptr, op->reply.len, "$JS.ACK.") ||
+         has_prefix(op->reply.ptr, op->reply.len, "_GR_."))) {
+        char txt[400];
+        snprintf(txt, sizeof txt, "Permissions Violation for Publish with Reply of \"%.*s\"",
+                 (int)(op->reply.len > 300 ? 300 : op->reply.len), op->reply.ptr);
+        br_client_send_err(c, txt);
+        return;
+    }
+    if (c->verbose) send_ok(c);
+
+    pub_ctx m = {
+        .pub = c,
+        .subject = op->subject.ptr,
+        .subject_len = op->subject.len,
+        .reply = op->reply.ptr,
+        .reply_len = op->reply.len,
+        .payload = op->payload,
+        .hdr_len = op->type == NP_OP_HPUB ? op->hdr_len : 0,
+        .total_len = op->payload_len,
+    };
+    bool delivered = false;
+    sl_result *r = sl_match(s->sublist, op->subject.ptr, op->subject.len);
+    for (uint32_t i = 0; i < r->npsubs; i++) delivered |= deliver(&m, r->psubs[i]->owner);
+    for (uint32_t g = 0; g < r->nqsubs; g++) {
+        sl_qgroup *q = &r->qsubs[g];
+        if (q->n == 0) continue;
+        /* Go: start at a random member and take the first one able to take the message. */
+        uint32_t start = (uint32_t)random() % q->n;
+        for (uint32_t k = 0; k < q->n; k++) {
+            if (deliver(&m, q->subs[(start + k) % q->n]->owner)) {
+                delivered = true;
+                break;
+            }
+        }
+    }
+    sl_result_release(r);
+    if (!delivered && m.reply_len && c->no_responders && !c->closing) send_no_responders(c, &m);
+}
+
+/* ---- CONNECT, PING, PONG ----------------------------------------------------------------- */
+
+static bool secret_equal(const char *a, const char *b) {
+    size_t la = a ? strlen(a) : 0, lb = b ? strlen(b) : 0;
+    if (la != lb) return false;
+    return la == 0 || CRYPTO_memcmp(a, b, la) == 0;
+}
+
+static void auth_violation(br_client *c) {
+    nx_error("%s - authentication error", c->log_prefix);
+    br_client_send_err(c, "Authorization Violation");
+    br_client_close(c, BR_CLOSE_AUTH_VIOLATION);
+}
+
+/* Reads a JSON member into a bool/int/string; a wrong type is an unmarshal error in Go. */
+static int json_get_bool(json_t *o, const char *k, bool *out) {
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_boolean(v)) return -1;
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int json_get_str(json_t *o, const char *k, const char **out) {
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v)) return -1;
+    *out = json_string_value(v);
+    return 0;
+}
+
+static void replace_str(char **dst, const char *src) {
+    free(*dst);
+    *dst = src ? strdup(src) : NULL;
+}
+
+static bool check_auth(br_client *c, const char *user, const char *pass, const char *token) {
+    const br_options *o = c->srv->opts;
+    if (o->token) return secret_equal(token, o->token);
+    if (o->username) return secret_equal(user, o->username) && secret_equal(pass, o->password);
+    return true;
+}
+
+static void process_connect(br_client *c, const np_op *op) {
+    br_server *s = c->srv;
+    nx_trace("%s - <<- [CONNECT %.*s]", c->log_prefix, (int)op->arg.len, op->arg.ptr);
+    c->auth_deadline_ms = 0;
+    c->last_in_ms = s->now_ms;
+    c->rtt_ms = s->now_ms - c->start_ms;
+    /* Go: clearPingTimer + setFirstPingTimer, short first ping plus up to 20% jitter. */
+    int64_t d = s->opts->ping_interval_ms;
+    if (!s->opts->disable_short_first_ping && d > FIRST_CLIENT_PING_MS) d = FIRST_CLIENT_PING_MS;
+    if (d >= 5) d += random() % (d / 5);
+    c->ping_deadline_ms = s->now_ms + d;
+    set_deadlines_changed(c);
+
+    json_error_t jerr;
+    json_t *j = json_loadb(op->arg.ptr, op->arg.len, JSON_DISABLE_EOF_CHECK, &jerr);
+    const char *user = NULL, *pass = NULL, *token = NULL, *name = NULL, *lang = NULL,
+               *version = NULL, *account = NULL;
+    bool verbose = c->verbose, pedantic = c->pedantic, echo = c->echo, headers = false,
+         no_responders = false, tls_required = false, new_account = false;
+    int protocol = c->protocol;
+    int bad = !j || !json_is_object(j);
+    if (!bad) {
+        json_t *pv = json_object_get(j, "protocol");
+        if (pv && !json_is_null(pv)) {
+            if (!json_is_integer(pv))
+                bad = 1;
+            else
+                protocol = (int)json_integer_value(pv);
+        }
+        bad |= json_get_bool(j, "verbose", &verbose) | json_get_bool(j, "pedantic", &pedantic) |
+               json_get_bool(j, "echo", &echo) | json_get_bool(j, "headers", &headers) |
+               json_get_bool(j, "no_responders", &no_responders) |
+               json_get_bool(j, "tls_required", &tls_required) |
+               json_get_bool(j, "new_account", &new_account) | json_get_str(j, "user", &user) |
+               json_get_str(j, "pass", &pass) | json_get_str(j, "auth_token", &token) |
+               json_get_str(j, "name", &name) | json_get_str(j, "lang", &lang) |
+               json_get_str(j, "version", &version) | json_get_str(j, "account", &account);
+    }
+    if (bad) {
+        nx_error("%s - %s", c->log_prefix, j ? "json: cannot unmarshal CONNECT" : jerr.text);
+        json_decref(j);
+        br_client_close(c, BR_CLOSE_PROTOCOL_VIOLATION);
+        return;
+    }
+    c->connect_received = true;
+    c->verbose = verbose;
+    c->pedantic = pedantic;
+    c->echo = echo;
+    c->protocol = protocol;
+    c->headers = headers && !s->opts->no_header_support;
+    c->no_responders = no_responders;
+    replace_str(&c->name, name);
+    replace_str(&c->lang, lang);
+    replace_str(&c->version, version);
+
+    bool auth_ok = check_auth(c, user, pass, token) && !(account && account[0]) && !new_account;
+    json_decref(j);
+    if (!auth_ok) {
+        auth_violation(c);
+        return;
+    }
+    c->parser.require_connect = false;
+    c->parser.headers = c->headers;
+    if (protocol < 0 || protocol > 1) {
+        br_client_send_err(c, "invalid client protocol");
+        br_client_close(c, BR_CLOSE_BAD_PROTOCOL);
+        return;
+    }
+    if (c->no_responders && !c->headers) {
+        br_client_send_err(c, "no responders requires headers support");
+        br_client_close(c, BR_CLOSE_NO_RESPONDERS_REQUIRES_HEADERS);
+        return;
+    }
+    if (c->verbose) send_ok(c);
+}
+
+static void process_ping(br_client *c) {
+    nx_trace("%s - <<- [PING]", c->log_prefix);
+    nx_trace("%s - ->> [PONG]", c->log_prefix);
+    br_client_queue(c, "PONG\r\n", 6);
+    c->last_in_ms = c->srv->now_ms;
+    if (!c->connect_received || c->first_pong_sent) return;
+    c->first_pong_sent = true;
+    if (c->protocol >= 1) { /* Go sends an INFO with connect_info after the first PONG */
+        char info[2048];
+        size_t n = br_server_info_line(c->srv, c, true, info, sizeof info);
+        br_client_queue(c, info, n);
+    }
+}
+
+static void process_pong(br_client *c) {
+    nx_trace("%s - <<- [PONG]", c->log_prefix);
+    c->pings_out = 0;
+    c->rtt_ms = c->srv->now_ms - c->rtt_start_ms;
+}
+
+/* ---- input ------------------------------------------------------------------------------- */
+
+static void parse_error(br_client *c, np_error e) {
+    const char *text = np_error_text(e);
+    if (e == NP_ERR_AUTH_REQUIRED) {
+        auth_violation(c);
+        return;
+    }
+    if (np_error_action_of(e) == NP_ACT_SEND_ERR_AND_CLOSE && text) br_client_send_err(c, text);
+    br_close_reason reason = BR_CLOSE_PROTOCOL_VIOLATION;
+    if (e == NP_ERR_MAX_PAYLOAD) {
+        nx_error("%s - maximum payload exceeded", c->log_prefix);
+        reason = BR_CLOSE_MAX_PAYLOAD;
+    } else if (e == NP_ERR_MAX_CONTROL_LINE) {
+        nx_error("%s - maximum control line exceeded", c->log_prefix);
+        reason = BR_CLOSE_MAX_CONTROL_LINE;
+    } else {
+        nx_error("%s - Client parser ERROR: %s", c->log_prefix, text ? text : "bad arguments");
+    }
+    br_client_close(c, reason);
+}
+
+void br_client_process_input(br_client *c, const uint8_t *data, size_t len) {
+    size_t off = 0;
+    while (off < len && !c->closing) {
+        np_op op;
+        ssize_t n = np_parse(&c->parser, data + off, len - off, &op);
+        if (n < 0) {
+            parse_error(c, (np_error)-n);
+            return;
+        }
+        off += (size_t)n;
+        switch (op.type) {
+        case NP_OP_NONE: break;
+        case NP_OP_CONNECT: process_connect(c, &op); break;
+        case NP_OP_PING: process_ping(c); break;
+        case NP_OP_PONG: process_pong(c); break;
+        case NP_OP_PUB:
+        case NP_OP_HPUB: process_pub(c, &op); break;
+        case NP_OP_SUB: process_sub(c, &op); break;
+        case NP_OP_UNSUB: process_unsub(c, &op); break;
+        case NP_OP_INFO: break; /* Go ignores INFO from clients */
+        case NP_OP_OK: break;
+        case NP_OP_ERR:
+            nx_error("%s - Client Error %.*s", c->log_prefix, (int)op.arg.len, op.arg.ptr);
+            br_client_close(c, BR_CLOSE_PROTOCOL_VIOLATION);
+            break;
+        }
+    }
+}
+
+/* ---- deadlines --------------------------------------------------------------------------- */
+
+int64_t br_client_next_deadline(const br_client *c) {
+    int64_t d = 0;
+    int64_t cand[4] = {c->auth_deadline_ms, c->ping_deadline_ms, 0, c->flush_close_deadline_ms};
+    if (c->send_started_ms) cand[2] = c->send_started_ms + c->srv->opts->write_deadline_ms;
+    if (c->closing) cand[0] = cand[1] = 0;
+    for (int i = 0; i < 4; i++)
+        if (cand[i] && (!d || cand[i] < d)) d = cand[i];
+    return d;
+}
+
+static void ping_timer(br_client *c, int64_t now) {
+    br_server *s = c->srv;
+    int64_t interval = s->opts->ping_interval_ms;
+    c->ping_deadline_ms = now + interval;
+    bool need_rtt = c->rtt_ms == 0 || now - c->rtt_start_ms > RTT_MEASUREMENT_MS;
+    if (now - c->last_in_ms < interval && !need_rtt) {
+        nx_debug("%s - Delaying PING due to remote client data or ping", c->log_prefix);
+        return;
+    }
+    if (c->pings_out + 1 > s->opts->ping_max) {
+        nx_debug("%s - Stale Client Connection - Closing", c->log_prefix);
+        br_client_send_err(c, "Stale Connection");
+        br_client_close(c, BR_CLOSE_STALE);
+        return;
+    }
+    c->pings_out++;
+    c->rtt_start_ms = now;
+    nx_trace("%s - ->> [PING]", c->log_prefix);
+    br_client_queue(c, "PING\r\n", 6);
+}
+
+void br_client_on_deadline(br_client *c, int64_t now) {
+    if (c->closing) {
+        if (c->flush_close_deadline_ms && now >= c->flush_close_deadline_ms) {
+            c->flush_close_deadline_ms = 0; /* give up on the unsent tail */
+            br_server_mark_dirty(c->srv, c);
+        }
+        if (c->send_started_ms && now >= c->send_started_ms + c->srv->opts->write_deadline_ms)
+            c->send_started_ms = 0; /* shutdown(2) will fail the stuck send */
+        return;
+    }
+    if (c->auth_deadline_ms && now >= c->auth_deadline_ms) {
+        c->auth_deadline_ms = 0;
+        nx_debug("%s - Authentication Timeout", c->log_prefix);
+        br_client_send_err(c, "Authentication Timeout");
+        br_client_close(c, BR_CLOSE_AUTH_TIMEOUT);
+        return;
+    }
+    if (c->send_started_ms && now >= c->send_started_ms + c->srv->opts->write_deadline_ms) {
+        c->srv->stats.slow_consumers++;
+        nx_notice("%s - Slow Consumer Detected: WriteDeadline of %" PRId64 "ms Exceeded",
+                  c->log_prefix, c->srv->opts->write_deadline_ms);
+        br_client_close(c, BR_CLOSE_SLOW_WRITE_DEADLINE);
+        return;
+    }
+    if (c->ping_deadline_ms && now >= c->ping_deadline_ms) ping_timer(c, now);
+    set_deadlines_changed(c);
+}
+
+/* ---- close ------------------------------------------------------------------------------- */
+
+void br_client_close(br_client *c, br_close_reason reason) {
+    if (c->closing) return;
+    c->closing = true;
+    c->close_reason = reason;
+    /* Go flushes what is queued (an -ERR) before closing; not for slow consumers, write errors,
+     * a peer that already went away, or server shutdown. */
+    bool flush = reason != BR_CLOSE_SLOW_PENDING_BYTES && reason != BR_CLOSE_SLOW_WRITE_DEADLINE &&
+                 reason != BR_CLOSE_WRITE_ERROR && reason != BR_CLOSE_READ_ERROR &&
+                 reason != BR_CLOSE_CLIENT && reason != BR_CLOSE_SERVER_SHUTDOWN;
+    if (flush && c->out.pending) c->flush_close_deadline_ms = c->srv->now_ms + CLOSE_FLUSH_MS;
+    nx_strmap_entry *e;
+    for (uint32_t it = 0; nx_strmap_next(&c->subs, &it, &e);) {
+        sub_retire(c, e->value);
+    }
+    nx_strmap_free(&c->subs);
+    c->num_subs = 0;
+    nx_debug("%s - Client connection closed: %s", c->log_prefix, close_reason_text[reason]);
+    br_server_client_closed(c->srv, c);
+}
+
+void br_client_free(br_client *c) {
+    br_outq_clear(&c->out);
+    np_parser_free(&c->parser);
+    nx_strmap_free(&c->subs);
+    free(c->name);
+    free(c->lang);
+    free(c->version);
+    if (c->fd >= 0) close(c->fd);
+    free(c);
+}

@@ -1,0 +1,123 @@
+/* A client connection: protocol state, subscriptions, delivery and its deadlines.
+ *
+ * Ports the CLIENT-kind behaviour of Go nats-server v2.14.5 server/client.go: processConnect,
+ * processPub/processInboundClientMsg, processSub/processUnsub, deliverMsg and msgHeader,
+ * ping timer and stale detection, auth timeout, verbose +OK, no responders, slow consumers,
+ * and closeConnection.  I/O is the server loop's business (server.c); this file turns parsed
+ * operations into effects and queued output.
+ */
+#ifndef BR_CLIENT_H
+#define BR_CLIENT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "broker/outbound.h"
+#include "broker/sublist.h"
+#include "common/strmap.h"
+#include "proto/parser.h"
+
+typedef struct br_server br_server;
+typedef struct br_client br_client;
+
+typedef struct br_sub {
+    sl_sub sl; /* subject/queue point into `text` below */
+    br_client *client;
+    const char *sid;
+    uint32_t sid_len;
+    int64_t max;       /* auto-unsubscribe after this many (0: none) */
+    int64_t delivered; /* Go: sub.nm */
+    bool closed;
+    struct br_sub *next_retired; /* freed by the server at the end of the loop turn */
+    char text[]; /* subject\0queue\0sid\0 */
+} br_sub;
+
+/* Go's ClosedState values that matter before monitoring exposes them. */
+typedef enum br_close_reason {
+    BR_CLOSE_CLIENT,
+    BR_CLOSE_PROTOCOL_VIOLATION,
+    BR_CLOSE_AUTH_TIMEOUT,
+    BR_CLOSE_AUTH_VIOLATION,
+    BR_CLOSE_STALE,
+    BR_CLOSE_SLOW_PENDING_BYTES,
+    BR_CLOSE_SLOW_WRITE_DEADLINE,
+    BR_CLOSE_MAX_PAYLOAD,
+    BR_CLOSE_MAX_CONTROL_LINE,
+    BR_CLOSE_MAX_CONNECTIONS,
+    BR_CLOSE_BAD_PROTOCOL,
+    BR_CLOSE_NO_RESPONDERS_REQUIRES_HEADERS,
+    BR_CLOSE_READ_ERROR,
+    BR_CLOSE_WRITE_ERROR,
+    BR_CLOSE_SERVER_SHUTDOWN,
+} br_close_reason;
+
+struct br_client {
+    br_server *srv;
+    uint64_t cid;
+    int fd;
+    char host[INET6_ADDRSTRLEN];
+    uint16_t port;
+    char log_prefix[96]; /* "127.0.0.1:5555 - cid:7" as Go prints it */
+
+    np_parser parser;
+    br_outq out;
+    nx_strmap subs; /* sid -> br_sub */
+    uint32_t num_subs;
+
+    /* CONNECT options (Go's ClientOpts; defaults verbose/pedantic/echo = true) */
+    bool verbose, pedantic, echo, headers, no_responders;
+    bool connect_received, first_pong_sent;
+    int protocol;
+    char *name, *lang, *version;
+
+    /* Deadlines, all monotonic ms; 0 = not set. */
+    int64_t auth_deadline_ms;
+    int64_t ping_deadline_ms;
+    int64_t send_started_ms; /* a send is in flight since then (write deadline) */
+    int64_t flush_close_deadline_ms; /* closing: give queued -ERR this long to leave */
+    int32_t pings_out;
+    int64_t last_in_ms;
+    int64_t rtt_start_ms;
+    int64_t rtt_ms;
+    uint32_t heap_idx; /* position in the server's deadline heap, UINT32_MAX when absent */
+
+    /* I/O state, owned by the server loop. */
+    uint32_t ops_inflight;
+    bool recv_armed;
+    bool recv_starved; /* recv stopped for lack of buffers: re-arm at the end of the turn */
+    br_client *starved_next;
+    bool send_inflight;
+    bool dirty;
+    bool closing;      /* no more input; flush then shut down */
+    bool fd_shut;      /* shutdown(2) issued */
+    br_close_reason close_reason;
+    struct msghdr send_msg;
+    struct iovec send_iov[64];
+
+    uint64_t in_msgs, in_bytes, out_msgs, out_bytes;
+    int64_t start_ms;
+
+    br_client *prev, *next;  /* server's list of clients / zombies */
+    br_client *dirty_next;
+};
+
+br_client *br_client_new(br_server *s, int fd, const struct sockaddr_storage *peer);
+/* Sends INFO and arms timers. */
+void br_client_start(br_client *c);
+/* Feeds received bytes through the parser and acts on each operation. */
+void br_client_process_input(br_client *c, const uint8_t *data, size_t len);
+/* Nearest deadline (ms) or 0. */
+int64_t br_client_next_deadline(const br_client *c);
+/* Runs whichever deadlines have passed. */
+void br_client_on_deadline(br_client *c, int64_t now_ms);
+/* Starts closing: input stops, subscriptions go, queued output gets a short time to flush. */
+void br_client_close(br_client *c, br_close_reason reason);
+/* Queues a protocol line (INFO, PONG, -ERR ...) and marks the connection dirty. */
+void br_client_queue(br_client *c, const void *data, size_t len);
+void br_client_send_err(br_client *c, const char *text);
+/* Frees memory once no I/O references the connection. */
+void br_client_free(br_client *c);
+
+#endif

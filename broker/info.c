@@ -1,0 +1,120 @@
+/* INFO and the ports file; see info.h. */
+#include "broker/info.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/client.h"
+#include "broker/server.h"
+#include "common/log.h"
+
+static void put(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void put(char *buf, size_t cap, size_t *n, const char *fmt, ...) {
+    if (*n >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(buf + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    if (m > 0) *n += (size_t)m;
+    if (*n > cap) *n = cap;
+}
+
+void br_json_str(char *buf, size_t cap, size_t *n, const char *s) {
+    put(buf, cap, n, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': put(buf, cap, n, "\\\""); break;
+        case '\\': put(buf, cap, n, "\\\\"); break;
+        case '\n': put(buf, cap, n, "\\n"); break;
+        case '\r': put(buf, cap, n, "\\r"); break;
+        case '\t': put(buf, cap, n, "\\t"); break;
+        case '<': put(buf, cap, n, "\\u003c"); break; /* Go's encoder escapes HTML */
+        case '>': put(buf, cap, n, "\\u003e"); break;
+        case '&': put(buf, cap, n, "\\u0026"); break;
+        default:
+            if (*p < 0x20)
+                put(buf, cap, n, "\\u%04x", *p);
+            else
+                put(buf, cap, n, "%c", *p);
+        }
+    }
+    put(buf, cap, n, "\"");
+}
+
+size_t br_server_info_line(br_server *s, br_client *c, bool connect_info, char *buf, size_t cap) {
+    const br_options *o = s->opts;
+    size_t n = 0;
+    put(buf, cap, &n, "INFO {\"server_id\":\"%s\",\"server_name\":", s->server_id);
+    br_json_str(buf, cap, &n, s->server_name);
+    put(buf, cap, &n, ",\"version\":\"%s\",\"proto\":1,\"go\":\"nats-server-c/%s\",\"host\":",
+        BR_GO_VERSION, NX_VERSION);
+    br_json_str(buf, cap, &n, o->host && o->host[0] ? o->host : "0.0.0.0");
+    put(buf, cap, &n, ",\"port\":%d,\"headers\":%s", s->listen_port,
+        o->no_header_support ? "false" : "true");
+    if (s->auth_required) put(buf, cap, &n, ",\"auth_required\":true");
+    put(buf, cap, &n, ",\"max_payload\":%d", o->max_payload);
+    if (c) {
+        put(buf, cap, &n, ",\"client_id\":%" PRIu64, c->cid);
+        if (c->host[0]) put(buf, cap, &n, ",\"client_ip\":\"%s\"", c->host);
+    }
+    if (s->state == BR_LAME_DUCK) put(buf, cap, &n, ",\"ldm\":true");
+    if (connect_info) put(buf, cap, &n, ",\"connect_info\":true,\"remote_account\":\"$G\"");
+    put(buf, cap, &n, ",\"xkey\":\"%s\"} \r\n", s->xkey);
+    return n < cap ? n : cap;
+}
+
+/* Go lists every interface address when bound to 0.0.0.0 (getURLsAsString). */
+static void add_urls(br_server *s, char *buf, size_t cap, size_t *n) {
+    const char *host = s->opts->host && s->opts->host[0] ? s->opts->host : "0.0.0.0";
+    bool first = true;
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
+        struct ifaddrs *ifs = NULL;
+        if (getifaddrs(&ifs) == 0) {
+            for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+                char ip[INET_ADDRSTRLEN];
+                inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip, sizeof ip);
+                put(buf, cap, n, "%s\"nats://%s:%d\"", first ? "" : ",", ip, s->listen_port);
+                first = false;
+            }
+            freeifaddrs(ifs);
+        }
+        if (!first) return;
+        host = "127.0.0.1";
+    }
+    bool v6 = strchr(host, ':') != NULL;
+    put(buf, cap, n, "\"nats://%s%s%s:%d\"", v6 ? "[" : "", host, v6 ? "]" : "", s->listen_port);
+}
+
+char *br_write_ports_file(br_server *s) {
+    const char *dir = s->opts->ports_file_dir;
+    if (!dir || !dir[0]) return NULL;
+    char path[4096], tmp[4200], json[4096];
+    snprintf(path, sizeof path, "%s/nats-server_%d.ports", dir, (int)getpid());
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    size_t n = 0;
+    put(json, sizeof json, &n, "{\"nats\":[");
+    add_urls(s, json, sizeof json, &n);
+    put(json, sizeof json, &n, "]}");
+    /* Written to a temporary name and renamed, so a watcher never reads half a file. */
+    FILE *f = fopen(tmp, "w");
+    if (!f || fwrite(json, 1, n, f) != n || fclose(f) != 0) {
+        nx_error("Error writing ports file (%s): %s", path, strerror(errno));
+        return NULL;
+    }
+    if (rename(tmp, path) != 0) {
+        nx_error("Error writing ports file (%s): %s", path, strerror(errno));
+        unlink(tmp);
+        return NULL;
+    }
+    return strdup(path);
+}

@@ -1,0 +1,102 @@
+/* Server options: Go's defaults, the command line, and (later) the config file.
+ *
+ * Ports the option fields and flag handling of Go nats-server v2.14.5 server/opts.go
+ * (ConfigureOptions) and main.go.  Durations are kept in milliseconds.
+ */
+#ifndef BR_OPTIONS_H
+#define BR_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BR_DEFAULT_PORT 4222
+#define BR_RANDOM_PORT (-1)
+#define BR_MAX_PAYLOAD (1024 * 1024)
+#define BR_MAX_PAYLOAD_MAX (8 * 1024 * 1024)
+#define BR_MAX_CONTROL_LINE 4096
+#define BR_MAX_PENDING (64LL * 1024 * 1024)
+#define BR_MAX_CONNECTIONS (64 * 1024)
+#define BR_AUTH_TIMEOUT_MS 2000
+#define BR_PING_INTERVAL_MS (2 * 60 * 1000)
+#define BR_PING_MAX 2
+#define BR_WRITE_DEADLINE_MS 10000
+#define BR_LAME_DUCK_DURATION_MS (2 * 60 * 1000)
+#define BR_LAME_DUCK_GRACE_MS 10000
+
+typedef struct br_options {
+    /* Server */
+    char *host;
+    int port;
+    char *server_name;
+    char *client_advertise;
+    char *config_file;
+    char *pid_file;
+    char *ports_file_dir;
+    bool check_config; /* -t */
+    char *signal;      /* --signal cmd[=pid] */
+    int http_port;     /* monitoring: reserved until the monitoring issue */
+    int https_port;
+    int prof_port;
+
+    /* Logging */
+    char *log_file;
+    bool logtime;
+    bool logtime_utc;
+    bool debug;
+    bool trace;
+    bool trace_verbose;
+    bool syslog;
+    char *remote_syslog;
+    int64_t log_size_limit;
+    int max_traced_msg_len;
+
+    /* Limits */
+    int32_t max_payload;
+    int32_t max_control_line;
+    int64_t max_pending;
+    int32_t max_connections;
+    int32_t max_subs; /* 0: unlimited */
+    int64_t ping_interval_ms;
+    int32_t ping_max;
+    int64_t write_deadline_ms;
+    int64_t auth_timeout_ms;
+    int64_t lame_duck_duration_ms;
+    int64_t lame_duck_grace_ms;
+    bool no_header_support;
+    bool disable_short_first_ping;
+
+    /* Authorization (single user or token; the full model arrives with the auth issue) */
+    char *username;
+    char *password;
+    char *token;
+
+    /* Features not built yet: recorded so they can be refused clearly. */
+    bool jetstream;
+    char *store_dir;
+    bool tls, tls_verify;
+    char *tls_cert, *tls_key, *tls_ca_cert;
+    char *routes, *cluster_listen, *cluster_name, *cluster_advertise;
+    bool no_advertise;
+    int connect_retries;
+} br_options;
+
+void br_options_defaults(br_options *o);
+void br_options_free(br_options *o);
+
+typedef enum br_flags_result {
+    BR_FLAGS_RUN,
+    BR_FLAGS_EXIT_OK,    /* -h, -v handled */
+    BR_FLAGS_EXIT_ERROR, /* message already printed */
+} br_flags_result;
+
+/* Parses Go-style flags (-p 4222, --port=4222, -D, -DV, ...) into o. */
+br_flags_result br_options_parse_flags(br_options *o, int argc, char **argv);
+
+/* Checks cross-option rules and refuses options for features not built yet.  0, or -1 after
+ * printing why. */
+int br_options_validate(const br_options *o);
+
+void br_print_usage(void);
+void br_print_version(void);
+
+#endif

@@ -1,0 +1,628 @@
+/* The broker's io_uring loop; see server.h.
+ *
+ * Ports the single-node parts of Go nats-server v2.14.5 server/server.go: Start (banner,
+ * listener, pid and ports files), the accept loop (createClient, max connections), INFO,
+ * lameDuckMode and Shutdown.  The loop shape follows liburing's examples/echo-server.c:
+ * multishot accept, multishot recv from a provided buffer ring, CQEs handled in batches, and the
+ * sends of a turn submitted together.
+ */
+#include "broker/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/client.h"
+#include "broker/info.h"
+#include "common/log.h"
+
+#define RING_ENTRIES 4096
+#define RECV_BUF_COUNT 256 /* power of two */
+#define RECV_BUF_SIZE (32 * 1024)
+#define RECV_BGID 0
+#define TICK_MS 20
+#define SHUTDOWN_WAIT_MS 2000
+
+enum op_tag { TAG_ACCEPT = 1, TAG_RECV, TAG_SEND, TAG_TICK, TAG_SIGNAL, TAG_CANCEL };
+
+static uint64_t pack(void *p, enum op_tag t) {
+    return (uint64_t)(uintptr_t)p | (uint64_t)t;
+}
+
+int64_t br_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct io_uring_sqe *get_sqe(br_server *s) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+    if (!sqe) { /* submission queue full: push what we have and retry */
+        io_uring_submit(&s->ring);
+        sqe = io_uring_get_sqe(&s->ring);
+    }
+    if (!sqe) nx_fatal("io_uring submission queue exhausted");
+    return sqe;
+}
+
+/* ---- deadline heap ----------------------------------------------------------------------- */
+
+static int64_t heap_key(br_client *c) {
+    return br_client_next_deadline(c);
+}
+
+static void heap_swap(br_server *s, uint32_t i, uint32_t j) {
+    br_client *t = s->heap[i];
+    s->heap[i] = s->heap[j];
+    s->heap[j] = t;
+    s->heap[i]->heap_idx = i;
+    s->heap[j]->heap_idx = j;
+}
+
+static void heap_fix(br_server *s, uint32_t i) {
+    while (i > 0) { /* up */
+        uint32_t p = (i - 1) / 2;
+        if (heap_key(s->heap[p]) <= heap_key(s->heap[i])) break;
+        heap_swap(s, i, p);
+        i = p;
+    }
+    for (;;) { /* down */
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < s->heap_len && heap_key(s->heap[l]) < heap_key(s->heap[m])) m = l;
+        if (r < s->heap_len && heap_key(s->heap[r]) < heap_key(s->heap[m])) m = r;
+        if (m == i) break;
+        heap_swap(s, i, m);
+        i = m;
+    }
+}
+
+static void heap_remove(br_server *s, br_client *c) {
+    uint32_t i = c->heap_idx;
+    if (i == UINT32_MAX) return;
+    c->heap_idx = UINT32_MAX;
+    s->heap_len--;
+    if (i != s->heap_len) {
+        s->heap[i] = s->heap[s->heap_len];
+        s->heap[i]->heap_idx = i;
+        heap_fix(s, i);
+    }
+}
+
+void br_server_deadline_changed(br_server *s, br_client *c) {
+    int64_t key = heap_key(c);
+    if (!key) {
+        heap_remove(s, c);
+        return;
+    }
+    if (c->heap_idx == UINT32_MAX) {
+        if (s->heap_len == s->heap_cap) {
+            uint32_t ncap = s->heap_cap ? s->heap_cap * 2 : 64;
+            br_client **nh = realloc(s->heap, ncap * sizeof *nh);
+            if (!nh) abort();
+            s->heap = nh;
+            s->heap_cap = ncap;
+        }
+        c->heap_idx = s->heap_len;
+        s->heap[s->heap_len++] = c;
+    }
+    heap_fix(s, c->heap_idx);
+}
+
+/* ---- listener ---------------------------------------------------------------------------- */
+
+static int open_listener(br_server *s) {
+    const br_options *o = s->opts;
+    const char *host = o->host && o->host[0] ? o->host : "0.0.0.0";
+    char port_str[16];
+    snprintf(port_str, sizeof port_str, "%d", o->port == BR_RANDOM_PORT ? 0 : o->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, port_str, &hints, &res);
+    if (rc != 0) {
+        nx_fatal("Error listening on port: %s:%d, \"%s\"", host, o->port, gai_strerror(rc));
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) nx_fatal("Error listening on port: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
+        int e = errno;
+        freeaddrinfo(res);
+        nx_fatal("Error listening on port: %s:%d, \"%s\"", host, o->port, strerror(e));
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    s->listen_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                    : ((struct sockaddr_in *)&ss)->sin_port);
+    s->listen_fd = fd;
+    nx_notice("Listening for client connections on %s:%d", host, s->listen_port);
+    return 0;
+}
+
+static void arm_accept(br_server *s) {
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, pack(s, TAG_ACCEPT));
+    s->accept_armed = true;
+}
+
+static void close_listener(br_server *s) {
+    if (s->listen_fd < 0) return;
+    /* shutdown wakes the armed multishot accept, which then completes without F_MORE. */
+    shutdown(s->listen_fd, SHUT_RDWR);
+    close(s->listen_fd);
+    s->listen_fd = -1;
+}
+
+/* ---- connections ------------------------------------------------------------------------- */
+
+static void list_push(br_client **head, br_client *c) {
+    c->prev = NULL;
+    c->next = *head;
+    if (*head) (*head)->prev = c;
+    *head = c;
+}
+
+static void list_unlink(br_client **head, br_client *c) {
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        *head = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void arm_recv(br_server *s, br_client *c) {
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = RECV_BGID;
+    io_uring_sqe_set_data64(sqe, pack(c, TAG_RECV));
+    c->recv_armed = true;
+    c->ops_inflight++;
+}
+
+void br_server_mark_dirty(br_server *s, br_client *c) {
+    if (c->dirty) return;
+    c->dirty = true;
+    c->dirty_next = s->dirty;
+    s->dirty = c;
+}
+
+void br_server_client_closed(br_server *s, br_client *c) {
+    list_unlink(&s->clients, c);
+    s->num_clients--;
+    list_push(&s->zombies, c);
+    br_server_deadline_changed(s, c);
+    br_server_mark_dirty(s, c); /* the end of the turn flushes or shuts it down */
+}
+
+static void on_accept(br_server *s, struct io_uring_cqe *cqe) {
+    if (!(cqe->flags & IORING_CQE_F_MORE)) s->accept_armed = false;
+    if (cqe->res < 0) {
+        if (s->listen_fd >= 0 && cqe->res != -ECANCELED)
+            nx_error("Client Accept Error(%s)", strerror(-cqe->res));
+        return;
+    }
+    int fd = cqe->res;
+    if (s->state != BR_RUNNING) {
+        close(fd);
+        return;
+    }
+    struct sockaddr_storage peer = {0};
+    socklen_t plen = sizeof peer;
+    getpeername(fd, (struct sockaddr *)&peer, &plen);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* as Go's net package does */
+    br_client *c = br_client_new(s, fd, &peer);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    list_push(&s->clients, c);
+    s->num_clients++;
+    s->stats.total_connections++;
+    br_client_start(c);
+    if (s->num_clients > (uint32_t)s->opts->max_connections) {
+        nx_error("%s - maximum connections exceeded", c->log_prefix);
+        br_client_send_err(c, "maximum connections exceeded");
+        br_client_close(c, BR_CLOSE_MAX_CONNECTIONS);
+        return;
+    }
+    arm_recv(s, c);
+}
+
+static void return_buffer(br_server *s, unsigned bid) {
+    io_uring_buf_ring_add(s->buf_ring, s->buf_base + (size_t)bid * s->buf_size, s->buf_size,
+                          (unsigned short)bid, io_uring_buf_ring_mask(s->buf_count), 0);
+    io_uring_buf_ring_advance(s->buf_ring, 1);
+}
+
+static void on_recv(br_server *s, br_client *c, struct io_uring_cqe *cqe) {
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    if (!more) {
+        c->recv_armed = false;
+        c->ops_inflight--;
+    }
+    if (cqe->res > 0) {
+        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+        if (!c->closing) {
+            c->last_in_ms = s->now_ms;
+            br_client_process_input(c, s->buf_base + (size_t)bid * s->buf_size, (size_t)cqe->res);
+        }
+        return_buffer(s, bid);
+        if (!more && !c->closing) arm_recv(s, c);
+        return;
+    }
+    if (cqe->res == -ENOBUFS) { /* all buffers busy: retry once this turn returned some */
+        if (!more && !c->closing && !c->recv_starved) {
+            c->recv_starved = true;
+            c->starved_next = s->starved;
+            s->starved = c;
+        }
+        return;
+    }
+    if (c->closing) return;
+    if (cqe->res == 0) {
+        br_client_close(c, BR_CLOSE_CLIENT);
+    } else if (cqe->res != -ECANCELED) {
+        nx_debug("%s - Client read error: %s", c->log_prefix, strerror(-cqe->res));
+        br_client_close(c, BR_CLOSE_READ_ERROR);
+    }
+}
+
+static void submit_send(br_server *s, br_client *c) {
+    int n = br_outq_iov(&c->out, c->send_iov, (int)(sizeof c->send_iov / sizeof c->send_iov[0]));
+    if (n == 0) return;
+    memset(&c->send_msg, 0, sizeof c->send_msg);
+    c->send_msg.msg_iov = c->send_iov;
+    c->send_msg.msg_iovlen = (size_t)n;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_sendmsg(sqe, c->fd, &c->send_msg, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, pack(c, TAG_SEND));
+    c->send_inflight = true;
+    c->send_started_ms = s->now_ms;
+    c->ops_inflight++;
+    br_server_deadline_changed(s, c);
+}
+
+static void on_send(br_server *s, br_client *c, struct io_uring_cqe *cqe) {
+    c->send_inflight = false;
+    c->send_started_ms = 0;
+    c->ops_inflight--;
+    /* Chunks are only ever freed here or when no send is in flight: the kernel reads them. */
+    if (cqe->res < 0) {
+        br_outq_clear(&c->out);
+        if (!c->closing) br_client_close(c, BR_CLOSE_WRITE_ERROR);
+        c->flush_close_deadline_ms = 0;
+    } else {
+        br_outq_consume(&c->out, (size_t)cqe->res);
+        if (c->closing && !c->flush_close_deadline_ms) br_outq_clear(&c->out);
+    }
+    br_server_deadline_changed(s, c);
+    br_server_mark_dirty(s, c);
+}
+
+static void shut_client(br_server *s, br_client *c) {
+    c->fd_shut = true;
+    shutdown(c->fd, SHUT_RDWR);
+    if (c->recv_armed) { /* make sure the multishot recv ends even if shutdown did not wake it */
+        struct io_uring_sqe *sqe = get_sqe(s);
+        io_uring_prep_cancel64(sqe, pack(c, TAG_RECV), 0);
+        io_uring_sqe_set_data64(sqe, pack(c, TAG_CANCEL));
+        c->ops_inflight++;
+    }
+}
+
+/* End of turn: submit one send per dirty connection, shut down or free closed ones. */
+static void flush_dirty(br_server *s) {
+    while (s->dirty) {
+        br_client *c = s->dirty;
+        s->dirty = c->dirty_next;
+        c->dirty = false;
+        if (c->fd_shut) continue;
+        /* A closing connection sends only while it flushes its last words (an -ERR). */
+        bool flushing = c->closing && c->flush_close_deadline_ms;
+        if (!c->send_inflight && c->out.pending && (!c->closing || flushing)) submit_send(s, c);
+        if (c->closing && (!flushing || (!c->send_inflight && !c->out.pending))) shut_client(s, c);
+    }
+    while (s->starved) {
+        br_client *c = s->starved;
+        s->starved = c->starved_next;
+        c->recv_starved = false;
+        if (!c->closing && !c->recv_armed) arm_recv(s, c);
+    }
+}
+
+static void reap_zombies(br_server *s) {
+    br_client *c = s->zombies;
+    while (c) {
+        br_client *next = c->next;
+        if (c->fd_shut && c->ops_inflight == 0 && !c->dirty) {
+            list_unlink(&s->zombies, c);
+            heap_remove(s, c);
+            br_client_free(c);
+        }
+        c = next;
+    }
+    while (s->retired_subs) {
+        struct br_sub *sub = s->retired_subs;
+        s->retired_subs = sub->next_retired;
+        free(sub);
+    }
+}
+
+/* ---- ticks, signals, lame duck, shutdown ------------------------------------------------- */
+
+static void arm_tick(br_server *s) {
+    s->tick_ts.tv_sec = 0;
+    s->tick_ts.tv_nsec = TICK_MS * 1000000LL;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_timeout(sqe, &s->tick_ts, 0, 0);
+    io_uring_sqe_set_data64(sqe, pack(s, TAG_TICK));
+    s->tick_armed = true;
+}
+
+static void begin_shutdown(br_server *s) {
+    if (s->state == BR_SHUTTING_DOWN) return;
+    nx_notice("Initiating Shutdown...");
+    s->state = BR_SHUTTING_DOWN;
+    s->shutdown_deadline_ms = s->now_ms + SHUTDOWN_WAIT_MS;
+    close_listener(s);
+    while (s->clients) {
+        br_client_close(s->clients, BR_CLOSE_SERVER_SHUTDOWN);
+    }
+}
+
+static void enter_lame_duck(br_server *s) {
+    if (s->state != BR_RUNNING) return;
+    nx_notice("Entering lame duck mode, stop accepting new clients");
+    s->state = BR_LAME_DUCK;
+    close_listener(s);
+    if (s->num_clients == 0) {
+        begin_shutdown(s);
+        return;
+    }
+    int64_t grace = s->opts->lame_duck_grace_ms < 0 ? -s->opts->lame_duck_grace_ms
+                                                    : s->opts->lame_duck_grace_ms;
+    int64_t dur = s->opts->lame_duck_duration_ms - grace;
+    if (dur <= 0) dur = 1000;
+    int64_t si = dur / s->num_clients;
+    if (si < 1) si = 1;
+    if (si > 1000) si = 1000;
+    s->ldm_interval_ms = si;
+    s->ldm_next_close_ms = s->now_ms + grace;
+    /* INFO with ldm:true to every client that understands async INFO (Go sendLDMToClients). */
+    for (br_client *c = s->clients; c; c = c->next) {
+        if (c->protocol >= 1 && c->first_pong_sent) {
+            char info[2048];
+            size_t n = br_server_info_line(s, c, false, info, sizeof info);
+            br_client_queue(c, info, n);
+        }
+    }
+}
+
+static void lame_duck_tick(br_server *s) {
+    if (s->state != BR_LAME_DUCK || s->now_ms < s->ldm_next_close_ms) return;
+    if (s->ldm_next_close_ms && s->now_ms >= s->ldm_next_close_ms && s->clients) {
+        static bool announced;
+        if (!announced) {
+            nx_notice("Closing existing clients");
+            announced = true;
+        }
+        br_client *c = s->clients;
+        while (c && c->next) c = c->next; /* oldest first */
+        br_client_close(c, BR_CLOSE_SERVER_SHUTDOWN);
+        int64_t v = s->ldm_interval_ms / 2 + random() % (s->ldm_interval_ms / 2 + 1);
+        s->ldm_next_close_ms = s->now_ms + v;
+    }
+    if (!s->clients) begin_shutdown(s);
+}
+
+static void on_tick(br_server *s) {
+    s->tick_armed = false;
+    while (s->heap_len) {
+        br_client *c = s->heap[0];
+        int64_t d = heap_key(c);
+        if (!d || d > s->now_ms) break;
+        br_client_on_deadline(c, s->now_ms);
+        br_server_deadline_changed(s, c);
+        if (c->heap_idx == 0 && heap_key(c) <= s->now_ms && heap_key(c)) {
+            heap_remove(s, c); /* a deadline that does not move would spin: drop it */
+        }
+    }
+    lame_duck_tick(s);
+}
+
+static void arm_signal_read(br_server *s) {
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_read(sqe, s->signal_fd, s->signal_buf, sizeof(struct signalfd_siginfo), 0);
+    io_uring_sqe_set_data64(sqe, pack(s, TAG_SIGNAL));
+}
+
+static void on_signal(br_server *s, struct io_uring_cqe *cqe) {
+    if (cqe->res == (int)sizeof(struct signalfd_siginfo)) {
+        const struct signalfd_siginfo *si = (const void *)s->signal_buf;
+        switch (si->ssi_signo) {
+        case SIGINT:
+        case SIGTERM:
+        case SIGQUIT:
+            nx_debug("Trapped \"%s\" signal", strsignal((int)si->ssi_signo));
+            begin_shutdown(s);
+            break;
+        case SIGUSR1:
+            nx_log_reopen();
+            nx_notice("File log re-opened");
+            break;
+        case SIGUSR2: enter_lame_duck(s); break;
+        case SIGHUP: nx_warn("Configuration reload is not supported yet; ignoring SIGHUP"); break;
+        default: break;
+        }
+    }
+    if (s->state != BR_SHUTTING_DOWN || s->clients || s->zombies) arm_signal_read(s);
+}
+
+/* ---- init / run -------------------------------------------------------------------------- */
+
+static int setup_ring(br_server *s) {
+    struct io_uring_params p = {0};
+    p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
+              IORING_SETUP_DEFER_TASKRUN;
+    int rc = io_uring_queue_init_params(RING_ENTRIES, &s->ring, &p);
+    if (rc < 0) { /* older kernels: plain ring */
+        memset(&p, 0, sizeof p);
+        rc = io_uring_queue_init_params(RING_ENTRIES, &s->ring, &p);
+    }
+    if (rc < 0) return rc;
+    s->ring_ready = true;
+
+    s->buf_count = RECV_BUF_COUNT;
+    s->buf_size = RECV_BUF_SIZE;
+    size_t ring_bytes = s->buf_count * sizeof(struct io_uring_buf);
+    s->buf_ring = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (s->buf_ring == MAP_FAILED) return -errno;
+    s->buf_base = malloc((size_t)s->buf_count * s->buf_size);
+    if (!s->buf_base) return -ENOMEM;
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (uint64_t)(uintptr_t)s->buf_ring, .ring_entries = s->buf_count, .bgid = RECV_BGID};
+    rc = io_uring_register_buf_ring(&s->ring, &reg, 0);
+    if (rc < 0) return rc;
+    io_uring_buf_ring_init(s->buf_ring);
+    for (unsigned i = 0; i < s->buf_count; i++)
+        io_uring_buf_ring_add(s->buf_ring, s->buf_base + (size_t)i * s->buf_size, s->buf_size,
+                              (unsigned short)i, io_uring_buf_ring_mask(s->buf_count), (int)i);
+    io_uring_buf_ring_advance(s->buf_ring, (int)s->buf_count);
+    return 0;
+}
+
+static int setup_signals(br_server *s) {
+    sigset_t set;
+    sigemptyset(&set);
+    int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&set, sigs[i]);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -errno;
+    signal(SIGPIPE, SIG_IGN);
+    s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+    return s->signal_fd < 0 ? -errno : 0;
+}
+
+int br_server_init(br_server *s, br_options *opts) {
+    memset(s, 0, sizeof *s);
+    s->opts = opts;
+    s->listen_fd = -1;
+    s->signal_fd = -1;
+    s->now_ms = br_now_ms();
+    srandom((unsigned)(time(NULL) ^ getpid()));
+    if (nx_nkey_new_server_id(s->server_id) < 0 || nx_nkey_new_curve_key(s->xkey) < 0)
+        nx_fatal("Error creating server keys");
+    s->server_name = strdup(opts->server_name && opts->server_name[0] ? opts->server_name
+                                                                       : s->server_id);
+    s->auth_required = opts->username || opts->token;
+    s->sublist = sl_new(true);
+    if (!s->sublist) return -ENOMEM;
+    int rc = setup_signals(s);
+    if (rc < 0) return rc;
+    rc = setup_ring(s);
+    if (rc < 0) {
+        nx_error("io_uring setup failed: %s", strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
+static void log_banner(br_server *s) {
+    nx_notice("Starting nats-server");
+    nx_notice("  Version:  %s", BR_GO_VERSION);
+    nx_notice("  Git:      [not set]");
+    nx_notice("  Name:     %s", s->server_name);
+    nx_notice("  ID:       %s", s->server_id);
+    if (s->opts->config_file) nx_notice("Using configuration file: %s", s->opts->config_file);
+}
+
+static void write_pid_file(br_server *s) {
+    if (!s->opts->pid_file) return;
+    FILE *f = fopen(s->opts->pid_file, "w");
+    if (!f) nx_fatal("Could not write pidfile: %s", strerror(errno));
+    fprintf(f, "%d", (int)getpid());
+    fclose(f);
+}
+
+int br_server_run(br_server *s) {
+    log_banner(s);
+    write_pid_file(s);
+    open_listener(s);
+    s->ports_file = br_write_ports_file(s);
+    nx_notice("Server is ready");
+
+    arm_accept(s);
+    arm_tick(s);
+    arm_signal_read(s);
+    for (;;) {
+        flush_dirty(s);
+        reap_zombies(s);
+        if (s->state == BR_SHUTTING_DOWN &&
+            ((!s->clients && !s->zombies) || s->now_ms >= s->shutdown_deadline_ms))
+            break;
+        if (!s->tick_armed) arm_tick(s);
+        int rc = io_uring_submit_and_wait(&s->ring, 1);
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+            nx_fatal("io_uring_submit_and_wait: %s", strerror(-rc));
+        s->now_ms = br_now_ms();
+        struct io_uring_cqe *cqe;
+        unsigned head, count = 0;
+        io_uring_for_each_cqe(&s->ring, head, cqe) {
+            count++;
+            uint64_t ud = io_uring_cqe_get_data64(cqe);
+            enum op_tag tag = (enum op_tag)(ud & 7);
+            void *ptr = (void *)(uintptr_t)(ud & ~(uint64_t)7);
+            switch (tag) {
+            case TAG_ACCEPT: on_accept(s, cqe); break;
+            case TAG_RECV: on_recv(s, ptr, cqe); break;
+            case TAG_SEND: on_send(s, ptr, cqe); break;
+            case TAG_TICK: on_tick(s); break;
+            case TAG_SIGNAL: on_signal(s, cqe); break;
+            case TAG_CANCEL: ((br_client *)ptr)->ops_inflight--; break;
+            default: break;
+            }
+        }
+        io_uring_cq_advance(&s->ring, count);
+    }
+    if (s->ports_file) unlink(s->ports_file);
+    nx_notice("Server Exiting..");
+    return 0;
+}
+
+void br_server_free(br_server *s) {
+    /* Connections still referenced by the kernel at exit are reclaimed by the OS. */
+    close_listener(s);
+    if (s->ring_ready) io_uring_queue_exit(&s->ring);
+    while (s->zombies) {
+        br_client *c = s->zombies;
+        list_unlink(&s->zombies, c);
+        br_client_free(c);
+    }
+    reap_zombies(s);
+    if (s->buf_ring) munmap(s->buf_ring, s->buf_count * sizeof(struct io_uring_buf));
+    free(s->buf_base);
+    free(s->heap);
+    sl_free(s->sublist);
+    free(s->server_name);
+    free(s->ports_file);
+    if (s->signal_fd >= 0) close(s->signal_fd);
+    br_outchunk_pool_drain();
+}

@@ -1,0 +1,102 @@
+/* The broker process: one io_uring loop serving client connections.
+ *
+ * Ports the single-server parts of Go nats-server v2.14.5 server/server.go (Start, accept loop,
+ * INFO, lame duck, shutdown, ports file) onto one thread driving io_uring: multishot accept,
+ * multishot recv into a provided buffer ring, one sendmsg in flight per connection, and a
+ * periodic tick for per-connection deadlines (ping, auth, write stall).
+ *
+ * Invariants: everything runs on the loop thread; a connection is freed only after every
+ * io_uring operation that references it has completed (ops_inflight == 0); sends are batched:
+ * handlers queue output and mark the connection dirty, and the loop submits one send per dirty
+ * connection per turn.
+ */
+#ifndef BR_SERVER_H
+#define BR_SERVER_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/options.h"
+#include "broker/sublist.h"
+#include "common/nkey.h"
+
+typedef struct br_client br_client;
+
+typedef struct br_stats {
+    uint64_t in_msgs, in_bytes, out_msgs, out_bytes;
+    uint64_t slow_consumers;
+    uint64_t total_connections;
+} br_stats;
+
+typedef enum br_server_state {
+    BR_RUNNING,
+    BR_LAME_DUCK,
+    BR_SHUTTING_DOWN,
+} br_server_state;
+
+typedef struct br_server {
+    br_options *opts;
+    struct io_uring ring;
+    bool ring_ready;
+
+    int listen_fd;
+    int listen_port; /* the bound port (after -p -1) */
+    bool accept_armed;
+
+    /* Provided receive buffers shared by every connection. */
+    struct io_uring_buf_ring *buf_ring;
+    uint8_t *buf_base;
+    uint32_t buf_count;
+    uint32_t buf_size;
+    br_client *starved; /* connections whose recv stopped for lack of buffers */
+
+    int signal_fd;
+    uint64_t signal_buf[16]; /* struct signalfd_siginfo is 128 bytes */
+
+    struct __kernel_timespec tick_ts;
+    bool tick_armed;
+
+    sl_sublist *sublist;
+    char server_id[NX_NKEY_PUBLIC_LEN + 1];
+    char xkey[NX_NKEY_PUBLIC_LEN + 1];
+    char *server_name;
+    bool auth_required;
+
+    uint64_t next_cid;
+    br_client *clients; /* doubly linked list of open connections */
+    uint32_t num_clients;
+    br_client *dirty;   /* connections with output to send this turn */
+    br_client *zombies; /* closed connections waiting for in-flight ops */
+    struct br_sub *retired_subs; /* removed subscriptions, freed at the end of the turn */
+
+    /* Deadline heap of connections keyed by their nearest deadline. */
+    br_client **heap;
+    uint32_t heap_len, heap_cap;
+
+    int64_t now_ms; /* monotonic, refreshed every loop turn */
+    br_server_state state;
+    int64_t ldm_next_close_ms;
+    int64_t ldm_interval_ms;
+    int64_t shutdown_deadline_ms;
+    bool ports_file_written;
+    char *ports_file;
+
+    br_stats stats;
+} br_server;
+
+int br_server_init(br_server *s, br_options *opts);
+/* Runs until shutdown; returns the process exit status. */
+int br_server_run(br_server *s);
+void br_server_free(br_server *s);
+
+int64_t br_now_ms(void);
+
+/* Used by connections. */
+void br_server_mark_dirty(br_server *s, br_client *c);
+void br_server_deadline_changed(br_server *s, br_client *c);
+void br_server_client_closed(br_server *s, br_client *c);
+/* Builds the INFO line for c into buf; returns its length. */
+size_t br_server_info_line(br_server *s, br_client *c, bool connect_info, char *buf, size_t cap);
+
+#endif
