@@ -398,6 +398,13 @@ static void process_pub(br_client *c, const np_op *op) {
 
 /* ---- CONNECT, PING, PONG ----------------------------------------------------------------- */
 
+/* RTT in ms, at least 1: 0 means "never measured" to the ping timer (Go's computeRTT never
+ * returns 0 either). */
+static int64_t rtt_since(const br_server *s, int64_t start_ms) {
+    int64_t d = s->now_ms - start_ms;
+    return d > 0 ? d : 1;
+}
+
 static bool secret_equal(const char *a, const char *b) {
     size_t la = a ? strlen(a) : 0, lb = b ? strlen(b) : 0;
     if (la != lb) return false;
@@ -444,7 +451,7 @@ static void process_connect(br_client *c, const np_op *op) {
     nx_trace("%s - <<- [CONNECT %.*s]", c->log_prefix, (int)op->arg.len, op->arg.ptr);
     c->auth_deadline_ms = 0;
     c->last_in_ms = s->now_ms;
-    c->rtt_ms = s->now_ms - c->start_ms;
+    c->rtt_ms = rtt_since(s, c->start_ms);
     /* Go: clearPingTimer + setFirstPingTimer, short first ping plus up to 20% jitter. */
     int64_t d = s->opts->ping_interval_ms;
     if (!s->opts->disable_short_first_ping && d > FIRST_CLIENT_PING_MS) d = FIRST_CLIENT_PING_MS;
@@ -532,7 +539,7 @@ static void process_ping(br_client *c) {
 static void process_pong(br_client *c) {
     nx_trace("%s - <<- [PONG]", c->log_prefix);
     c->pings_out = 0;
-    c->rtt_ms = c->srv->now_ms - c->rtt_start_ms;
+    c->rtt_ms = rtt_since(c->srv, c->rtt_start_ms);
 }
 
 /* ---- input ------------------------------------------------------------------------------- */

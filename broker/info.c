@@ -57,8 +57,21 @@ size_t br_server_info_line(br_server *s, br_client *c, bool connect_info, char *
     br_json_str(buf, cap, &n, s->server_name);
     put(buf, cap, &n, ",\"version\":\"%s\",\"proto\":1,\"go\":\"nats-server-c/%s\",\"host\":",
         BR_GO_VERSION, NX_VERSION);
-    br_json_str(buf, cap, &n, o->host && o->host[0] ? o->host : "0.0.0.0");
-    put(buf, cap, &n, ",\"port\":%d,\"headers\":%s", s->listen_port,
+    /* client_advertise replaces host and port (Go setInfoHostPort). */
+    char adv_host[256];
+    int port = s->listen_port;
+    const char *host = o->host && o->host[0] ? o->host : "0.0.0.0";
+    if (o->client_advertise && o->client_advertise[0]) {
+        snprintf(adv_host, sizeof adv_host, "%s", o->client_advertise);
+        char *colon = strrchr(adv_host, ':');
+        if (colon && !strchr(colon, ']')) {
+            *colon = '\0';
+            port = atoi(colon + 1);
+        }
+        host = adv_host;
+    }
+    br_json_str(buf, cap, &n, host);
+    put(buf, cap, &n, ",\"port\":%d,\"headers\":%s", port,
         o->no_header_support ? "false" : "true");
     if (s->auth_required) put(buf, cap, &n, ",\"auth_required\":true");
     put(buf, cap, &n, ",\"max_payload\":%d", o->max_payload);

@@ -3,8 +3,10 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "broker/options.h"
+#include "broker/options_conf.h"
 #include "broker/server.h"
 #include "common/log.h"
 
@@ -15,6 +17,25 @@ int main(int argc, char **argv) {
     case BR_FLAGS_EXIT_OK: br_options_free(&opts); return 0;
     case BR_FLAGS_EXIT_ERROR: br_options_free(&opts); return 2;
     case BR_FLAGS_RUN: break;
+    }
+    /* As Go's ConfigureOptions: the file first, then the flags given on the command line win. */
+    if (opts.config_file) {
+        char *path = strdup(opts.config_file);
+        br_options_free(&opts);
+        br_options_defaults(&opts);
+        char *errors = NULL;
+        if (br_options_apply_config(&opts, path, &errors) < 0) {
+            fprintf(stderr, "nats-server: %s", errors ? errors : "invalid configuration\n");
+            if (errors && errors[0] && errors[strlen(errors) - 1] != '\n') fputc('\n', stderr);
+            free(errors);
+            free(path);
+            br_options_free(&opts);
+            return 1;
+        }
+        free(errors);
+        (void)br_options_parse_flags(&opts, argc, argv);
+        free(opts.config_file);
+        opts.config_file = path;
     }
     if (br_options_validate(&opts) < 0) {
         br_options_free(&opts);

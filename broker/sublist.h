@@ -22,9 +22,14 @@
 typedef struct sl_sub {
     const char *subject; /* NUL-terminated, owned by the embedding struct */
     uint32_t subject_len;
-    const char *queue;   /* NULL when not a queue subscription */
+    const char *queue; /* NULL when not a queue subscription */
     uint32_t queue_len;
-    void *owner;         /* the embedding object (e.g. a client's subscription) */
+    void *owner; /* the embedding object (e.g. a client's subscription) */
+    /* Added: for queue subs from routes and leafnodes (Go: subscription.qw of a ROUTER/LEAF
+     * client) the number of times the sub is listed in its group of a match result, so remote
+     * members get picked in proportion to the queue members behind them.  0 (local subs, the
+     * default of a zeroed struct) lists it once.  Change it with sl_update_remote_qsub. */
+    uint32_t qweight;
 } sl_sub;
 
 typedef struct sl_qgroup {
@@ -50,6 +55,10 @@ typedef struct sl_stats {
     double cache_hit_rate;
     uint32_t max_fanout;
     double avg_fanout;
+    /* Added: the raw sums behind avg_fanout, so sl_stats_add can aggregate (Go: totFanout,
+     * cacheCnt). */
+    uint64_t tot_fanout;
+    uint32_t cache_cnt;
 } sl_stats;
 
 typedef struct sl_sublist sl_sublist;
@@ -74,7 +83,54 @@ uint32_t sl_count(const sl_sublist *sl);
 uint32_t sl_cache_count(const sl_sublist *sl);
 void sl_get_stats(const sl_sublist *sl, sl_stats *out);
 
-/* Visit every subscription (e.g. for /subsz or to rebuild interest); order unspecified. */
+/* Visit every subscription (e.g. for /subsz or to rebuild interest); order unspecified.
+ * fn must not modify the sublist. */
 void sl_for_each(const sl_sublist *sl, void (*fn)(sl_sub *sub, void *arg), void *arg);
+
+/* --- Additions beyond the original contract --------------------------------------------- */
+
+/* Go CacheEnabled. */
+bool sl_cache_enabled(const sl_sublist *sl);
+
+/* Go RemoveBatch: removes every sub it can (the cache is bypassed while doing so and starts
+ * empty afterwards) and returns the first error (-EINVAL/-ENOENT) or 0. */
+int sl_remove_batch(sl_sublist *sl, sl_sub *const *subs, size_t n);
+
+/* Go NumInterest: stores in *np and *nq the plain and queue subscriptions interested in the
+ * literal subject and returns whether there is any.  Like Go, an uncached lookup stops at the first
+ * matching '>' node, so the counts are exact only when cached or without overlapping subs. */
+bool sl_num_interest(sl_sublist *sl, const char *subject, size_t len, uint32_t *np, uint32_t *nq);
+
+/* Go ReverseMatch: the subscriptions whose subjects are matched by `subject` (which may hold
+ * wildcards), e.g. sub "foo.bar" for "foo.*".  Uncached; release the result like sl_match's. */
+sl_result *sl_reverse_match(sl_sublist *sl, const char *subject, size_t len);
+
+/* Go UpdateRemoteQSub: call after changing sub->qweight of an inserted sub; drops the cached
+ * results for its subject so they are rebuilt with the new weight. */
+void sl_update_remote_qsub(sl_sublist *sl, const sl_sub *sub);
+
+/* Go genid: bumped by every insert, remove and weight update, so callers can keep their own
+ * per-connection caches of match results and drop them when the interest changed. */
+uint64_t sl_genid(const sl_sublist *sl);
+
+/* Go numLevels: depth of the trie (0 when empty).  For tests of node pruning. */
+int sl_num_levels(const sl_sublist *sl);
+
+/* Go SublistStats.add: aggregates `st` into `acc` (e.g. over accounts for /varz). */
+void sl_stats_add(sl_stats *acc, const sl_stats *st);
+
+/* Go RegisterNotification / RegisterQueueNotification: fn(arg, has_interest) is called at once
+ * with the current interest in the exact literal subject (and queue group when queue != NULL),
+ * then with true when the first such sub is inserted and false when the last one is removed.
+ * Wildcard subs never count.  fn runs inside sl_register_notification, sl_insert, sl_remove and
+ * sl_remove_batch and must not modify the sublist or its registrations.
+ * Returns 0, -EINVAL for a wildcard subject or NULL fn (Go: ErrInvalidSubject, ErrNilChan), or
+ * -EEXIST when (subject, queue, fn, arg) is already registered (Go: ErrAlreadyRegistered). */
+typedef void (*sl_notify_fn)(void *arg, bool has_interest);
+int sl_register_notification(sl_sublist *sl, const char *subject, size_t len, const char *queue,
+                             size_t queue_len, sl_notify_fn fn, void *arg);
+/* Go ClearNotification / ClearQueueNotification: true if the registration was found. */
+bool sl_clear_notification(sl_sublist *sl, const char *subject, size_t len, const char *queue,
+                           size_t queue_len, sl_notify_fn fn, void *arg);
 
 #endif
