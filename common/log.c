@@ -66,6 +66,9 @@ bool nx_log_trace(void) {
     return g_log.cfg.trace;
 }
 
+static void log_line(nx_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void log_line(nx_log_level level, const char *fmt, va_list ap) {
     char line[8192];
     size_t n = 0;

@@ -106,12 +106,11 @@ Test(errors, hpub_max_payload) {
 Test(errors, control_line_default_limit) {
     h_server *s = h_server_start(NULL);
     h_conn *c = h_connect_setup(s->port, QUIET);
-    char *line = malloc(5000 + 16);
+    static char line[5000 + 16];
     memcpy(line, "SUB ", 4);
     memset(line + 4, 'a', 5000);
-    strcpy(line + 5004, " 1\r\n");
+    memcpy(line + 5004, " 1\r\n", 5);
     h_send(c, line);
-    free(line);
     h_expect(c, "-ERR 'maximum control line exceeded'\r\n");
     h_expect_closed(c);
     h_close(c);
