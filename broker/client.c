@@ -42,6 +42,7 @@ static const char *const close_reason_text[] = {
     [BR_CLOSE_READ_ERROR] = "Read Error",
     [BR_CLOSE_WRITE_ERROR] = "Write Error",
     [BR_CLOSE_SERVER_SHUTDOWN] = "Server Shutdown",
+    [BR_CLOSE_PARSE_ERROR] = "Parse Error",
 };
 
 /* ---- creation ---------------------------------------------------------------------------- */
@@ -215,6 +216,8 @@ typedef struct pub_ctx {
     const uint8_t *payload; /* headers + body */
     uint32_t hdr_len;
     uint32_t total_len;
+    np_str size_str; /* the client's own size text: Go echoes it verbatim in MSG/HMSG */
+    np_str hdr_str;
 } pub_ctx;
 
 static void slow_consumer(br_client *c) {
@@ -249,7 +252,8 @@ static bool deliver(const pub_ctx *m, br_sub *sub) {
         body_len -= m->hdr_len;
     }
     /* MSG <subject> <sid> [reply] <size>\r\n  or  HMSG ... <hdr> <total>\r\n */
-    size_t line_max = 5 + m->subject_len + 1 + sub->sid_len + 1 + m->reply_len + 1 + 40;
+    size_t line_max = 5 + m->subject_len + 1 + sub->sid_len + 1 + m->reply_len + 1 +
+                      m->hdr_str.len + 1 + m->size_str.len + 24;
     uint64_t need = line_max + body_len + 2;
     if (c->out.pending + need > (uint64_t)c->srv->opts->max_pending) {
         slow_consumer(c);
@@ -275,10 +279,17 @@ static bool deliver(const pub_ctx *m, br_sub *sub) {
         line[n++] = ' ';
     }
     if (with_hdr) {
-        n += put_u64(line + n, m->hdr_len);
+        memcpy(line + n, m->hdr_str.ptr, m->hdr_str.len);
+        n += m->hdr_str.len;
         line[n++] = ' ';
+        memcpy(line + n, m->size_str.ptr, m->size_str.len);
+        n += m->size_str.len;
+    } else if (m->hdr_len > 0) {
+        n += put_u64(line + n, body_len); /* headers stripped: Go prints the new size */
+    } else {
+        memcpy(line + n, m->size_str.ptr, m->size_str.len);
+        n += m->size_str.len;
     }
-    n += put_u64(line + n, body_len);
     line[n++] = '\r';
     line[n++] = '\n';
     if (line == p)
@@ -339,7 +350,9 @@ static void process_pub(br_client *c, const np_op *op) {
             nx_trace("%s - <<- [PUB %.*s %.*s %u]", c->log_prefix, (int)op->subject.len,
                      op->subject.ptr, (int)op->reply.len, op->reply.ptr, op->payload_len);
     }
-    if (c->pedantic && !nx_subject_valid_literal(op->subject.ptr, op->subject.len))
+    /* An empty subject is a client's HMSG, which Go runs without the pedantic check. */
+    if (c->pedantic && op->subject.len &&
+        !nx_subject_valid_literal(op->subject.ptr, op->subject.len))
         br_client_send_err(c, "Invalid Publish Subject");
 
     c->in_msgs++;
@@ -376,6 +389,8 @@ static void process_pub(br_client *c, const np_op *op) {
         .payload = op->payload,
         .hdr_len = op->type == NP_OP_HPUB ? op->hdr_len : 0,
         .total_len = op->payload_len,
+        .size_str = op->size_str,
+        .hdr_str = op->hdr_str,
     };
     bool delivered = false;
     sl_result *r = sl_match(s->sublist, op->subject.ptr, op->subject.len);
@@ -460,7 +475,12 @@ static void process_connect(br_client *c, const np_op *op) {
     set_deadlines_changed(c);
 
     json_error_t jerr;
-    json_t *j = json_loadb(op->arg.ptr, op->arg.len, JSON_DISABLE_EOF_CHECK, &jerr);
+    /* Go's json.Unmarshal: trailing garbage is an error, `null` leaves the options as they are. */
+    json_t *j = json_loadb(op->arg.ptr, op->arg.len, JSON_DECODE_ANY, &jerr);
+    if (j && json_is_null(j)) {
+        json_decref(j);
+        j = json_object();
+    }
     const char *user = NULL, *pass = NULL, *token = NULL, *name = NULL, *lang = NULL,
                *version = NULL, *account = NULL;
     bool verbose = c->verbose, pedantic = c->pedantic, echo = c->echo, headers = false,
@@ -544,6 +564,20 @@ static void process_pong(br_client *c) {
 
 /* ---- input ------------------------------------------------------------------------------- */
 
+/* Go processInfo: a client's INFO must be valid JSON (then it is ignored), else the connection
+ * closes as a protocol violation. */
+static void process_info(br_client *c, const np_op *op) {
+    json_error_t jerr;
+    json_t *j = json_loadb(op->arg.ptr, op->arg.len, JSON_DECODE_ANY, &jerr);
+    if (!j || !(json_is_object(j) || json_is_null(j))) {
+        nx_error("%s - %s", c->log_prefix, j ? "json: cannot unmarshal INFO" : jerr.text);
+        json_decref(j);
+        br_client_close(c, BR_CLOSE_PROTOCOL_VIOLATION);
+        return;
+    }
+    json_decref(j);
+}
+
 static void parse_error(br_client *c, np_error e) {
     const char *text = np_error_text(e);
     if (e == NP_ERR_AUTH_REQUIRED) {
@@ -583,11 +617,11 @@ void br_client_process_input(br_client *c, const uint8_t *data, size_t len) {
         case NP_OP_HPUB: process_pub(c, &op); break;
         case NP_OP_SUB: process_sub(c, &op); break;
         case NP_OP_UNSUB: process_unsub(c, &op); break;
-        case NP_OP_INFO: break; /* Go ignores INFO from clients */
+        case NP_OP_INFO: process_info(c, &op); break;
         case NP_OP_OK: break;
         case NP_OP_ERR:
             nx_error("%s - Client Error %.*s", c->log_prefix, (int)op.arg.len, op.arg.ptr);
-            br_client_close(c, BR_CLOSE_PROTOCOL_VIOLATION);
+            br_client_close(c, BR_CLOSE_PARSE_ERROR);
             break;
         }
     }

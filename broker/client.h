@@ -51,6 +51,7 @@ typedef enum br_close_reason {
     BR_CLOSE_READ_ERROR,
     BR_CLOSE_WRITE_ERROR,
     BR_CLOSE_SERVER_SHUTDOWN,
+    BR_CLOSE_PARSE_ERROR,
 } br_close_reason;
 
 struct br_client {

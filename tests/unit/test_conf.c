@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/conf.h"
@@ -210,7 +211,7 @@ Test(conf, MissingVariable)
     GO_TEST("conf/parse_test.go", "TestMissingVariable");
     const char *e = parse_err("foo=$index", 10, NULL);
     cr_expect_eq(strncmp(strip_pos(e), "variable reference", 18), 0, "%s", e);
-    cr_expect_str_eq(e, "1:4: variable reference for 'index' on line 1 can not be found");
+    cr_expect_str_eq(e, "1:5: variable reference for 'index' on line 1 can not be found");
 }
 
 Test(conf, EnvVariable)
@@ -463,11 +464,12 @@ Test(conf, ParseWithTrailingBracketsAreValid)
           "{accounts:{users:[{}]}}");
 }
 
-static const char *accounts_conf =
-    "# includes\n\t\t\taccounts {\n                          foo { include 'foo.conf'}\n"
-    "                          bar { include 'bar.conf'}\n"
-    "                          quux { include 'quux.conf'}\n                        }\n"
-    "                        ";
+#define ACCOUNTS_CONF                                                                          \
+    "# includes\n\t\t\taccounts {\n                          foo { include 'foo.conf'}\n"      \
+    "                          bar { include 'bar.conf'}\n"                                  \
+    "                          quux { include 'quux.conf'}\n                        }\n"      \
+    "                        "
+static const char *accounts_conf = ACCOUNTS_CONF;
 
 Test(conf, ParseWithNoValuesIncludes)
 {
@@ -646,7 +648,7 @@ Test(conf, ParseDigest)
          "                          quux { include 'quux.conf'}\n                        }\n"
          "                        ",
          inc1, "sha256:e72d70c91b64b0f880f86decb95ec2600cbdcf8bdcd2355fce5ebc54a84a77e9"},
-        {accounts_conf_digest_input, inc2,
+        {ACCOUNTS_CONF, inc2,
          "sha256:e72d70c91b64b0f880f86decb95ec2600cbdcf8bdcd2355fce5ebc54a84a77e9"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -658,4 +660,162 @@ Test(conf, ParseDigest)
         cr_expect_str_eq(d, t[i].digest, "case %zu", i);
         rm_tdir();
     }
+}
+
+/* ---- beyond parse_test.go: includes, environment, positions, limits, API ---- */
+
+Test(conf_extra, include_relative_to_including_file)
+{
+    mk_tdir();
+    char d[300];
+    snprintf(d, sizeof d, "%s/sub", tdir);
+    cr_assert_eq(mkdir(d, 0755), 0);
+    write_file(tpath("main.conf"), "port: 1\ninclude sub/a.conf\nm { include \"sub/b.conf\" }\n");
+    write_file(tpath("sub/a.conf"), "include 'c.conf'\nport: 2 # overrides the includer's\n");
+    write_file(tpath("sub/b.conf"), "x = 1\ny = [2 ]\n");
+    write_file(tpath("sub/c.conf"), "from_c = true\n");
+    nx_conf_value *v;
+    char err[512];
+    cr_assert_eq(nx_conf_parse_file(tpath("main.conf"), &v, err, sizeof err), 0, "%s", err);
+    expect_tree(v, "{from_c:true,m:{x:1,y:[2]},port:2}");
+    cr_expect_str_eq(nx_conf_map_get(v, "from_c")->file, tpath("sub/c.conf"));
+    nx_conf_free(v);
+    rm_tdir();
+}
+
+Test(conf_extra, include_errors)
+{
+    mk_tdir();
+    write_file(tpath("a.conf"), "x = 1\ninclude b.conf\n");
+    write_file(tpath("b.conf"), "include a.conf\n");
+    write_file(tpath("self.conf"), "include self.conf\n");
+    write_file(tpath("bad.conf"), "ok = 1\nbad = [1,,]\n");
+    write_file(tpath("inc_bad.conf"), "include bad.conf\n");
+    nx_conf_value *v;
+    char err[1024];
+    cr_assert_neq(nx_conf_parse_file(tpath("a.conf"), &v, err, sizeof err), 0);
+    cr_expect(strstr(err, "include cycle") && strstr(err, "a.conf:2:9: error parsing include "
+                                                          "file 'b.conf'"), "%s", err);
+    cr_assert_neq(nx_conf_parse_file(tpath("self.conf"), &v, err, sizeof err), 0);
+    cr_expect_not_null(strstr(err, "include cycle"), "%s", err);
+    cr_assert_neq(nx_conf_parse_file(tpath("inc_bad.conf"), &v, err, sizeof err), 0);
+    char want[600];
+    snprintf(want, sizeof want, "%s:1:8: error parsing include file 'bad.conf', %s:2:11: Parse "
+             "error on line 2: 'Unexpected array value terminator ','.'", tpath("inc_bad.conf"),
+             tpath("bad.conf"));
+    cr_expect_str_eq(err, want);
+    const char *e = parse_err("include nofile.conf", 19, tpath("x.conf"));
+    snprintf(want, sizeof want, "%s:1:8: error parsing include file 'nofile.conf', open %s: no "
+             "such file or directory", tpath("x.conf"), tpath("nofile.conf"));
+    cr_expect_str_eq(e, want);
+    cr_assert_neq(nx_conf_parse_file(tpath("missing.conf"), &v, err, sizeof err), 0);
+    snprintf(want, sizeof want, "open %s: no such file or directory", tpath("missing.conf"));
+    cr_expect_str_eq(err, want);
+    nx_conf_opts o = {.file = tpath("x.conf"), .flags = NX_CONF_NO_INCLUDE};
+    cr_assert_neq(nx_conf_parse("include a.conf", 14, &o, &v, err, sizeof err), 0);
+    cr_expect_not_null(strstr(err, "includes are disabled"), "%s", err);
+    rm_tdir();
+}
+
+Test(conf_extra, environment)
+{
+    setenv("NXE1", "{ x = 1, y = $NXE2 }", 1);
+    setenv("NXE2", "[1, 2 ]", 1);
+    check("a = $NXE1\nb = $NXE1", "{a:{x:1,y:[1,2]},b:{x:1,y:[1,2]}}");
+    setenv("NXE2", "$NXE1", 1);
+    const char *e = parse_err("a = $NXE1", 9, NULL);
+    cr_expect_str_eq(e, "1:5: variable reference for 'NXE1' on line 1 could not be parsed: "
+                        "variable reference for 'NXE2' on line 1 could not be parsed: variable "
+                        "reference for 'NXE1' on line 1 could not be parsed: variable reference "
+                        "cycle for 'NXE1'");
+    setenv("NXE1", "\"unterminated", 1);
+    e = parse_err("a = $NXE1", 9, NULL);
+    cr_expect_str_eq(e, "1:5: variable reference for 'NXE1' on line 1 could not be parsed: Parse "
+                        "error on line 1: 'Unexpected EOF.'");
+    /* Map keys win over the environment; NO_ENV hides it. */
+    setenv("NXE1", "env", 1);
+    check("NXE1 = file\na = $NXE1", "{NXE1:\"file\",a:\"file\"}");
+    nx_conf_opts o = {.flags = NX_CONF_NO_ENV};
+    nx_conf_value *v;
+    char err[256];
+    cr_expect_neq(nx_conf_parse("a = $NXE1", 9, &o, &v, err, sizeof err), 0);
+    cr_expect_not_null(strstr(err, "can not be found"), "%s", err);
+}
+
+Test(conf_extra, positions_and_flags)
+{
+    nx_conf_value *v;
+    char err[256];
+    nx_conf_opts o = {.file = "f.conf"};
+    const char *in = "a = 1\nm {\n  Port: 4222\n  arr = [ x, $a ]\n}\nb: $a\n";
+    cr_assert_eq(nx_conf_parse(in, strlen(in), &o, &v, err, sizeof err), 0, "%s", err);
+    nx_conf_value *a = nx_conf_map_get(v, "a"), *m = nx_conf_map_get(v, "M");
+    cr_expect(a->line == 1 && a->col == 0 && (a->flags & NX_CONF_F_USED_VARIABLE));
+    cr_expect_str_eq(a->file, "f.conf");
+    cr_expect(m->line == 2 && m->col == 1 && m->type == NX_CONF_MAP && nx_conf_len(m) == 2);
+    nx_conf_value *port = nx_conf_map_get(m, "port"), *arr = nx_conf_map_get(m, "arr"), *it;
+    cr_expect(port && port->line == 3 && port->col == 3 && port->u.i == 4222);
+    cr_expect_eq(nx_conf_map_get_exact(m, "port", 4), NULL);
+    cr_assert(arr && arr->type == NX_CONF_ARRAY && nx_conf_len(arr) == 2);
+    NX_CONF_ARRAY_FOREACH(arr, it, i) cr_expect_eq(it->line, 4, "item %zu", i);
+    cr_expect(arr->u.arr.items[0]->col == 11 && arr->u.arr.items[1]->col == 15);
+    cr_expect(arr->u.arr.items[1]->flags & NX_CONF_F_FROM_VARIABLE);
+    nx_conf_value *b = nx_conf_map_get(v, "b");
+    cr_expect(b->line == 6 && b->col == 1 && b->u.i == 1 && (b->flags & NX_CONF_F_FROM_VARIABLE));
+    const char *keys[] = {"a", "m", "b"};
+    size_t k = 0;
+    NX_CONF_MAP_FOREACH(v, e) cr_expect_str_eq(e->key, keys[k++]);
+    nx_conf_free(v);
+    const char *e = parse_err("a = 1\nb = [1,,]", 15, "g.conf");
+    cr_expect_str_eq(e, "g.conf:2:9: Parse error on line 2: 'Unexpected array value terminator "
+                        "','.'");
+}
+
+Test(conf_extra, duplicates_and_go_quirks)
+{
+    /* Later exact duplicates replace in place; keys differing in case stay apart. */
+    check("a = 1\nA = 2\na = 3", "{A:2,a:3}");
+    nx_conf_value *v;
+    char err[256];
+    cr_assert_eq(nx_conf_parse_string("a = 1\nA = 2\na = 3", &v, err, sizeof err), 0);
+    cr_expect_eq(nx_conf_map_get(v, "a")->u.i, 2, "case-insensitive get returns the last");
+    cr_expect_eq(v->u.map.items[0].value->u.i, 3);
+    nx_conf_free(v);
+    /* An unknown size suffix sets nothing and leaves its key on Go's key stack. */
+    check("m { a = 1kbi; b = 2 }", "{a:{b:2}}");
+    check("x = 9223372036854775807k", "{x:-1000}"); /* int64 wrap, as Go */
+    cr_expect_str_eq(strip_pos(parse_err("a = 2001-02-29T00:00:00Z", 24, NULL)),
+                     "expected Zulu formatted DateTime, but got '2001-02-29T00:00:00Z'");
+    cr_expect_str_eq(strip_pos(parse_err("a = 9223372036854775808", 23, NULL)),
+                     "integer '9223372036854775808' is out of the range");
+    check("a = 0000.5\nb = -0.0\nc = 1e\nd = 0.0000001", "{a:f0.5,b:f-0,c:1000000000000000000,"
+                                                        "d:f1e-7}");
+    check("s = \"<&>\\x00\\xe2\\x80\\xa8\\x01\"", "{s:\"\\u003c\\u0026\\u003e\\u0000\\u2028\\u0001\"}");
+    check("b = (\nline\n)\n", "{b:\"\\nline\\n\"}");
+}
+
+Test(conf_extra, nesting_limit)
+{
+    char buf[2048];
+    size_t n = 0;
+    n += (size_t)sprintf(buf, "a = ");
+    for (int i = 0; i < NX_CONF_MAX_DEPTH; i++) buf[n++] = '[';
+    for (int i = 0; i < NX_CONF_MAX_DEPTH; i++) buf[n++] = ']';
+    buf[n++] = '\n';
+    nx_conf_value *v;
+    char err[256];
+    cr_expect_eq(nx_conf_parse(buf, n, NULL, &v, err, sizeof err), 0, "%s", err);
+    nx_conf_free(v);
+    n = (size_t)sprintf(buf, "a = ");
+    for (int i = 0; i <= NX_CONF_MAX_DEPTH; i++) buf[n++] = '[';
+    cr_expect_not_null(strstr(parse_err(buf, n, NULL), "nesting too deep"));
+    /* Depth through a variable counts too. */
+    n = (size_t)sprintf(buf, "a = ");
+    for (int i = 0; i < 200; i++) buf[n++] = '[';
+    for (int i = 0; i < 200; i++) buf[n++] = ']';
+    n += (size_t)sprintf(buf + n, "\nb = ");
+    for (int i = 0; i < 100; i++) buf[n++] = '[';
+    n += (size_t)sprintf(buf + n, "$a");
+    for (int i = 0; i < 100; i++) buf[n++] = ']';
+    cr_expect_not_null(strstr(parse_err(buf, n, NULL), "nesting too deep"));
 }
