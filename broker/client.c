@@ -18,6 +18,8 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "broker/deliver.h"
+#include "broker/mesh.h"
 #include "broker/server.h"
 #include "common/log.h"
 #include "common/subject.h"
@@ -52,7 +54,7 @@ br_client *br_client_new(br_server *s, int fd, const struct sockaddr_storage *pe
     if (!c) return NULL;
     c->srv = s;
     c->fd = fd;
-    c->cid = ++s->next_cid;
+    c->cid = atomic_fetch_add(&s->node->shm->next_cid, 1) + 1; /* node-wide unique */
     c->heap_idx = UINT32_MAX;
     c->verbose = c->pedantic = c->echo = true; /* Go's defaultOpts until CONNECT says otherwise */
     c->start_ms = c->last_in_ms = s->now_ms;
@@ -118,13 +120,12 @@ static void send_ok(br_client *c) {
  * the server at the end of the loop turn, never here. */
 static void sub_retire(br_client *c, br_sub *sub) {
     sub->closed = true;
-    int rc = sl_remove(c->srv->sublist, &sub->sl);
-    (void)rc; /* -ENOENT cannot happen for a live sub; nothing to recover either way */
+    if (sl_remove(c->srv->sublist, &sub->sl) == 0) br_mesh_local_sub(&c->srv->mesh, &sub->sl, -1);
     sub->next_retired = c->srv->retired_subs;
     c->srv->retired_subs = sub;
 }
 
-static void sub_remove(br_client *c, br_sub *sub) {
+void br_client_sub_remove(br_client *c, br_sub *sub) {
     if (sub->closed) return;
     nx_strmap_del(&c->subs, sub->sid, sub->sid_len);
     c->num_subs--;
@@ -167,6 +168,7 @@ static void process_sub(br_client *c, const np_op *op) {
     sub->sid = p;
     sub->sid_len = op->sid.len;
     sub->sl.owner = sub;
+    sub->kind = BR_SUB_LOCAL;
     sub->client = c;
     if (sl_insert(s->sublist, &sub->sl) != 0) {
         free(sub);
@@ -175,6 +177,7 @@ static void process_sub(br_client *c, const np_op *op) {
     }
     nx_strmap_put(&c->subs, sub->sid, sub->sid_len, sub);
     c->num_subs++;
+    br_mesh_local_sub(&s->mesh, &sub->sl, +1);
     if (c->verbose) send_ok(c);
 }
 
@@ -191,148 +194,10 @@ static void process_unsub(br_client *c, const np_op *op) {
         }
     }
     if (c->verbose) send_ok(c);
-    if (unsub) sub_remove(c, sub);
+    if (unsub) br_client_sub_remove(c, sub);
 }
 
 /* ---- delivery ---------------------------------------------------------------------------- */
-
-static size_t put_u64(char *dst, uint64_t v) {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++) dst[i] = tmp[n - 1 - i];
-    return n;
-}
-
-typedef struct pub_ctx {
-    br_client *pub;
-    const char *subject;
-    uint32_t subject_len;
-    const char *reply;
-    uint32_t reply_len;
-    const uint8_t *payload; /* headers + body */
-    uint32_t hdr_len;
-    uint32_t total_len;
-    np_str size_str; /* the client's own size text: Go echoes it verbatim in MSG/HMSG */
-    np_str hdr_str;
-} pub_ctx;
-
-static void slow_consumer(br_client *c) {
-    c->srv->stats.slow_consumers++;
-    nx_notice("%s - Slow Consumer Detected: MaxPending of %" PRId64 " Exceeded", c->log_prefix,
-              c->srv->opts->max_pending);
-    br_client_close(c, BR_CLOSE_SLOW_PENDING_BYTES);
-}
-
-/* Go deliverMsg: returns true if the message was queued for the subscriber. */
-static bool deliver(const pub_ctx *m, br_sub *sub) {
-    br_client *c = sub->client;
-    if (sub->closed || c->closing) return false;
-    if (c == m->pub && !c->echo) return false;
-
-    sub->delivered++;
-    bool last = false;
-    if (sub->max > 0) {
-        if (sub->delivered == sub->max) {
-            last = true;
-        } else if (sub->delivered > sub->max) {
-            sub_remove(c, sub);
-            return false;
-        }
-    }
-
-    bool with_hdr = m->hdr_len > 0 && c->headers;
-    const uint8_t *body = m->payload;
-    uint32_t body_len = m->total_len;
-    if (m->hdr_len > 0 && !c->headers) { /* strip headers for a client that cannot take them */
-        body += m->hdr_len;
-        body_len -= m->hdr_len;
-    }
-    /* MSG <subject> <sid> [reply] <size>\r\n  or  HMSG ... <hdr> <total>\r\n */
-    size_t line_max = 5 + m->subject_len + 1 + sub->sid_len + 1 + m->reply_len + 1 +
-                      m->hdr_str.len + 1 + m->size_str.len + 24;
-    uint64_t need = line_max + body_len + 2;
-    if (c->out.pending + need > (uint64_t)c->srv->opts->max_pending) {
-        slow_consumer(c);
-        return false;
-    }
-    size_t room;
-    char *p = (char *)br_outq_reserve(&c->out, line_max <= BR_OUTCHUNK_BYTES ? line_max : 1, &room);
-    char stack_line[BR_OUTCHUNK_BYTES];
-    char *line = room >= line_max ? p : stack_line; /* very long subjects: build aside */
-    size_t n = 0;
-    if (with_hdr) line[n++] = 'H';
-    memcpy(line + n, "MSG ", 4);
-    n += 4;
-    memcpy(line + n, m->subject, m->subject_len);
-    n += m->subject_len;
-    line[n++] = ' ';
-    memcpy(line + n, sub->sid, sub->sid_len);
-    n += sub->sid_len;
-    line[n++] = ' ';
-    if (m->reply_len) {
-        memcpy(line + n, m->reply, m->reply_len);
-        n += m->reply_len;
-        line[n++] = ' ';
-    }
-    if (with_hdr) {
-        memcpy(line + n, m->hdr_str.ptr, m->hdr_str.len);
-        n += m->hdr_str.len;
-        line[n++] = ' ';
-        memcpy(line + n, m->size_str.ptr, m->size_str.len);
-        n += m->size_str.len;
-    } else if (m->hdr_len > 0) {
-        n += put_u64(line + n, body_len); /* headers stripped: Go prints the new size */
-    } else {
-        memcpy(line + n, m->size_str.ptr, m->size_str.len);
-        n += m->size_str.len;
-    }
-    line[n++] = '\r';
-    line[n++] = '\n';
-    if (line == p)
-        br_outq_commit(&c->out, n);
-    else
-        br_outq_append(&c->out, line, n);
-    br_outq_append(&c->out, body, body_len);
-    br_outq_append(&c->out, "\r\n", 2);
-    c->out_msgs++;
-    c->out_bytes += body_len;
-    c->srv->stats.out_msgs++;
-    c->srv->stats.out_bytes += body_len;
-    br_server_mark_dirty(c->srv, c);
-    if (nx_log_trace())
-        nx_trace("%s - ->> [%.*s]", c->log_prefix, (int)(n - 2), line);
-    if (last) sub_remove(c, sub);
-    return true;
-}
-
-static void send_no_responders(br_client *c, const pub_ctx *m) {
-    sl_result *r = sl_match(c->srv->sublist, m->reply, m->reply_len);
-    br_sub *mine = NULL;
-    for (uint32_t i = 0; i < r->npsubs; i++) {
-        br_sub *sub = r->psubs[i]->owner;
-        if (sub->client == c && !sub->closed) {
-            mine = sub;
-            break;
-        }
-    }
-    if (mine) {
-        char line[1024];
-        unsigned hdr_len = 32 + m->subject_len; /* "NATS/1.0 503\r\nNats-Subject: X\r\n\r\n" */
-        int n = snprintf(line, sizeof line, "HMSG %.*s %.*s %u %u\r\n", (int)m->reply_len, m->reply,
-                         (int)mine->sid_len, mine->sid, hdr_len, hdr_len);
-        if (n > 0 && (size_t)n < sizeof line) {
-            br_client_queue(c, line, (size_t)n);
-            br_client_queue(c, "NATS/1.0 503\r\nNats-Subject: ", 28);
-            br_client_queue(c, m->subject, m->subject_len);
-            br_client_queue(c, "\r\n\r\n\r\n", 6);
-        }
-    }
-    sl_result_release(r);
-}
 
 static bool has_prefix(const char *s, size_t len, const char *pre) {
     size_t pl = strlen(pre);
@@ -380,35 +245,18 @@ static void process_pub(br_client *c, const np_op *op) {
     }
     if (c->verbose) send_ok(c);
 
-    pub_ctx m = {
+    br_pub m = {
         .pub = c,
-        .subject = op->subject.ptr,
-        .subject_len = op->subject.len,
-        .reply = op->reply.ptr,
-        .reply_len = op->reply.len,
+        .subject = op->subject,
+        .reply = op->reply,
+        .size_str = op->size_str,
+        .hdr_str = op->hdr_str,
         .payload = op->payload,
         .hdr_len = op->type == NP_OP_HPUB ? op->hdr_len : 0,
         .total_len = op->payload_len,
-        .size_str = op->size_str,
-        .hdr_str = op->hdr_str,
     };
-    bool delivered = false;
-    sl_result *r = sl_match(s->sublist, op->subject.ptr, op->subject.len);
-    for (uint32_t i = 0; i < r->npsubs; i++) delivered |= deliver(&m, r->psubs[i]->owner);
-    for (uint32_t g = 0; g < r->nqsubs; g++) {
-        sl_qgroup *q = &r->qsubs[g];
-        if (q->n == 0) continue;
-        /* Go: start at a random member and take the first one able to take the message. */
-        uint32_t start = (uint32_t)random() % q->n;
-        for (uint32_t k = 0; k < q->n; k++) {
-            if (deliver(&m, q->subs[(start + k) % q->n]->owner)) {
-                delivered = true;
-                break;
-            }
-        }
-    }
-    sl_result_release(r);
-    if (!delivered && m.reply_len && c->no_responders && !c->closing) send_no_responders(c, &m);
+    bool delivered = br_route_publish(s, &m);
+    if (!delivered && m.reply.len && c->no_responders && !c->closing) br_send_no_responders(c, &m);
 }
 
 /* ---- CONNECT, PING, PONG ----------------------------------------------------------------- */

@@ -23,7 +23,8 @@ typedef struct br_server br_server;
 typedef struct br_client br_client;
 
 typedef struct br_sub {
-    sl_sub sl; /* subject/queue point into `text` below */
+    sl_sub sl;    /* subject/queue point into `text` below */
+    uint8_t kind; /* BR_SUB_LOCAL (mesh.h); must follow sl, as in br_rsub */
     br_client *client;
     const char *sid;
     uint32_t sid_len;
@@ -118,6 +119,8 @@ void br_client_close(br_client *c, br_close_reason reason);
 /* Queues a protocol line (INFO, PONG, -ERR ...) and marks the connection dirty. */
 void br_client_queue(br_client *c, const void *data, size_t len);
 void br_client_send_err(br_client *c, const char *text);
+/* Removes a subscription (UNSUB, auto-unsubscribe limit reached). */
+void br_client_sub_remove(br_client *c, br_sub *sub);
 /* Frees memory once no I/O references the connection. */
 void br_client_free(br_client *c);
 

@@ -86,8 +86,8 @@ size_t br_server_info_line(br_server *s, br_client *c, bool connect_info, char *
 }
 
 /* Go lists every interface address when bound to 0.0.0.0 (getURLsAsString). */
-static void add_urls(br_server *s, char *buf, size_t cap, size_t *n) {
-    const char *host = s->opts->host && s->opts->host[0] ? s->opts->host : "0.0.0.0";
+static void add_urls(const br_options *o, int port, char *buf, size_t cap, size_t *n) {
+    const char *host = o->host && o->host[0] ? o->host : "0.0.0.0";
     bool first = true;
     if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
         struct ifaddrs *ifs = NULL;
@@ -96,7 +96,7 @@ static void add_urls(br_server *s, char *buf, size_t cap, size_t *n) {
                 if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
                 char ip[INET_ADDRSTRLEN];
                 inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip, sizeof ip);
-                put(buf, cap, n, "%s\"nats://%s:%d\"", first ? "" : ",", ip, s->listen_port);
+                put(buf, cap, n, "%s\"nats://%s:%d\"", first ? "" : ",", ip, port);
                 first = false;
             }
             freeifaddrs(ifs);
@@ -105,18 +105,18 @@ static void add_urls(br_server *s, char *buf, size_t cap, size_t *n) {
         host = "127.0.0.1";
     }
     bool v6 = strchr(host, ':') != NULL;
-    put(buf, cap, n, "\"nats://%s%s%s:%d\"", v6 ? "[" : "", host, v6 ? "]" : "", s->listen_port);
+    put(buf, cap, n, "\"nats://%s%s%s:%d\"", v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
-char *br_write_ports_file(br_server *s) {
-    const char *dir = s->opts->ports_file_dir;
+char *br_write_ports_file(const br_options *o, int port) {
+    const char *dir = o->ports_file_dir;
     if (!dir || !dir[0]) return NULL;
     char path[4096], tmp[4200], json[4096];
     snprintf(path, sizeof path, "%s/nats-server_%d.ports", dir, (int)getpid());
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     size_t n = 0;
     put(json, sizeof json, &n, "{\"nats\":[");
-    add_urls(s, json, sizeof json, &n);
+    add_urls(o, port, json, sizeof json, &n);
     put(json, sizeof json, &n, "]}");
     /* Written to a temporary name and renamed, so a watcher never reads half a file. */
     FILE *f = fopen(tmp, "w");

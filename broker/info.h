@@ -11,11 +11,11 @@
 /* The Go server version whose behaviour this implements (INFO version, banner). */
 #define BR_GO_VERSION "2.14.5"
 
-struct br_server;
+#include "broker/options.h"
 
 /* Writes <dir>/nats-server_<pid>.ports atomically when ports_file_dir is set; returns the path
  * (to delete at shutdown) or NULL. */
-char *br_write_ports_file(struct br_server *s);
+char *br_write_ports_file(const br_options *o, int port);
 
 /* Appends s as a JSON string literal (quoted, escaped) to buf at *n, bounded by cap. */
 void br_json_str(char *buf, size_t cap, size_t *n, const char *s);

@@ -7,7 +7,7 @@
 
 #include "broker/options.h"
 #include "broker/options_conf.h"
-#include "broker/server.h"
+#include "broker/supervisor.h"
 #include "common/log.h"
 
 int main(int argc, char **argv) {
@@ -53,10 +53,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "nats-server: unable to open log file %s\n", opts.log_file);
         return 1;
     }
-    br_server srv;
-    if (br_server_init(&srv, &opts) < 0) nx_fatal("Unable to start the server");
-    int rc = br_server_run(&srv);
-    br_server_free(&srv);
+    int rc = br_supervisor_run(&opts);
     br_options_free(&opts);
     nx_log_close();
     return rc;

@@ -119,6 +119,7 @@ static const flag_def flag_defs[] = {
     {"jetstream", F_BOOL, OPT(jetstream), 0},
     {"sd", F_STR, OPT(store_dir), 0},
     {"store_dir", F_STR, OPT(store_dir), 0},
+    {"workers", F_INT, OPT(workers), 0},
 };
 
 static const char usage_text[] =
@@ -186,6 +187,12 @@ static const char usage_text[] =
     "\n"
     "Profiling Options:\n"
     "        --profile <port>             Profiling HTTP port\n"
+    "\n"
+    "Worker Options (this server):\n"
+    "        --workers <n>                Broker worker processes (default: one per core)\n"
+    "\n"
+    "Worker Options (this server):\n"
+    "        --workers <n>                Broker worker processes (default: one per core)\n"
     "\n"
     "Common Options:\n"
     "    -h, --help                       Show this message\n"
@@ -332,6 +339,10 @@ int br_options_validate(const br_options *o) {
     if (o->http_port || o->https_port) return refuse("the monitoring port");
     if (o->prof_port) return refuse("the profiling port");
     if (o->signal) return refuse("--signal");
+    if (o->workers < 0 || o->workers > 64) {
+        fprintf(stderr, "nats-server: workers must be between 1 and 64 (0: one per core)\n");
+        return -1;
+    }
     if (o->port < -1 || o->port > 65535) {
         fprintf(stderr, "nats-server: invalid port %d\n", o->port);
         return -1;

@@ -37,6 +37,7 @@ typedef struct br_options {
     int http_port;     /* monitoring: reserved until the monitoring issue */
     int https_port;
     int prof_port;
+    int workers; /* broker worker processes; 0: one per online core */
 
     /* Logging */
     char *log_file;

@@ -35,7 +35,7 @@
 #define TICK_MS 20
 #define SHUTDOWN_WAIT_MS 2000
 
-enum op_tag { TAG_ACCEPT = 1, TAG_RECV, TAG_SEND, TAG_TICK, TAG_SIGNAL, TAG_CANCEL };
+enum op_tag { TAG_ACCEPT = 1, TAG_RECV, TAG_SEND, TAG_TICK, TAG_SIGNAL, TAG_CANCEL, TAG_DOORBELL };
 
 static uint64_t pack(void *p, enum op_tag t) {
     return (uint64_t)(uintptr_t)p | (uint64_t)t;
@@ -126,7 +126,7 @@ static int open_listener(br_server *s) {
     const br_options *o = s->opts;
     const char *host = o->host && o->host[0] ? o->host : "0.0.0.0";
     char port_str[16];
-    snprintf(port_str, sizeof port_str, "%d", o->port == BR_RANDOM_PORT ? 0 : o->port);
+    snprintf(port_str, sizeof port_str, "%d", atomic_load(&s->node->shm->listen_port));
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
@@ -138,6 +138,8 @@ static int open_listener(br_server *s) {
     if (fd < 0) nx_fatal("Error listening on port: %s", strerror(errno));
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Every worker binds the node's port; the kernel spreads new connections over them. */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
         int e = errno;
         freeaddrinfo(res);
@@ -150,7 +152,8 @@ static int open_listener(br_server *s) {
     s->listen_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                     : ((struct sockaddr_in *)&ss)->sin_port);
     s->listen_fd = fd;
-    nx_notice("Listening for client connections on %s:%d", host, s->listen_port);
+    nx_debug("Worker %u listening for client connections on %s:%d", s->worker, host,
+             s->listen_port);
     return 0;
 }
 
@@ -207,6 +210,7 @@ void br_server_mark_dirty(br_server *s, br_client *c) {
 void br_server_client_closed(br_server *s, br_client *c) {
     list_unlink(&s->clients, c);
     s->num_clients--;
+    atomic_fetch_sub(&s->node->shm->workers[s->worker].num_clients, 1);
     list_push(&s->zombies, c);
     br_server_deadline_changed(s, c);
     br_server_mark_dirty(s, c); /* the end of the turn flushes or shuts it down */
@@ -237,8 +241,11 @@ static void on_accept(br_server *s, struct io_uring_cqe *cqe) {
     list_push(&s->clients, c);
     s->num_clients++;
     s->stats.total_connections++;
+    /* max_connections counts the whole node, every worker's clients. */
+    atomic_fetch_add(&s->node->shm->workers[s->worker].num_clients, 1);
+    int32_t node_clients = br_node_num_clients(s->node);
     br_client_start(c);
-    if (s->num_clients > (uint32_t)s->opts->max_connections) {
+    if (node_clients > s->opts->max_connections) {
         nx_error("%s - maximum connections exceeded", c->log_prefix);
         br_client_send_err(c, "maximum connections exceeded");
         br_client_close(c, BR_CLOSE_MAX_CONNECTIONS);
@@ -380,7 +387,7 @@ static void arm_tick(br_server *s) {
 
 static void begin_shutdown(br_server *s) {
     if (s->state == BR_SHUTTING_DOWN) return;
-    nx_notice("Initiating Shutdown...");
+    nx_debug("Worker %u shutting down", s->worker);
     s->state = BR_SHUTTING_DOWN;
     s->shutdown_deadline_ms = s->now_ms + SHUTDOWN_WAIT_MS;
     close_listener(s);
@@ -391,7 +398,8 @@ static void begin_shutdown(br_server *s) {
 
 static void enter_lame_duck(br_server *s) {
     if (s->state != BR_RUNNING) return;
-    nx_notice("Entering lame duck mode, stop accepting new clients");
+    nx_debug("Worker %u entering lame duck mode", s->worker);
+    atomic_store(&s->node->shm->lame_duck, 1);
     s->state = BR_LAME_DUCK;
     close_listener(s);
     if (s->num_clients == 0) {
@@ -422,7 +430,7 @@ static void lame_duck_tick(br_server *s) {
     if (s->ldm_next_close_ms && s->now_ms >= s->ldm_next_close_ms && s->clients) {
         static bool announced;
         if (!announced) {
-            nx_notice("Closing existing clients");
+            nx_debug("Worker %u closing existing clients", s->worker);
             announced = true;
         }
         br_client *c = s->clients;
@@ -459,22 +467,27 @@ static void on_signal(br_server *s, struct io_uring_cqe *cqe) {
     if (cqe->res == (int)sizeof(struct signalfd_siginfo)) {
         const struct signalfd_siginfo *si = (const void *)s->signal_buf;
         switch (si->ssi_signo) {
-        case SIGINT:
         case SIGTERM:
         case SIGQUIT:
             nx_debug("Trapped \"%s\" signal", strsignal((int)si->ssi_signo));
             begin_shutdown(s);
             break;
-        case SIGUSR1:
-            nx_log_reopen();
-            nx_notice("File log re-opened");
-            break;
+        case SIGUSR1: nx_log_reopen(); break;
         case SIGUSR2: enter_lame_duck(s); break;
-        case SIGHUP: nx_warn("Configuration reload is not supported yet; ignoring SIGHUP"); break;
+        case SIGHUP: break; /* the supervisor reports that reload is not supported yet */
         default: break;
         }
     }
     if (s->state != BR_SHUTTING_DOWN || s->clients || s->zombies) arm_signal_read(s);
+}
+
+/* ---- mesh doorbell ----------------------------------------------------------------------- */
+
+static void arm_doorbell(br_server *s) {
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_read(sqe, s->node->shm->workers[s->worker].doorbell_fd, &s->doorbell_val,
+                       sizeof s->doorbell_val, 0);
+    io_uring_sqe_set_data64(sqe, pack(s, TAG_DOORBELL));
 }
 
 /* ---- init / run -------------------------------------------------------------------------- */
@@ -521,17 +534,18 @@ static int setup_signals(br_server *s) {
     return s->signal_fd < 0 ? -errno : 0;
 }
 
-int br_server_init(br_server *s, br_options *opts) {
+int br_server_init(br_server *s, br_options *opts, br_node *node, uint32_t worker) {
     memset(s, 0, sizeof *s);
     s->opts = opts;
+    s->node = node;
+    s->worker = worker;
     s->listen_fd = -1;
     s->signal_fd = -1;
     s->now_ms = br_now_ms();
     srandom((unsigned)(time(NULL) ^ getpid()));
-    if (nx_nkey_new_server_id(s->server_id) < 0 || nx_nkey_new_curve_key(s->xkey) < 0)
-        nx_fatal("Error creating server keys");
-    s->server_name = strdup(opts->server_name && opts->server_name[0] ? opts->server_name
-                                                                       : s->server_id);
+    s->server_id = node->shm->server_id;
+    s->xkey = node->shm->xkey;
+    s->server_name = node->shm->server_name;
     s->auth_required = opts->username || opts->token;
     s->sublist = sl_new(true);
     if (!s->sublist) return -ENOMEM;
@@ -542,47 +556,42 @@ int br_server_init(br_server *s, br_options *opts) {
         nx_error("io_uring setup failed: %s", strerror(-rc));
         return rc;
     }
-    return 0;
-}
-
-static void log_banner(br_server *s) {
-    nx_notice("Starting nats-server");
-    nx_notice("  Version:  %s", BR_GO_VERSION);
-    nx_notice("  Git:      [not set]");
-    nx_notice("  Name:     %s", s->server_name);
-    nx_notice("  ID:       %s", s->server_id);
-    if (s->opts->config_file) nx_notice("Using configuration file: %s", s->opts->config_file);
-}
-
-static void write_pid_file(br_server *s) {
-    if (!s->opts->pid_file) return;
-    FILE *f = fopen(s->opts->pid_file, "w");
-    if (!f) nx_fatal("Could not write pidfile: %s", strerror(errno));
-    fprintf(f, "%d", (int)getpid());
-    fclose(f);
+    return br_mesh_init(&s->mesh, s, node, worker);
 }
 
 int br_server_run(br_server *s) {
-    log_banner(s);
-    write_pid_file(s);
     open_listener(s);
-    s->ports_file = br_write_ports_file(s);
-    nx_notice("Server is ready");
+    atomic_store(&s->node->shm->workers[s->worker].listening, 1);
+    br_worker_slot *slot = &s->node->shm->workers[s->worker];
 
     arm_accept(s);
     arm_tick(s);
     arm_signal_read(s);
+    arm_doorbell(s);
     for (;;) {
+        /* Mesh records first: interest must be visible to peers before our PONGs leave. */
+        br_mesh_flush(&s->mesh);
         flush_dirty(s);
         reap_zombies(s);
         if (s->state == BR_SHUTTING_DOWN &&
             ((!s->clients && !s->zombies) || s->now_ms >= s->shutdown_deadline_ms))
             break;
         if (!s->tick_armed) arm_tick(s);
-        int rc = io_uring_submit_and_wait(&s->ring, 1);
+        /* Announce sleep, then look at the rings once more: a peer either sees the flag and
+         * rings the doorbell, or we see its record here (both sides use seq_cst). */
+        bool wait = true;
+        if (io_uring_cq_ready(&s->ring) == 0) {
+            atomic_store(&slot->sleeping, 1);
+            if (br_mesh_has_input(&s->mesh)) wait = false;
+        } else {
+            wait = false;
+        }
+        int rc = wait ? io_uring_submit_and_wait(&s->ring, 1) : io_uring_submit(&s->ring);
+        atomic_store(&slot->sleeping, 0);
         if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
             nx_fatal("io_uring_submit_and_wait: %s", strerror(-rc));
         s->now_ms = br_now_ms();
+        br_mesh_drain(&s->mesh);
         struct io_uring_cqe *cqe;
         unsigned head, count = 0;
         io_uring_for_each_cqe(&s->ring, head, cqe) {
@@ -597,13 +606,13 @@ int br_server_run(br_server *s) {
             case TAG_TICK: on_tick(s); break;
             case TAG_SIGNAL: on_signal(s, cqe); break;
             case TAG_CANCEL: ((br_client *)ptr)->ops_inflight--; break;
+            case TAG_DOORBELL: arm_doorbell(s); break; /* the drain above did the work */
             default: break;
             }
         }
         io_uring_cq_advance(&s->ring, count);
     }
-    if (s->ports_file) unlink(s->ports_file);
-    nx_notice("Server Exiting..");
+    nx_debug("Worker %u exiting", s->worker);
     return 0;
 }
 
@@ -620,9 +629,8 @@ void br_server_free(br_server *s) {
     if (s->buf_ring) munmap(s->buf_ring, s->buf_count * sizeof(struct io_uring_buf));
     free(s->buf_base);
     free(s->heap);
+    br_mesh_free(&s->mesh);
     sl_free(s->sublist);
-    free(s->server_name);
-    free(s->ports_file);
     if (s->signal_fd >= 0) close(s->signal_fd);
     br_outchunk_pool_drain();
 }

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/mesh.h"
+#include "broker/node.h"
 #include "broker/options.h"
 #include "broker/sublist.h"
 #include "common/nkey.h"
@@ -37,6 +39,10 @@ typedef enum br_server_state {
 
 typedef struct br_server {
     br_options *opts;
+    br_node *node;         /* shared with the other workers (node.h) */
+    uint32_t worker;       /* this worker's index in the node */
+    br_mesh mesh;
+    uint64_t doorbell_val; /* eventfd read target */
     struct io_uring ring;
     bool ring_ready;
 
@@ -58,12 +64,11 @@ typedef struct br_server {
     bool tick_armed;
 
     sl_sublist *sublist;
-    char server_id[NX_NKEY_PUBLIC_LEN + 1];
-    char xkey[NX_NKEY_PUBLIC_LEN + 1];
-    char *server_name;
+    const char *server_id; /* node identity, in shared memory */
+    const char *xkey;
+    const char *server_name;
     bool auth_required;
 
-    uint64_t next_cid;
     br_client *clients; /* doubly linked list of open connections */
     uint32_t num_clients;
     br_client *dirty;   /* connections with output to send this turn */
@@ -79,13 +84,12 @@ typedef struct br_server {
     int64_t ldm_next_close_ms;
     int64_t ldm_interval_ms;
     int64_t shutdown_deadline_ms;
-    bool ports_file_written;
-    char *ports_file;
 
     br_stats stats;
 } br_server;
 
-int br_server_init(br_server *s, br_options *opts);
+/* Sets up worker `worker` of the node (ring, listener on the node's port, mesh). */
+int br_server_init(br_server *s, br_options *opts, br_node *node, uint32_t worker);
 /* Runs until shutdown; returns the process exit status. */
 int br_server_run(br_server *s);
 void br_server_free(br_server *s);

@@ -17,54 +17,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    S_NONE = 0, /* Go's nil state: lexing has finished */
-    S_TOP,
-    S_TOP_VALUE_END,
-    S_BLOCK_START,
-    S_BLOCK_VALUE_END,
-    S_BLOCK_END,
-    S_KEY_START,
-    S_DUB_QUOTED_KEY,
-    S_QUOTED_KEY,
-    S_INCLUDE_START,
-    S_INCLUDE_QUOTED,
-    S_INCLUDE_DUB_QUOTED,
-    S_INCLUDE_STRING,
-    S_INCLUDE,
-    S_KEY,
-    S_KEY_END,
-    S_VALUE,
-    S_ARRAY_VALUE,
-    S_ARRAY_VALUE_END,
-    S_ARRAY_END,
-    S_MAP_KEY_START,
-    S_MAP_QUOTED_KEY,
-    S_MAP_DUB_QUOTED_KEY,
-    S_MAP_KEY,
-    S_MAP_KEY_END,
-    S_MAP_VALUE,
-    S_MAP_VALUE_END,
-    S_MAP_END,
-    S_QUOTED_STRING,
-    S_DUB_QUOTED_STRING,
-    S_STRING,
-    S_BLOCK,
-    S_STRING_ESCAPE,
-    S_STRING_BINARY,
-    S_NUM_START,
-    S_NUM,
-    S_CONVENIENT_NUM,
-    S_DATE_AFTER_YEAR,
-    S_NEG_NUM_START,
-    S_NEG_NUM,
-    S_FLOAT_START,
-    S_FLOAT,
-    S_IP_ADDR,
-    S_COMMENT_START,
-    S_COMMENT,
-    S_COUNT
-};
+/* Every state: its enum value and its function (Go's lexXxx).  S_NONE is Go's nil state. */
+// clang-format off
+#define NX_LEX_STATES(X) \
+    X(S_TOP, lex_top) X(S_TOP_VALUE_END, lex_top_value_end) X(S_BLOCK_START, lex_block_start) \
+    X(S_BLOCK_VALUE_END, lex_block_value_end) X(S_BLOCK_END, lex_block_end) \
+    X(S_KEY_START, lex_key_start) X(S_DUB_QUOTED_KEY, lex_dub_quoted_key) \
+    X(S_QUOTED_KEY, lex_squoted_key) X(S_INCLUDE_START, lex_include_start) \
+    X(S_INCLUDE_QUOTED, lex_include_squoted) X(S_INCLUDE_DUB_QUOTED, lex_include_dquoted) \
+    X(S_INCLUDE_STRING, lex_include_string) X(S_INCLUDE, lex_include) X(S_KEY, lex_key) \
+    X(S_KEY_END, lex_key_end) X(S_VALUE, lex_value) X(S_ARRAY_VALUE, lex_array_value) \
+    X(S_ARRAY_VALUE_END, lex_array_value_end) X(S_ARRAY_END, lex_array_end) \
+    X(S_MAP_KEY_START, lex_map_key_start) X(S_MAP_QUOTED_KEY, lex_map_squoted_key) \
+    X(S_MAP_DUB_QUOTED_KEY, lex_map_dquoted_key) X(S_MAP_KEY, lex_map_key) \
+    X(S_MAP_KEY_END, lex_map_key_end) X(S_MAP_VALUE, lex_map_value) \
+    X(S_MAP_VALUE_END, lex_map_value_end) X(S_MAP_END, lex_map_end) \
+    X(S_QUOTED_STRING, lex_squoted_string) X(S_DUB_QUOTED_STRING, lex_dquoted_string) \
+    X(S_STRING, lex_string) X(S_BLOCK, lex_block) X(S_STRING_ESCAPE, lex_string_escape) \
+    X(S_STRING_BINARY, lex_string_binary) X(S_NUM_START, lex_num_start) X(S_NUM, lex_num) \
+    X(S_CONVENIENT_NUM, lex_convenient_num) X(S_DATE_AFTER_YEAR, lex_date_after_year) \
+    X(S_NEG_NUM_START, lex_neg_num_start) X(S_NEG_NUM, lex_neg_num) \
+    X(S_FLOAT_START, lex_float_start) X(S_FLOAT, lex_float) X(S_IP_ADDR, lex_ip_addr) \
+    X(S_COMMENT_START, lex_comment_start) X(S_COMMENT, lex_comment)
+// clang-format on
+
+typedef struct nx_conf_lexer nx_conf_lexer;
+#define NX_LEX_DECL(st, fn) static int fn(nx_conf_lexer *lx);
+NX_LEX_STATES(NX_LEX_DECL)
+#define NX_LEX_ENUM(st, fn) st,
+enum { S_NONE = 0, NX_LEX_STATES(NX_LEX_ENUM) S_COUNT };
 
 #define QCAP 4 /* each state emits at most one item, so the queue never holds more than one */
 
@@ -294,26 +275,12 @@ static int errorf(nx_conf_lexer *lx, const char *fmt, ...) {
  * Go would print a NUL (its eof rune) raw; a C string cannot hold it, so it prints nothing. */
 static const char *esc(int r, char buf[8]) {
     if (r == '\n') return "\\n";
-    unsigned u = (unsigned)r;
-    if (u < 0x80) {
-        buf[0] = (char)u;
-        buf[1] = '\0';
-    } else if (u < 0x800) {
-        buf[0] = (char)(0xC0 | (u >> 6));
-        buf[1] = (char)(0x80 | (u & 0x3F));
-        buf[2] = '\0';
-    } else if (u < 0x10000) {
-        buf[0] = (char)(0xE0 | (u >> 12));
-        buf[1] = (char)(0x80 | ((u >> 6) & 0x3F));
-        buf[2] = (char)(0x80 | (u & 0x3F));
-        buf[3] = '\0';
-    } else {
-        buf[0] = (char)(0xF0 | (u >> 18));
-        buf[1] = (char)(0x80 | ((u >> 12) & 0x3F));
-        buf[2] = (char)(0x80 | ((u >> 6) & 0x3F));
-        buf[3] = (char)(0x80 | (u & 0x3F));
-        buf[4] = '\0';
-    }
+    unsigned u = (unsigned)r, n = u < 0x80 ? 1 : u < 0x800 ? 2 : u < 0x10000 ? 3 : 4;
+    static const unsigned char lead[] = {0, 0, 0xC0, 0xE0, 0xF0};
+    for (unsigned i = n; i-- > 1; u >>= 6)
+        buf[i] = (char)(0x80 | (u & 0x3F));
+    buf[0] = (char)(lead[n] | u);
+    buf[n] = '\0';
     return buf;
 }
 
@@ -375,6 +342,44 @@ static void push(nx_conf_lexer *lx, int st) {
     lx->stack[lx->nstack++] = st;
 }
 
+static int pop(nx_conf_lexer *lx);
+
+static int back(nx_conf_lexer *lx, int next) {
+    backup(lx);
+    return next;
+}
+
+static int take_skip(nx_conf_lexer *lx, int next) {
+    nx(lx);
+    return skip(lx, next);
+}
+
+static int take(nx_conf_lexer *lx, int next) {
+    nx(lx);
+    return next;
+}
+
+static int emit_to(nx_conf_lexer *lx, nx_conf_item_type t, int next) {
+    emit(lx, t);
+    return next;
+}
+
+/* Enter a string state, remembering it as Go's stringStateFn for after escapes. */
+static int str_state(nx_conf_lexer *lx, int st) {
+    lx->string_state = st;
+    return st;
+}
+
+static int emit_pop(nx_conf_lexer *lx, nx_conf_item_type t) {
+    emit(lx, t);
+    return pop(lx);
+}
+
+static int back_emit_pop(nx_conf_lexer *lx, nx_conf_item_type t) {
+    backup(lx);
+    return emit_pop(lx, t);
+}
+
 /* push ret, continue in next: the usual way into a comment or a value. */
 static int push_to(nx_conf_lexer *lx, int ret, int next) {
     push(lx, ret);
@@ -432,9 +437,7 @@ static int lex_top(nx_conf_lexer *lx) {
     case 0:
         return at_eof(lx);
     }
-    backup(lx);
-    push(lx, S_TOP_VALUE_END);
-    return S_KEY_START;
+    return back(lx, push_to(lx, S_TOP_VALUE_END, S_KEY_START));
 }
 
 static int lex_top_value_end(nx_conf_lexer *lx) {
@@ -444,10 +447,7 @@ static int lex_top_value_end(nx_conf_lexer *lx) {
     if (r == '/') /* a lone '/' falls through to the whitespace case */
         return slash_comment(lx, S_TOP) ? S_COMMENT_START : S_TOP_VALUE_END;
     if (is_ws(r)) return S_TOP_VALUE_END;
-    if (is_nl(r) || r == 0 || r == ';' || r == ',' || r == '}') {
-        ignore(lx);
-        return S_TOP;
-    }
+    if (is_nl(r) || r == 0 || r == ';' || r == ',' || r == '}') return skip(lx, S_TOP);
     return errorf(lx,
                   "Expected a top-level value to end with a new line, comment or EOF, "
                   "but got '%s' instead.",
@@ -472,9 +472,7 @@ static int lex_block_start(nx_conf_lexer *lx) {
     case 0:
         return at_eof(lx);
     }
-    backup(lx);
-    push(lx, S_BLOCK_VALUE_END);
-    return S_KEY_START;
+    return back(lx, push_to(lx, S_BLOCK_VALUE_END, S_KEY_START));
 }
 
 static int lex_block_value_end(nx_conf_lexer *lx) {
@@ -483,14 +481,8 @@ static int lex_block_value_end(nx_conf_lexer *lx) {
     if (r == '#') return push_to(lx, S_BLOCK_VALUE_END, S_COMMENT_START);
     if (r == '/') return slash_comment(lx, S_BLOCK_VALUE_END) ? S_COMMENT_START : S_BLOCK_VALUE_END;
     if (is_ws(r)) return S_BLOCK_VALUE_END;
-    if (is_nl(r) || r == ';' || r == ',') {
-        ignore(lx);
-        return S_BLOCK_START;
-    }
-    if (r == '}') {
-        backup(lx);
-        return S_BLOCK_END;
-    }
+    if (is_nl(r) || r == ';' || r == ',') return skip(lx, S_BLOCK_START);
+    if (r == '}') return back(lx, S_BLOCK_END);
     return errorf(lx,
                   "Expected a block-level value to end with a new line, comment or EOF, "
                   "but got '%s' instead.",
@@ -503,10 +495,7 @@ static int lex_block_end(nx_conf_lexer *lx) {
     if (r == '#') return push_to(lx, S_BLOCK_START, S_COMMENT_START);
     if (r == '/') return slash_comment(lx, S_BLOCK_START) ? S_COMMENT_START : S_BLOCK_END;
     if (is_nl(r) || is_ws(r)) return S_BLOCK_END;
-    if (r == ';' || r == ',') {
-        ignore(lx);
-        return S_BLOCK_START;
-    }
+    if (r == ';' || r == ',') return skip(lx, S_BLOCK_START);
     if (r == '}') {
         ignore(lx);
         return pop(lx);
@@ -520,25 +509,17 @@ static int lex_key_start(nx_conf_lexer *lx) {
     char b[8];
     int r = peek(lx);
     if (is_keysep(r)) return errorf(lx, "Unexpected key separator '%s'", esc(r, b));
-    if (nx_conf_is_space(r)) {
-        nx(lx);
-        return skip(lx, S_KEY_START);
-    }
-    if (r == '"' || r == '\'') {
-        nx(lx);
-        return skip(lx, r == '"' ? S_DUB_QUOTED_KEY : S_QUOTED_KEY);
-    }
+    if (nx_conf_is_space(r)) return take_skip(lx, S_KEY_START);
+    if (r == '"' || r == '\'') return take_skip(lx, r == '"' ? S_DUB_QUOTED_KEY : S_QUOTED_KEY);
     ignore(lx);
-    nx(lx);
-    return S_KEY;
+    return take(lx, S_KEY);
 }
 
 static int lex_quoted_key(nx_conf_lexer *lx, int q, int self) {
     int r = peek(lx);
     if (r == q) {
-        emit(lx, NX_CONF_ITEM_KEY);
-        nx(lx);
-        return skip(lx, S_KEY_END);
+        emit(lx, NX_CONF_ITEM_KEY); /* before the quote is consumed */
+        return take_skip(lx, S_KEY_END);
     }
     if (r == 0) return at_eof(lx);
     nx(lx);
@@ -572,8 +553,7 @@ static int key_check_keyword(nx_conf_lexer *lx, int fall, int ret) {
 
 static int lex_include_start(nx_conf_lexer *lx) {
     if (is_ws(nx(lx))) return skip(lx, S_INCLUDE_START);
-    backup(lx);
-    return S_INCLUDE;
+    return back(lx, S_INCLUDE);
 }
 
 static int lex_include_quoted(nx_conf_lexer *lx, int q, int self, const char *msg) {
@@ -592,11 +572,8 @@ static int lex_include_dquoted(nx_conf_lexer *lx) {
 
 static int lex_include_string(nx_conf_lexer *lx) {
     int r = nx(lx);
-    if (is_nl(r) || r == 0 || r == ';' || r == '}' || is_ws(r)) {
-        backup(lx);
-        emit(lx, NX_CONF_ITEM_INCLUDE);
-        return pop(lx);
-    }
+    if (is_nl(r) || r == 0 || r == ';' || r == '}' || is_ws(r))
+        return back_emit_pop(lx, NX_CONF_ITEM_INCLUDE);
     if (r == '\'') return emit_before_quote(lx, NX_CONF_ITEM_INCLUDE, false);
     return S_INCLUDE_STRING;
 }
@@ -614,31 +591,22 @@ static int lex_include(nx_conf_lexer *lx) {
         return errorf(lx, "Expected include value but found start of a number");
     if (r == '\\') return errorf(lx, "Expected include value but found escape sequence");
     if (is_nl(r)) return errorf(lx, "Expected include value but found new line");
-    backup(lx);
-    return S_INCLUDE_STRING;
+    return back(lx, S_INCLUDE_STRING);
 }
 
 static int lex_key(nx_conf_lexer *lx) {
     int r = peek(lx);
     if (nx_conf_is_space(r)) return key_check_keyword(lx, S_KEY_END, S_NONE);
-    if (is_keysep(r) || r == 0) {
-        emit(lx, NX_CONF_ITEM_KEY);
-        return S_KEY_END;
-    }
-    nx(lx);
-    return S_KEY;
+    if (is_keysep(r) || r == 0) return emit_to(lx, NX_CONF_ITEM_KEY, S_KEY_END);
+    return take(lx, S_KEY);
 }
 
 static int lex_key_end(nx_conf_lexer *lx) {
     int r = nx(lx);
     if (nx_conf_is_space(r)) return skip(lx, S_KEY_END);
     if (is_keysep(r)) return skip(lx, S_VALUE);
-    if (r == 0) {
-        emit(lx, NX_CONF_ITEM_EOF);
-        return S_NONE;
-    }
-    backup(lx);
-    return S_VALUE;
+    if (r == 0) return emit_to(lx, NX_CONF_ITEM_EOF, S_NONE);
+    return back(lx, S_VALUE);
 }
 
 /* ---- states: values, arrays, maps ---- */
@@ -648,36 +616,23 @@ static int lex_value(nx_conf_lexer *lx) {
     if (is_ws(r)) return skip(lx, S_VALUE);
     switch (r) {
     case '[':
-        ignore(lx);
-        emit(lx, NX_CONF_ITEM_ARRAY_START);
-        return S_ARRAY_VALUE;
+        return emit_to(lx, NX_CONF_ITEM_ARRAY_START, skip(lx, S_ARRAY_VALUE));
     case '{':
-        ignore(lx);
-        emit(lx, NX_CONF_ITEM_MAP_START);
-        return S_MAP_KEY_START;
+        return emit_to(lx, NX_CONF_ITEM_MAP_START, skip(lx, S_MAP_KEY_START));
     case '\'':
-        ignore(lx);
-        return S_QUOTED_STRING;
+        return skip(lx, S_QUOTED_STRING);
     case '"':
-        ignore(lx);
-        lx->string_state = S_DUB_QUOTED_STRING;
-        return S_DUB_QUOTED_STRING;
+        return str_state(lx, skip(lx, S_DUB_QUOTED_STRING));
     case '-':
         return S_NEG_NUM_START;
     case '(':
-        ignore(lx);
-        return S_BLOCK;
+        return skip(lx, S_BLOCK);
     case '.':
         return errorf(lx, "Floats must start with a digit");
     }
-    if (nx_conf_is_digit(r)) {
-        backup(lx);
-        return S_NUM_START;
-    }
+    if (nx_conf_is_digit(r)) return back(lx, S_NUM_START);
     if (is_nl(r)) return errorf(lx, "Expected value but found new line");
-    backup(lx);
-    lx->string_state = S_STRING;
-    return S_STRING;
+    return str_state(lx, back(lx, S_STRING));
 }
 
 static int lex_array_value(nx_conf_lexer *lx) {
@@ -688,9 +643,7 @@ static int lex_array_value(nx_conf_lexer *lx) {
     if (r == '/' || r == ',') /* a lone '/' falls through to the ',' case in Go */
         return errorf(lx, "Unexpected array value terminator ','.");
     if (r == ']') return S_ARRAY_END;
-    backup(lx);
-    push(lx, S_ARRAY_VALUE_END);
-    return S_VALUE;
+    return back(lx, push_to(lx, S_ARRAY_VALUE_END, S_VALUE));
 }
 
 static int lex_array_value_end(nx_conf_lexer *lx) {
@@ -709,8 +662,7 @@ static int lex_array_value_end(nx_conf_lexer *lx) {
 
 static int lex_array_end(nx_conf_lexer *lx) {
     ignore(lx);
-    emit(lx, NX_CONF_ITEM_ARRAY_END);
-    return pop(lx);
+    return emit_pop(lx, NX_CONF_ITEM_ARRAY_END);
 }
 
 static int lex_map_key_start(nx_conf_lexer *lx) {
@@ -718,14 +670,10 @@ static int lex_map_key_start(nx_conf_lexer *lx) {
     int r = peek(lx);
     if (is_keysep(r)) return errorf(lx, "Unexpected key separator '%s'.", esc(r, b));
     if (r == ']') return errorf(lx, "Unexpected array end '%s' processing map.", esc(r, b));
-    if (nx_conf_is_space(r)) {
-        nx(lx);
-        return skip(lx, S_MAP_KEY_START);
-    }
+    if (nx_conf_is_space(r)) return take_skip(lx, S_MAP_KEY_START);
     switch (r) {
     case '}':
-        nx(lx);
-        return skip(lx, S_MAP_END);
+        return take_skip(lx, S_MAP_END);
     case '#':
         nx(lx);
         push(lx, S_MAP_KEY_START);
@@ -736,26 +684,22 @@ static int lex_map_key_start(nx_conf_lexer *lx) {
         if (slash_comment(lx, S_MAP_KEY_START)) return S_COMMENT_START;
         break;
     case '\'':
-        nx(lx);
-        return skip(lx, S_MAP_QUOTED_KEY);
+        return take_skip(lx, S_MAP_QUOTED_KEY);
     case '"':
-        nx(lx);
-        return skip(lx, S_MAP_DUB_QUOTED_KEY);
+        return take_skip(lx, S_MAP_DUB_QUOTED_KEY);
     case 0:
         return errorf(lx, "Unexpected EOF processing map.");
     }
     ignore(lx);
-    nx(lx);
-    return S_MAP_KEY;
+    return take(lx, S_MAP_KEY);
 }
 
 static int lex_map_quoted_key(nx_conf_lexer *lx, int q, int self, const char *eofmsg) {
     int r = peek(lx);
     if (r == 0) return errorf(lx, "%s", eofmsg);
     if (r == q) {
-        emit(lx, NX_CONF_ITEM_KEY);
-        nx(lx);
-        return skip(lx, S_MAP_KEY_END);
+        emit(lx, NX_CONF_ITEM_KEY); /* before the quote is consumed */
+        return take_skip(lx, S_MAP_KEY_END);
     }
     nx(lx);
     return self;
@@ -773,20 +717,15 @@ static int lex_map_key(nx_conf_lexer *lx) {
     int r = peek(lx);
     if (r == 0) return errorf(lx, "Unexpected EOF processing map key.");
     if (nx_conf_is_space(r)) return key_check_keyword(lx, S_MAP_KEY_END, S_MAP_VALUE_END);
-    if (is_keysep(r)) {
-        emit(lx, NX_CONF_ITEM_KEY);
-        return S_MAP_KEY_END;
-    }
-    nx(lx);
-    return S_MAP_KEY;
+    if (is_keysep(r)) return emit_to(lx, NX_CONF_ITEM_KEY, S_MAP_KEY_END);
+    return take(lx, S_MAP_KEY);
 }
 
 static int lex_map_key_end(nx_conf_lexer *lx) {
     int r = nx(lx);
     if (nx_conf_is_space(r)) return skip(lx, S_MAP_KEY_END);
     if (is_keysep(r)) return skip(lx, S_MAP_VALUE);
-    backup(lx);
-    return S_MAP_VALUE;
+    return back(lx, S_MAP_VALUE);
 }
 
 static int lex_map_value(nx_conf_lexer *lx) {
@@ -794,9 +733,7 @@ static int lex_map_value(nx_conf_lexer *lx) {
     if (nx_conf_is_space(r)) return skip(lx, S_MAP_VALUE);
     if (r == ',') return errorf(lx, "Unexpected map value terminator \",\".");
     if (r == '}') return skip(lx, S_MAP_END);
-    backup(lx);
-    push(lx, S_MAP_VALUE_END);
-    return S_VALUE;
+    return back(lx, push_to(lx, S_MAP_VALUE_END, S_VALUE));
 }
 
 static int lex_map_value_end(nx_conf_lexer *lx) {
@@ -815,8 +752,7 @@ static int lex_map_value_end(nx_conf_lexer *lx) {
 
 static int lex_map_end(nx_conf_lexer *lx) {
     ignore(lx);
-    emit(lx, NX_CONF_ITEM_MAP_END);
-    return pop(lx);
+    return emit_pop(lx, NX_CONF_ITEM_MAP_END);
 }
 
 /* ---- states: strings and blocks ---- */
@@ -887,8 +823,7 @@ static int lex_block(nx_conf_lexer *lx) {
         backup(lx);
         backup(lx);
         if (nx(lx) != '\n') {
-            nx(lx);
-            return S_BLOCK;
+            return take(lx, S_BLOCK);
         }
         nx(lx);
         int c = nx(lx);
@@ -900,42 +835,24 @@ static int lex_block(nx_conf_lexer *lx) {
             ignore(lx);
             return pop(lx);
         }
-        backup(lx);
-        return S_BLOCK;
+        return back(lx, S_BLOCK);
     }
     if (r == 0) return errorf(lx, "Unexpected EOF processing block.");
     return S_BLOCK;
 }
 
 static int lex_string_escape(nx_conf_lexer *lx) {
+    static const char from[] = "tnr\"\\", to[] = "\t\n\r\"\\";
     char b[8];
     int r = nx(lx);
-    const char *s = NULL;
-    switch (r) {
-    case 'x':
-        return S_STRING_BINARY;
-    case 't':
-        s = "\t";
-        break;
-    case 'n':
-        s = "\n";
-        break;
-    case 'r':
-        s = "\r";
-        break;
-    case '"':
-        s = "\"";
-        break;
-    case '\\':
-        s = "\\";
-        break;
-    default:
+    if (r == 'x') return S_STRING_BINARY;
+    const char *at = r > 0 && r < 0x80 ? strchr(from, r) : NULL;
+    if (!at)
         return errorf(lx,
                       "Invalid escape character '%s'. Only the following escape characters "
                       "are allowed: \\xXX, \\t, \\n, \\r, \\\", \\\\.",
                       esc(r, b));
-    }
-    add_part(lx, s, 1);
+    add_part(lx, &to[at - from], 1);
     return lx->string_state;
 }
 
@@ -994,24 +911,17 @@ static int lex_num(nx_conf_lexer *lx) {
     if (r == '.') return S_FLOAT_START;
     if (is_num_suffix(r)) return S_CONVENIENT_NUM;
     if (!ends_number(r)) { /* e.g. "3xyz": a string that starts with digits */
-        lx->string_state = S_STRING;
-        return S_STRING;
+        return str_state(lx, S_STRING);
     }
-    backup(lx);
-    emit(lx, NX_CONF_ITEM_INTEGER);
-    return pop(lx);
+    return back_emit_pop(lx, NX_CONF_ITEM_INTEGER);
 }
 
 static int lex_convenient_num(nx_conf_lexer *lx) {
     int r = nx(lx);
     if (r == 'b' || r == 'B' || r == 'i' || r == 'I') return S_CONVENIENT_NUM;
     backup(lx);
-    if (ends_number(r)) {
-        emit(lx, NX_CONF_ITEM_INTEGER);
-        return pop(lx);
-    }
-    lx->string_state = S_STRING;
-    return S_STRING;
+    if (ends_number(r)) return emit_pop(lx, NX_CONF_ITEM_INTEGER);
+    return str_state(lx, S_STRING);
 }
 
 static int lex_date_after_year(nx_conf_lexer *lx) {
@@ -1028,8 +938,7 @@ static int lex_date_after_year(nx_conf_lexer *lx) {
                           esc(*f, b1), esc(r, b2));
         }
     }
-    emit(lx, NX_CONF_ITEM_DATETIME);
-    return pop(lx);
+    return emit_pop(lx, NX_CONF_ITEM_DATETIME);
 }
 
 static int lex_neg_num(nx_conf_lexer *lx) {
@@ -1037,9 +946,7 @@ static int lex_neg_num(nx_conf_lexer *lx) {
     if (nx_conf_is_digit(r)) return S_NEG_NUM;
     if (r == '.') return S_FLOAT_START;
     if (is_num_suffix(r)) return S_CONVENIENT_NUM;
-    backup(lx);
-    emit(lx, NX_CONF_ITEM_INTEGER);
-    return pop(lx);
+    return back_emit_pop(lx, NX_CONF_ITEM_INTEGER);
 }
 
 static int lex_float_start(nx_conf_lexer *lx) {
@@ -1056,83 +963,29 @@ static int lex_float(nx_conf_lexer *lx) {
     if (nx_conf_is_digit(r)) return S_FLOAT;
     if (r == '.') /* a second '.': not a float after all but an IP address */
         return S_IP_ADDR;
-    backup(lx);
-    emit(lx, NX_CONF_ITEM_FLOAT);
-    return pop(lx);
+    return back_emit_pop(lx, NX_CONF_ITEM_FLOAT);
 }
 
 static int lex_ip_addr(nx_conf_lexer *lx) {
     int r = nx(lx);
     if (nx_conf_is_digit(r) || r == '.' || r == ':' || r == '-') return S_IP_ADDR;
-    backup(lx);
-    emit(lx, NX_CONF_ITEM_STRING);
-    return pop(lx);
+    return back_emit_pop(lx, NX_CONF_ITEM_STRING);
 }
 
 /* ---- states: comments ---- */
 
 static int lex_comment_start(nx_conf_lexer *lx) {
-    ignore(lx);
-    emit(lx, NX_CONF_ITEM_COMMENT_START);
-    return S_COMMENT;
+    return emit_to(lx, NX_CONF_ITEM_COMMENT_START, skip(lx, S_COMMENT));
 }
 
 static int lex_comment(nx_conf_lexer *lx) {
     int r = peek(lx);
-    if (is_nl(r) || r == 0) {
-        emit(lx, NX_CONF_ITEM_TEXT);
-        return pop(lx);
-    }
-    nx(lx);
-    return S_COMMENT;
+    if (is_nl(r) || r == 0) return emit_pop(lx, NX_CONF_ITEM_TEXT);
+    return take(lx, S_COMMENT);
 }
 
-static int (*const states[S_COUNT])(nx_conf_lexer *) = {
-    [S_TOP] = lex_top,
-    [S_TOP_VALUE_END] = lex_top_value_end,
-    [S_BLOCK_START] = lex_block_start,
-    [S_BLOCK_VALUE_END] = lex_block_value_end,
-    [S_BLOCK_END] = lex_block_end,
-    [S_KEY_START] = lex_key_start,
-    [S_DUB_QUOTED_KEY] = lex_dub_quoted_key,
-    [S_QUOTED_KEY] = lex_squoted_key,
-    [S_INCLUDE_START] = lex_include_start,
-    [S_INCLUDE_QUOTED] = lex_include_squoted,
-    [S_INCLUDE_DUB_QUOTED] = lex_include_dquoted,
-    [S_INCLUDE_STRING] = lex_include_string,
-    [S_INCLUDE] = lex_include,
-    [S_KEY] = lex_key,
-    [S_KEY_END] = lex_key_end,
-    [S_VALUE] = lex_value,
-    [S_ARRAY_VALUE] = lex_array_value,
-    [S_ARRAY_VALUE_END] = lex_array_value_end,
-    [S_ARRAY_END] = lex_array_end,
-    [S_MAP_KEY_START] = lex_map_key_start,
-    [S_MAP_QUOTED_KEY] = lex_map_squoted_key,
-    [S_MAP_DUB_QUOTED_KEY] = lex_map_dquoted_key,
-    [S_MAP_KEY] = lex_map_key,
-    [S_MAP_KEY_END] = lex_map_key_end,
-    [S_MAP_VALUE] = lex_map_value,
-    [S_MAP_VALUE_END] = lex_map_value_end,
-    [S_MAP_END] = lex_map_end,
-    [S_QUOTED_STRING] = lex_squoted_string,
-    [S_DUB_QUOTED_STRING] = lex_dquoted_string,
-    [S_STRING] = lex_string,
-    [S_BLOCK] = lex_block,
-    [S_STRING_ESCAPE] = lex_string_escape,
-    [S_STRING_BINARY] = lex_string_binary,
-    [S_NUM_START] = lex_num_start,
-    [S_NUM] = lex_num,
-    [S_CONVENIENT_NUM] = lex_convenient_num,
-    [S_DATE_AFTER_YEAR] = lex_date_after_year,
-    [S_NEG_NUM_START] = lex_neg_num_start,
-    [S_NEG_NUM] = lex_neg_num,
-    [S_FLOAT_START] = lex_float_start,
-    [S_FLOAT] = lex_float,
-    [S_IP_ADDR] = lex_ip_addr,
-    [S_COMMENT_START] = lex_comment_start,
-    [S_COMMENT] = lex_comment,
-};
+#define NX_LEX_ENTRY(st, fn) [st] = fn,
+static int (*const states[S_COUNT])(nx_conf_lexer *) = {NX_LEX_STATES(NX_LEX_ENTRY)};
 
 /* ---- public API ---- */
 

@@ -15,6 +15,7 @@ static struct {
     nx_log_config cfg;
     char *path;
     int fd;
+    int pid; /* captured at init: forked workers log under the supervisor's pid, as one server */
 } g_log = {.cfg = {.time = true, .pid = true}, .fd = 2};
 
 static const char *const level_labels[] = {
@@ -31,6 +32,7 @@ int nx_log_init(const nx_log_config *cfg) {
     nx_log_close();
     g_log.cfg = *cfg;
     g_log.cfg.file = NULL;
+    g_log.pid = (int)getpid();
     if (cfg->file && cfg->file[0]) {
         int fd = open_log_file(cfg->file);
         if (fd < 0) return fd;
@@ -72,7 +74,8 @@ static void log_line(nx_log_level level, const char *fmt, va_list ap)
 static void log_line(nx_log_level level, const char *fmt, va_list ap) {
     char line[8192];
     size_t n = 0;
-    if (g_log.cfg.pid) n += (size_t)snprintf(line + n, sizeof line - n, "[%d] ", (int)getpid());
+    if (g_log.cfg.pid)
+        n += (size_t)snprintf(line + n, sizeof line - n, "[%d] ", g_log.pid ? g_log.pid : getpid());
     if (g_log.cfg.time) {
         struct timeval tv;
         gettimeofday(&tv, NULL);

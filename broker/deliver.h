@@ -1,0 +1,37 @@
+/* Publish → match → deliver, for messages from local clients and from other workers.
+ *
+ * Ports Go nats-server v2.14.5 client.go processMsgResults, deliverMsg, msgHeader and the
+ * no-responders reply of processInboundClientMsg.  A match result mixes local subscriptions
+ * (br_sub) and other workers' interest (br_rsub, see mesh.h): local plain subscribers get the
+ * message directly, each interested worker gets it once through the mesh, and each queue group
+ * gets it exactly once, its member chosen at random over local members and remote weights.
+ */
+#ifndef BR_DELIVER_H
+#define BR_DELIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/parser.h"
+
+struct br_server;
+struct br_client;
+
+typedef struct br_pub {
+    struct br_client *pub; /* the publishing client; NULL when the message came from the mesh */
+    np_str subject;
+    np_str reply;
+    np_str size_str; /* the client's own size text: Go echoes it verbatim in MSG/HMSG */
+    np_str hdr_str;
+    const uint8_t *payload; /* headers + body */
+    uint32_t hdr_len;
+    uint32_t total_len;
+} br_pub;
+
+/* Routes a client's message; true if any subscriber (local or on another worker) got it. */
+bool br_route_publish(struct br_server *s, const br_pub *m);
+
+/* Go's no-responders status message to the requester's own reply subscription. */
+void br_send_no_responders(struct br_client *c, const br_pub *m);
+
+#endif

@@ -1,0 +1,90 @@
+/* Shared node state; see node.h. */
+#include "broker/node.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static uint64_t align_up(uint64_t v, uint64_t a) {
+    return (v + a - 1) & ~(a - 1);
+}
+
+int br_node_create(br_node *node, uint32_t nworkers, uint64_t ring_size) {
+    memset(node, 0, sizeof *node);
+    node->memfd = -1;
+    if (nworkers == 0 || nworkers > BR_MAX_WORKERS) return -EINVAL;
+    uint64_t rings_off = align_up(sizeof(br_node_shm), 4096);
+    uint64_t stride = align_up(nx_ring_bytes(ring_size), 4096);
+    uint64_t nrings = (uint64_t)nworkers * (nworkers - 1);
+    size_t total = (size_t)(rings_off + nrings * stride);
+    int fd = memfd_create("nats-node", MFD_CLOEXEC);
+    if (fd < 0) return -errno;
+    if (ftruncate(fd, (off_t)total) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    void *mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mem == MAP_FAILED) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    node->shm = mem;
+    node->shm_bytes = total;
+    node->memfd = fd;
+    br_node_shm *s = node->shm;
+    s->magic = BR_NODE_MAGIC;
+    s->nworkers = nworkers;
+    s->ring_size = ring_size;
+    s->ring_stride = stride;
+    s->rings_offset = rings_off;
+    for (uint32_t w = 0; w < nworkers; w++) {
+        /* CLOEXEC is harmless: workers are forked, not exec'd, so they inherit the fd. */
+        s->workers[w].doorbell_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (s->workers[w].doorbell_fd < 0) return -errno;
+    }
+    for (uint32_t i = 0; i < nworkers; i++)
+        for (uint32_t j = 0; j < nworkers; j++)
+            if (i != j) nx_ring_format(br_node_ring_mem(node, i, j), ring_size);
+    return 0;
+}
+
+void br_node_destroy(br_node *node) {
+    if (node->shm) {
+        for (uint32_t w = 0; w < node->shm->nworkers; w++)
+            if (node->shm->workers[w].doorbell_fd >= 0) close(node->shm->workers[w].doorbell_fd);
+        munmap(node->shm, node->shm_bytes);
+    }
+    if (node->memfd >= 0) close(node->memfd);
+    memset(node, 0, sizeof *node);
+    node->memfd = -1;
+}
+
+void *br_node_ring_mem(const br_node *node, uint32_t from, uint32_t to) {
+    const br_node_shm *s = node->shm;
+    /* Rings are numbered row by row, skipping the diagonal (no ring to oneself). */
+    uint64_t idx = (uint64_t)from * (s->nworkers - 1) + (to < from ? to : to - 1);
+    return (uint8_t *)node->shm + s->rings_offset + idx * s->ring_stride;
+}
+
+void br_node_kick(const br_node *node, uint32_t w) {
+    br_worker_slot *slot = &node->shm->workers[w];
+    /* Pairs with the worker's store of `sleeping` then re-check of its rings (both seq_cst):
+     * either it sees our record, or we see it sleeping and wake it. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load(&slot->sleeping)) {
+        uint64_t one = 1;
+        ssize_t n = write(slot->doorbell_fd, &one, sizeof one);
+        (void)n; /* EAGAIN means the counter is already non-zero: it will wake anyway */
+    }
+}
+
+int32_t br_node_num_clients(const br_node *node) {
+    int32_t n = 0;
+    for (uint32_t w = 0; w < node->shm->nworkers; w++)
+        n += atomic_load(&node->shm->workers[w].num_clients);
+    return n;
+}

@@ -1,0 +1,73 @@
+/* The node: what every broker worker of one server shares through shared memory.
+ *
+ * The supervisor creates one memfd-backed region before forking the workers:
+ *   - node identity (server id, xkey, name) so every worker's INFO names the same server;
+ *   - node-wide counters: client ids, open connections (max_connections is node-wide);
+ *   - per-worker slots: pid, epoch (bumped by the supervisor at each (re)start), ready_epoch
+ *     (set by the worker once it has discarded stale input), a "sleeping" flag and an eventfd
+ *     doorbell, and statistics;
+ *   - N*(N-1) single-producer single-consumer rings, ring(i,j) carrying records from worker i
+ *     to worker j (see mesh.h).
+ * Nothing here is ever freed while a worker runs; a worker that dies leaves its slot for its
+ * successor.  Workers trust nothing they read from another process: ring records are checked.
+ */
+#ifndef BR_NODE_H
+#define BR_NODE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/nkey.h"
+#include "common/shm_ring.h"
+
+#define BR_MAX_WORKERS 64
+#define BR_NODE_MAGIC 0x4e415453u /* "NATS" */
+
+typedef struct br_worker_slot {
+    _Alignas(64) _Atomic int32_t pid;
+    _Atomic uint32_t epoch;       /* supervisor: incremented whenever this slot is (re)started */
+    _Atomic uint32_t ready_epoch; /* worker: equals epoch once its inbound rings are clean */
+    _Atomic uint32_t sleeping;    /* worker: about to block in io_uring; ring the doorbell */
+    _Atomic uint32_t listening;   /* worker: its listener is bound */
+    _Atomic int32_t num_clients;  /* worker: open connections (zeroed when it dies) */
+    int doorbell_fd;              /* eventfd, created before fork, same number everywhere */
+    _Atomic uint64_t in_msgs, in_bytes, out_msgs, out_bytes, slow_consumers;
+    _Atomic uint64_t mesh_dropped; /* messages dropped because a peer's ring stayed full */
+} br_worker_slot;
+
+typedef struct br_node_shm {
+    uint32_t magic;
+    uint32_t nworkers;
+    uint64_t ring_size;
+    uint64_t ring_stride; /* bytes between consecutive rings */
+    uint64_t rings_offset;
+    char server_id[NX_NKEY_PUBLIC_LEN + 1];
+    char xkey[NX_NKEY_PUBLIC_LEN + 1];
+    char server_name[256];
+    _Atomic uint64_t next_cid;
+    _Atomic int32_t listen_port;
+    _Atomic uint32_t lame_duck; /* set once any worker entered lame duck mode */
+    br_worker_slot workers[BR_MAX_WORKERS];
+} br_node_shm;
+
+typedef struct br_node {
+    br_node_shm *shm;
+    size_t shm_bytes;
+    int memfd;
+} br_node;
+
+/* Supervisor: creates and formats the region for n workers.  0 or -errno. */
+int br_node_create(br_node *node, uint32_t nworkers, uint64_t ring_size);
+void br_node_destroy(br_node *node);
+
+/* The ring carrying records from worker `from` to worker `to` (from != to). */
+void *br_node_ring_mem(const br_node *node, uint32_t from, uint32_t to);
+
+/* Open connections over every worker (max_connections is node-wide). */
+int32_t br_node_num_clients(const br_node *node);
+
+/* Rings worker w's doorbell if it is (about to be) asleep. */
+void br_node_kick(const br_node *node, uint32_t w);
+
+#endif

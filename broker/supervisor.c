@@ -1,0 +1,294 @@
+/* The supervisor: the `nats-server` process itself, running a node of N broker workers.
+ *
+ * Modelled on nginx's master process: it owns what must outlive a worker (the shared node
+ * memory, the reserved port, the identity, the pid and ports files), forks one worker per core,
+ * restarts a worker that dies (with backoff), forwards signals, and exits when the workers are
+ * done.  The Go server's start-up banner and shutdown lines (server/server.go Start, Shutdown,
+ * lameDuckMode) are printed here once for the whole node.
+ */
+#include "broker/supervisor.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/info.h"
+#include "broker/node.h"
+#include "broker/server.h"
+#include "common/log.h"
+
+#define RESTART_BACKOFF_MIN_MS 100
+#define RESTART_BACKOFF_MAX_MS 5000
+#define STABLE_AFTER_MS 10000 /* a worker that lived this long resets its backoff */
+#define READY_TIMEOUT_MS 10000
+
+typedef struct sup_worker {
+    pid_t pid;
+    int64_t started_ms;
+    int64_t restart_at_ms; /* 0: not waiting to restart */
+    int64_t backoff_ms;
+} sup_worker;
+
+typedef struct supervisor {
+    br_options *opts;
+    br_node node;
+    int reserve_fd; /* holds the port so every worker (and restarts) can bind it */
+    int port;
+    int signal_fd;
+    sup_worker workers[BR_MAX_WORKERS];
+    uint32_t nworkers;
+    bool stopping; /* shutdown or lame duck: do not restart workers */
+    char *ports_file;
+} supervisor;
+
+static int64_t now_ms(void) {
+    return br_now_ms();
+}
+
+static uint64_t ring_size_for(const br_options *o) {
+    /* A ring must hold a whole message record, at most a quarter of it (shm_ring.h). */
+    uint64_t need = 4 * ((uint64_t)o->max_payload + 64 * 1024);
+    uint64_t size = 8ull << 20;
+    while (size < need) size <<= 1;
+    return size;
+}
+
+static int reserve_port(supervisor *sv) {
+    const br_options *o = sv->opts;
+    const char *host = o->host && o->host[0] ? o->host : "0.0.0.0";
+    char port_str[16];
+    snprintf(port_str, sizeof port_str, "%d", o->port == BR_RANDOM_PORT ? 0 : o->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, port_str, &hints, &res);
+    if (rc != 0) nx_fatal("Error listening on port: %s:%d, \"%s\"", host, o->port, gai_strerror(rc));
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
+        int e = errno;
+        freeaddrinfo(res);
+        nx_fatal("Error listening on port: %s:%d, \"%s\"", host, o->port, strerror(e));
+    }
+    freeaddrinfo(res);
+    /* Bound but never listening: it receives no connections, it only keeps the port ours. */
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    sv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
+    sv->reserve_fd = fd;
+    atomic_store(&sv->node.shm->listen_port, sv->port);
+    nx_notice("Listening for client connections on %s:%d", host, sv->port);
+    return 0;
+}
+
+static void worker_main(supervisor *sv, uint32_t w) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the supervisor */
+    if (getppid() == 1) _exit(0);
+    close(sv->reserve_fd);
+    close(sv->signal_fd);
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    br_server srv;
+    if (br_server_init(&srv, sv->opts, &sv->node, w) < 0) _exit(3);
+    int rc = br_server_run(&srv);
+    br_server_free(&srv);
+    _exit(rc);
+}
+
+static void start_worker(supervisor *sv, uint32_t w) {
+    br_worker_slot *slot = &sv->node.shm->workers[w];
+    atomic_store(&slot->listening, 0);
+    atomic_fetch_add(&slot->epoch, 1);
+    pid_t pid = fork();
+    if (pid < 0) {
+        nx_error("Unable to start broker worker %u: %s", w, strerror(errno));
+        sv->workers[w].restart_at_ms = now_ms() + RESTART_BACKOFF_MAX_MS;
+        return;
+    }
+    if (pid == 0) worker_main(sv, w);
+    atomic_store(&slot->pid, pid);
+    sv->workers[w].pid = pid;
+    sv->workers[w].started_ms = now_ms();
+    sv->workers[w].restart_at_ms = 0;
+}
+
+static void signal_workers(supervisor *sv, int sig) {
+    for (uint32_t w = 0; w < sv->nworkers; w++)
+        if (sv->workers[w].pid > 0) kill(sv->workers[w].pid, sig);
+}
+
+static uint32_t live_workers(const supervisor *sv) {
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < sv->nworkers; w++) n += sv->workers[w].pid > 0;
+    return n;
+}
+
+static void reap(supervisor *sv) {
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) return;
+        for (uint32_t w = 0; w < sv->nworkers; w++) {
+            sup_worker *sw = &sv->workers[w];
+            if (sw->pid != pid) continue;
+            br_worker_slot *slot = &sv->node.shm->workers[w];
+            atomic_store(&slot->pid, 0);
+            atomic_fetch_add(&slot->epoch, 1); /* peers drop its interest at once */
+            atomic_store(&slot->num_clients, 0); /* its connections died with it */
+            sw->pid = 0;
+            if (sv->stopping) break; /* shutting down or lame duck: workers are meant to exit */
+            int64_t lived = now_ms() - sw->started_ms;
+            if (lived > STABLE_AFTER_MS) sw->backoff_ms = 0;
+            sw->backoff_ms = sw->backoff_ms ? sw->backoff_ms * 2 : RESTART_BACKOFF_MIN_MS;
+            if (sw->backoff_ms > RESTART_BACKOFF_MAX_MS) sw->backoff_ms = RESTART_BACKOFF_MAX_MS;
+            if (WIFSIGNALED(status))
+                nx_error("Broker worker %u (pid %d) killed by signal %d; restarting in %lldms", w,
+                         pid, WTERMSIG(status), (long long)sw->backoff_ms);
+            else
+                nx_error("Broker worker %u (pid %d) exited with status %d; restarting in %lldms",
+                         w, pid, WEXITSTATUS(status), (long long)sw->backoff_ms);
+            sw->restart_at_ms = now_ms() + sw->backoff_ms;
+            break;
+        }
+    }
+}
+
+static void write_pid_file(const br_options *o) {
+    if (!o->pid_file) return;
+    FILE *f = fopen(o->pid_file, "w");
+    if (!f) nx_fatal("Could not write pidfile: %s", strerror(errno));
+    fprintf(f, "%d", (int)getpid());
+    fclose(f);
+}
+
+static bool wait_ready(supervisor *sv) {
+    int64_t deadline = now_ms() + READY_TIMEOUT_MS;
+    for (;;) {
+        uint32_t ready = 0;
+        for (uint32_t w = 0; w < sv->nworkers; w++)
+            ready += atomic_load(&sv->node.shm->workers[w].listening) != 0;
+        if (ready == sv->nworkers) return true;
+        if (now_ms() > deadline || live_workers(sv) < sv->nworkers) return false;
+        struct timespec ts = {0, 2 * 1000 * 1000}; /* start-up only: poll the workers' flags */
+        nanosleep(&ts, NULL);
+        reap(sv);
+    }
+}
+
+static int setup_signals(supervisor *sv) {
+    sigset_t set;
+    sigemptyset(&set);
+    int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&set, sigs[i]);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -errno;
+    signal(SIGPIPE, SIG_IGN);
+    sv->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return sv->signal_fd < 0 ? -errno : 0;
+}
+
+static void handle_signal(supervisor *sv, int sig) {
+    switch (sig) {
+    case SIGCHLD: reap(sv); break;
+    case SIGINT:
+    case SIGTERM:
+    case SIGQUIT:
+        nx_debug("Trapped \"%s\" signal", strsignal(sig));
+        if (!sv->stopping) nx_notice("Initiating Shutdown...");
+        sv->stopping = true;
+        signal_workers(sv, SIGTERM);
+        break;
+    case SIGUSR2:
+        if (sv->stopping) break;
+        nx_notice("Entering lame duck mode, stop accepting new clients");
+        sv->stopping = true;
+        signal_workers(sv, SIGUSR2);
+        break;
+    case SIGUSR1:
+        nx_log_reopen();
+        nx_notice("File log re-opened");
+        signal_workers(sv, SIGUSR1);
+        break;
+    case SIGHUP: nx_warn("Configuration reload is not supported yet; ignoring SIGHUP"); break;
+    default: break;
+    }
+}
+
+static void log_banner(const supervisor *sv) {
+    const br_node_shm *shm = sv->node.shm;
+    nx_notice("Starting nats-server");
+    nx_notice("  Version:  %s", BR_GO_VERSION);
+    nx_notice("  Git:      [not set]");
+    nx_notice("  Name:     %s", shm->server_name);
+    nx_notice("  ID:       %s", shm->server_id);
+    if (sv->opts->config_file) nx_notice("Using configuration file: %s", sv->opts->config_file);
+    nx_notice("Starting %u broker worker%s", sv->nworkers, sv->nworkers == 1 ? "" : "s");
+}
+
+int br_supervisor_run(br_options *opts) {
+    supervisor sv = {.opts = opts, .reserve_fd = -1, .signal_fd = -1};
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    sv.nworkers = opts->workers > 0 ? (uint32_t)opts->workers : (uint32_t)(ncpu > 0 ? ncpu : 1);
+    if (sv.nworkers > BR_MAX_WORKERS) sv.nworkers = BR_MAX_WORKERS;
+    int rc = br_node_create(&sv.node, sv.nworkers, ring_size_for(opts));
+    if (rc < 0) nx_fatal("Unable to create the node's shared memory: %s", strerror(-rc));
+    br_node_shm *shm = sv.node.shm;
+    if (nx_nkey_new_server_id(shm->server_id) < 0 || nx_nkey_new_curve_key(shm->xkey) < 0)
+        nx_fatal("Error creating server keys");
+    snprintf(shm->server_name, sizeof shm->server_name, "%s",
+             opts->server_name && opts->server_name[0] ? opts->server_name : shm->server_id);
+    if (setup_signals(&sv) < 0) nx_fatal("Unable to set up signal handling");
+
+    log_banner(&sv);
+    write_pid_file(opts);
+    reserve_port(&sv);
+    for (uint32_t w = 0; w < sv.nworkers; w++) start_worker(&sv, w);
+    if (!wait_ready(&sv)) nx_fatal("Broker workers failed to start");
+    sv.ports_file = br_write_ports_file(opts, sv.port);
+    nx_notice("Server is ready");
+
+    while (live_workers(&sv) > 0 || (!sv.stopping && sv.nworkers > 0)) {
+        int64_t next = 0, now = now_ms();
+        for (uint32_t w = 0; w < sv.nworkers; w++) {
+            sup_worker *sw = &sv.workers[w];
+            if (sw->pid || !sw->restart_at_ms || sv.stopping) continue;
+            if (now >= sw->restart_at_ms) {
+                nx_notice("Restarting broker worker %u", w);
+                start_worker(&sv, w);
+            } else if (!next || sw->restart_at_ms < next) {
+                next = sw->restart_at_ms;
+            }
+        }
+        struct pollfd pfd = {.fd = sv.signal_fd, .events = POLLIN};
+        int timeout = next ? (int)(next - now_ms() > 0 ? next - now_ms() : 0) : 1000;
+        if (poll(&pfd, 1, timeout) > 0) {
+            struct signalfd_siginfo si;
+            while (read(sv.signal_fd, &si, sizeof si) == (ssize_t)sizeof si)
+                handle_signal(&sv, (int)si.ssi_signo);
+        }
+        reap(&sv);
+    }
+    if (sv.ports_file) {
+        unlink(sv.ports_file);
+        free(sv.ports_file);
+    }
+    nx_notice("Server Exiting..");
+    close(sv.reserve_fd);
+    close(sv.signal_fd);
+    br_node_destroy(&sv.node);
+    return 0;
+}

@@ -1,0 +1,10 @@
+/* The supervisor process of a node (see supervisor.c). */
+#ifndef BR_SUPERVISOR_H
+#define BR_SUPERVISOR_H
+
+#include "broker/options.h"
+
+/* Runs the node until shutdown; returns the exit status. */
+int br_supervisor_run(br_options *opts);
+
+#endif
