@@ -38,12 +38,15 @@ static int worker_pids(const h_server *s, pid_t *out, int max) {
     return n;
 }
 
-/* Inode of the server-side socket whose peer is our connection's local port. */
-static unsigned long server_socket_inode(const h_server *s, const h_conn *c) {
+static unsigned local_port(const h_conn *c) {
     struct sockaddr_in me;
     socklen_t len = sizeof me;
     getsockname(c->fd, (struct sockaddr *)&me, &len);
-    unsigned my_port = ntohs(me.sin_port);
+    return ntohs(me.sin_port);
+}
+
+/* Inode of the server-side socket whose peer is the client port, 0 when there is none. */
+static unsigned long server_socket_inode(const h_server *s, unsigned my_port) {
     FILE *f = fopen("/proc/net/tcp", "r");
     if (!f) return 0;
     char line[512];
@@ -68,7 +71,7 @@ static int worker_of(const h_server *s, const h_conn *c) {
     char want[64];
     /* The accept may complete a moment after connect(): look until the socket shows up. */
     for (int64_t deadline = h_now_ms() + H_TIMEOUT_MS; h_now_ms() < deadline; h_pause_ms(5)) {
-        unsigned long inode = server_socket_inode(s, c);
+        unsigned long inode = server_socket_inode(s, local_port(c));
         if (!inode) continue;
         snprintf(want, sizeof want, "socket:[%lu]", inode);
         for (int w = 0; w < n; w++) {
@@ -94,6 +97,15 @@ static int worker_of(const h_server *s, const h_conn *c) {
     return -1;
 }
 
+/* Closes c and waits until the server has closed its side too (no longer counted). */
+static void close_and_wait(h_server *s, h_conn *c) {
+    unsigned port = local_port(c);
+    h_close(c);
+    for (int64_t deadline = h_now_ms() + H_TIMEOUT_MS; h_now_ms() < deadline; h_pause_ms(5))
+        if (server_socket_inode(s, port) == 0) return;
+    cr_assert_fail("the server did not close its side of a connection");
+}
+
 /* Opens connections until one lands on worker `want`; the others are closed. */
 static h_conn *connect_on_worker(h_server *s, int want) {
     for (int attempt = 0; attempt < 200; attempt++) {
@@ -102,7 +114,7 @@ static h_conn *connect_on_worker(h_server *s, int want) {
         int w = worker_of(s, c);
         cr_assert_neq(w, -1, "could not find the worker of a connection");
         if (w == want) return c;
-        h_close(c);
+        close_and_wait(s, c);
     }
     cr_assert_fail("no connection landed on worker %d in 200 attempts", want);
     return NULL;
@@ -211,13 +223,17 @@ Test(mesh, request_reply_and_no_responders_across_workers) {
 
 Test(mesh, max_connections_is_node_wide) {
     skip_if_go();
-    h_server *s = h_server_start("max_connections: 2\n", "--workers", "2");
+    h_server *s = h_server_start("max_connections: 3\n", "--workers", "2");
     h_conn *a = connect_on_worker(s, 0);
     h_conn *b = connect_on_worker(s, 1);
-    h_conn *c = h_connect(s->port);
-    free(h_expect_re(c, "^INFO \\{[^\r]*\\} \r\n"));
-    h_expect(c, "-ERR 'maximum connections exceeded'\r\n");
-    h_expect_closed(c);
+    h_conn *c = h_connect_setup(s->port, QUIET);
+    h_ping(c);
+    /* One connection on each worker plus a third: the fourth is over the node's limit. */
+    h_conn *d = h_connect(s->port);
+    free(h_expect_re(d, "^INFO \\{[^\r]*\\} \r\n"));
+    h_expect(d, "-ERR 'maximum connections exceeded'\r\n");
+    h_expect_closed(d);
+    h_close(d);
     h_close(c);
     h_close(a);
     h_close(b);
