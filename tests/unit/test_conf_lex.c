@@ -936,3 +936,51 @@ Test(conf_lex, JSONCompat) {
     EXPECT_LENIENT("{\n                          \"jetstream\": {\n                            \"store_dir\": \"/tmp/nats\"\n                            \"max_mem\": 1000000,\n                          },\n                          \"port\": 4222,\n                          \"server_name\": \"nats1\"\n                        }\n                        ", j7);
 }
 
+
+/* ---- beyond lex_test.go ---- */
+
+Test(conf_lex_extra, nul_byte_is_eof_and_lexer_stays_finished)
+{
+    /* Go's eof rune is 0, so a NUL ends a value like a newline would... */
+    static const xi e[] = {
+        {KEY, "a", 1, 0}, {INT, "1", 1, 2}, {KEY, "b", 1, 4}, {INT, "2", 1, 6}, {EOF_, "", 1, 0}};
+    EXPECT("a=1\0b=2", e);
+    /* ...and inside a quoted string it is an unexpected EOF. */
+    static const xi e2[] = {{KEY, "a", 1, 0}, {ERR, "Unexpected EOF.", 1, 5}};
+    EXPECT("a=\"x\0y\"", e2);
+    nx_conf_lexer *lx = nx_conf_lex_new("a=1", 3);
+    nx_conf_item it;
+    for (int i = 0; i < 5; i++) nx_conf_lex_next(lx, &it);
+    cr_expect_eq(it.type, EOF_, "a finished lexer keeps returning EOF");
+    nx_conf_lex_free(lx);
+}
+
+Test(conf_lex_extra, unicode_rules_follow_go)
+{
+    /* U+0663 (Arabic-Indic three) is a digit to Go's unicode.IsDigit: an integer item. */
+    static const xi e1[] = {{KEY, "a", 1, 0}, {INT, "\xd9\xa3", 1, 4}, {EOF_, "", 1, 0}};
+    EXPECT("a = \xd9\xa3", e1);
+    /* U+00A0 is a space to unicode.IsSpace, so it ends a key. */
+    static const xi e2[] = {{KEY, "a", 1, 0}, {INT, "1", 1, 3}, {EOF_, "", 1, 0}};
+    EXPECT("a\xc2\xa0" "1", e2);
+    /* strings.ToLower("\u0130nclude") == "include": the include keyword. */
+    static const xi e3[] = {{INC, "x.conf", 1, 9}, {EOF_, "", 1, 0}};
+    EXPECT("\xc4\xb0nclude x.conf", e3);
+    /* An invalid byte is one U+FFFD rune of width 1. */
+    static const xi e4[] = {{KEY, "\xff", 1, 0}, {STR, "\xfe", 1, 4}, {EOF_, "", 1, 0}};
+    EXPECT("\xff = \xfe", e4);
+}
+
+Test(conf_lex_extra, deep_nesting_is_an_error_not_a_crash)
+{
+    size_t n = 3 * NX_CONF_LEX_MAX_STACK;
+    char *in = malloc(n);
+    memset(in, '{', n);
+    nx_conf_lexer *lx = nx_conf_lex_new(in, n);
+    nx_conf_item it;
+    nx_conf_lex_next(lx, &it);
+    cr_expect_eq(it.type, ERR);
+    cr_expect_not_null(strstr(it.val, "nesting too deep"), "%s", it.val);
+    nx_conf_lex_free(lx);
+    free(in);
+}
