@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "nats-server: unable to open log file %s\n", opts.log_file);
         return 1;
     }
-    int rc = br_supervisor_run(&opts);
+    int rc = opts.worker_index >= 0 ? br_worker_join_run(&opts) : br_supervisor_run(&opts);
     br_options_free(&opts);
     nx_log_close();
     return rc;

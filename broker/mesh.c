@@ -440,7 +440,7 @@ int br_mesh_init(br_mesh *m, struct br_server *srv, br_node *node, uint32_t self
     for (uint32_t w = 0; w < m->nworkers; w++) {
         if (w == self) continue;
         uint64_t one = 1;
-        ssize_t n = write(node->shm->workers[w].doorbell_fd, &one, sizeof one);
+        ssize_t n = write(node->doorbell[w], &one, sizeof one);
         (void)n;
     }
     return 0;

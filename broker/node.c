@@ -5,15 +5,21 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static uint64_t align_up(uint64_t v, uint64_t a) {
     return (v + a - 1) & ~(a - 1);
 }
 
-int br_node_create(br_node *node, uint32_t nworkers, uint64_t ring_size) {
+static void node_reset(br_node *node) {
     memset(node, 0, sizeof *node);
     node->memfd = -1;
+    for (uint32_t w = 0; w < BR_MAX_WORKERS; w++) node->doorbell[w] = -1;
+}
+
+int br_node_create(br_node *node, uint32_t nworkers, uint64_t ring_size) {
+    node_reset(node);
     if (nworkers == 0 || nworkers > BR_MAX_WORKERS) return -EINVAL;
     uint64_t rings_off = align_up(sizeof(br_node_shm), 4096);
     uint64_t stride = align_up(nx_ring_bytes(ring_size), 4096);
@@ -43,8 +49,8 @@ int br_node_create(br_node *node, uint32_t nworkers, uint64_t ring_size) {
     s->rings_offset = rings_off;
     for (uint32_t w = 0; w < nworkers; w++) {
         /* CLOEXEC is harmless: workers are forked, not exec'd, so they inherit the fd. */
-        s->workers[w].doorbell_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (s->workers[w].doorbell_fd < 0) return -errno;
+        node->doorbell[w] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (node->doorbell[w] < 0) return -errno;
     }
     for (uint32_t i = 0; i < nworkers; i++)
         for (uint32_t j = 0; j < nworkers; j++)
@@ -53,14 +59,40 @@ int br_node_create(br_node *node, uint32_t nworkers, uint64_t ring_size) {
 }
 
 void br_node_destroy(br_node *node) {
-    if (node->shm) {
-        for (uint32_t w = 0; w < node->shm->nworkers; w++)
-            if (node->shm->workers[w].doorbell_fd >= 0) close(node->shm->workers[w].doorbell_fd);
-        munmap(node->shm, node->shm_bytes);
-    }
+    for (uint32_t w = 0; w < BR_MAX_WORKERS; w++)
+        if (node->doorbell[w] >= 0) close(node->doorbell[w]);
+    if (node->shm) munmap(node->shm, node->shm_bytes);
     if (node->memfd >= 0) close(node->memfd);
-    memset(node, 0, sizeof *node);
-    node->memfd = -1;
+    node_reset(node);
+}
+
+int br_node_attach(br_node *node, int memfd, const int *doorbells, uint32_t n) {
+    node_reset(node);
+    node->memfd = memfd;
+    for (uint32_t w = 0; w < n && w < BR_MAX_WORKERS; w++) node->doorbell[w] = doorbells[w];
+    struct stat st;
+    if (fstat(memfd, &st) < 0 || st.st_size < (off_t)sizeof(br_node_shm)) {
+        br_node_destroy(node);
+        return -EPROTO;
+    }
+    void *mem = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    if (mem == MAP_FAILED) {
+        int e = errno;
+        br_node_destroy(node);
+        return -e;
+    }
+    node->shm = mem;
+    node->shm_bytes = (size_t)st.st_size;
+    const br_node_shm *s = node->shm;
+    /* Check the layout before trusting any offset in it. */
+    if (s->magic != BR_NODE_MAGIC || s->nworkers == 0 || s->nworkers > BR_MAX_WORKERS ||
+        s->nworkers != n ||
+        s->rings_offset + (uint64_t)s->nworkers * (s->nworkers - 1) * s->ring_stride >
+            node->shm_bytes) {
+        br_node_destroy(node);
+        return -EPROTO;
+    }
+    return 0;
 }
 
 void *br_node_ring_mem(const br_node *node, uint32_t from, uint32_t to) {
@@ -77,7 +109,7 @@ void br_node_kick(const br_node *node, uint32_t w) {
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load(&slot->sleeping)) {
         uint64_t one = 1;
-        ssize_t n = write(slot->doorbell_fd, &one, sizeof one);
+        ssize_t n = write(node->doorbell[w], &one, sizeof one);
         (void)n; /* EAGAIN means the counter is already non-zero: it will wake anyway */
     }
 }

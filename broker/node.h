@@ -4,8 +4,8 @@
  *   - node identity (server id, xkey, name) so every worker's INFO names the same server;
  *   - node-wide counters: client ids, open connections (max_connections is node-wide);
  *   - per-worker slots: pid, epoch (bumped by the supervisor at each (re)start), ready_epoch
- *     (set by the worker once it has discarded stale input), a "sleeping" flag and an eventfd
- *     doorbell, and statistics;
+ *     (set by the worker once it has discarded stale input), a "sleeping" flag telling peers to
+ *     ring its eventfd doorbell, and statistics;
  *   - N*(N-1) single-producer single-consumer rings, ring(i,j) carrying records from worker i
  *     to worker j (see mesh.h).
  * Nothing here is ever freed while a worker runs; a worker that dies leaves its slot for its
@@ -31,7 +31,6 @@ typedef struct br_worker_slot {
     _Atomic uint32_t sleeping;    /* worker: about to block in io_uring; ring the doorbell */
     _Atomic uint32_t listening;   /* worker: its listener is bound */
     _Atomic int32_t num_clients;  /* worker: open connections (zeroed when it dies) */
-    int doorbell_fd;              /* eventfd, created before fork, same number everywhere */
     _Atomic uint64_t in_msgs, in_bytes, out_msgs, out_bytes, slow_consumers;
     _Atomic uint64_t mesh_dropped; /* messages dropped because a peer's ring stayed full */
 } br_worker_slot;
@@ -51,15 +50,21 @@ typedef struct br_node_shm {
     br_worker_slot workers[BR_MAX_WORKERS];
 } br_node_shm;
 
+/* A process's handle on the node.  File descriptors are per process: forked workers inherit
+ * them, workers started by systemd receive them from the node daemon (SCM_RIGHTS). */
 typedef struct br_node {
     br_node_shm *shm;
     size_t shm_bytes;
     int memfd;
+    int doorbell[BR_MAX_WORKERS]; /* eventfd per worker, rung when it sleeps */
 } br_node;
 
 /* Supervisor: creates and formats the region for n workers.  0 or -errno. */
 int br_node_create(br_node *node, uint32_t nworkers, uint64_t ring_size);
 void br_node_destroy(br_node *node);
+/* Worker started on its own: maps a node from descriptors the node daemon passed.  Takes
+ * ownership of the fds.  0 or -errno (-EPROTO when the memory is not a node). */
+int br_node_attach(br_node *node, int memfd, const int *doorbells, uint32_t n);
 
 /* The ring carrying records from worker `from` to worker `to` (from != to). */
 void *br_node_ring_mem(const br_node *node, uint32_t from, uint32_t to);

@@ -17,6 +17,7 @@
 void br_options_defaults(br_options *o) {
     memset(o, 0, sizeof *o);
     o->port = BR_DEFAULT_PORT;
+    o->worker_index = -1;
     o->logtime = true;
     o->max_payload = BR_MAX_PAYLOAD;
     o->max_control_line = BR_MAX_CONTROL_LINE;
@@ -35,7 +36,8 @@ void br_options_free(br_options *o) {
                      &o->pid_file,      &o->ports_file_dir, &o->signal,           &o->log_file,
                      &o->remote_syslog, &o->username,       &o->password,         &o->token,
                      &o->store_dir,     &o->tls_cert,       &o->tls_key,          &o->tls_ca_cert,
-                     &o->routes,        &o->cluster_listen, &o->cluster_name,     &o->cluster_advertise};
+                     &o->routes,        &o->cluster_listen, &o->cluster_name,     &o->cluster_advertise,
+                     &o->node_socket};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -120,6 +122,8 @@ static const flag_def flag_defs[] = {
     {"sd", F_STR, OPT(store_dir), 0},
     {"store_dir", F_STR, OPT(store_dir), 0},
     {"workers", F_INT, OPT(workers), 0},
+    {"node_socket", F_STR, OPT(node_socket), 0},
+    {"worker", F_INT, OPT(worker_index), 0},
 };
 
 static const char usage_text[] =
@@ -190,9 +194,13 @@ static const char usage_text[] =
     "\n"
     "Worker Options (this server):\n"
     "        --workers <n>                Broker worker processes (default: one per core)\n"
+    "        --node_socket <path>         systemd: run the node daemon, workers join here\n"
+    "        --worker <n>                 systemd: run worker n of the node at --node_socket\n"
     "\n"
     "Worker Options (this server):\n"
     "        --workers <n>                Broker worker processes (default: one per core)\n"
+    "        --node_socket <path>         systemd: run the node daemon, workers join here\n"
+    "        --worker <n>                 systemd: run worker n of the node at --node_socket\n"
     "\n"
     "Common Options:\n"
     "    -h, --help                       Show this message\n"
@@ -341,6 +349,10 @@ int br_options_validate(const br_options *o) {
     if (o->signal) return refuse("--signal");
     if (o->workers < 0 || o->workers > 64) {
         fprintf(stderr, "nats-server: workers must be between 1 and 64 (0: one per core)\n");
+        return -1;
+    }
+    if (o->worker_index >= 0 && !o->node_socket) {
+        fprintf(stderr, "nats-server: --worker needs --node_socket\n");
         return -1;
     }
     if (o->port < -1 || o->port > 65535) {

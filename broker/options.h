@@ -38,6 +38,8 @@ typedef struct br_options {
     int https_port;
     int prof_port;
     int workers; /* broker worker processes; 0: one per online core */
+    char *node_socket; /* systemd deployment: the node daemon's control socket */
+    int worker_index;  /* >= 0: run as that worker of the node at node_socket */
 
     /* Logging */
     char *log_file;

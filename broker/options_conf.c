@@ -262,6 +262,8 @@ static void apply_key(conf_ctx *cx, const char *k, const nx_conf_value *v) {
         o->lame_duck_grace_ms = ms;
     } else if (!strcasecmp(k, "workers")) { /* this server's own key */
         if (get_int(cx, v, k, &n)) o->workers = (int)n;
+    } else if (!strcasecmp(k, "node_socket")) { /* this server's own key */
+        if (want(cx, v, NX_CONF_STRING, k)) set_str(&o->node_socket, v);
     } else if (!strcasecmp(k, "no_header_support")) {
         if (want(cx, v, NX_CONF_BOOL, k)) o->no_header_support = v->u.b;
     } else if (!strcasecmp(k, "disable_short_first_ping")) {

@@ -35,7 +35,16 @@
 #define TICK_MS 20
 #define SHUTDOWN_WAIT_MS 2000
 
-enum op_tag { TAG_ACCEPT = 1, TAG_RECV, TAG_SEND, TAG_TICK, TAG_SIGNAL, TAG_CANCEL, TAG_DOORBELL };
+enum op_tag {
+    TAG_ACCEPT = 1,
+    TAG_RECV,
+    TAG_SEND,
+    TAG_TICK,
+    TAG_SIGNAL,
+    TAG_CANCEL,
+    TAG_DOORBELL,
+    TAG_CONTROL,
+};
 
 static uint64_t pack(void *p, enum op_tag t) {
     return (uint64_t)(uintptr_t)p | (uint64_t)t;
@@ -485,9 +494,25 @@ static void on_signal(br_server *s, struct io_uring_cqe *cqe) {
 
 static void arm_doorbell(br_server *s) {
     struct io_uring_sqe *sqe = get_sqe(s);
-    io_uring_prep_read(sqe, s->node->shm->workers[s->worker].doorbell_fd, &s->doorbell_val,
+    io_uring_prep_read(sqe, s->node->doorbell[s->worker], &s->doorbell_val,
                        sizeof s->doorbell_val, 0);
     io_uring_sqe_set_data64(sqe, pack(s, TAG_DOORBELL));
+}
+
+/* A worker started by systemd watches its node daemon: when the daemon goes, so does it. */
+static void arm_control(br_server *s) {
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_recv(sqe, s->control_fd, s->control_buf, sizeof s->control_buf, 0);
+    io_uring_sqe_set_data64(sqe, pack(s, TAG_CONTROL));
+}
+
+static void on_control(br_server *s, struct io_uring_cqe *cqe) {
+    if (cqe->res > 0) {
+        arm_control(s);
+        return;
+    }
+    nx_error("Worker %u lost its node daemon; shutting down", s->worker);
+    begin_shutdown(s);
 }
 
 /* ---- init / run -------------------------------------------------------------------------- */
@@ -541,6 +566,7 @@ int br_server_init(br_server *s, br_options *opts, br_node *node, uint32_t worke
     s->worker = worker;
     s->listen_fd = -1;
     s->signal_fd = -1;
+    s->control_fd = -1;
     s->now_ms = br_now_ms();
     srandom((unsigned)(time(NULL) ^ getpid()));
     s->server_id = node->shm->server_id;
@@ -568,6 +594,7 @@ int br_server_run(br_server *s) {
     arm_tick(s);
     arm_signal_read(s);
     arm_doorbell(s);
+    if (s->control_fd >= 0) arm_control(s);
     for (;;) {
         /* Mesh records first: interest must be visible to peers before our PONGs leave. */
         br_mesh_flush(&s->mesh);
@@ -607,6 +634,7 @@ int br_server_run(br_server *s) {
             case TAG_SIGNAL: on_signal(s, cqe); break;
             case TAG_CANCEL: ((br_client *)ptr)->ops_inflight--; break;
             case TAG_DOORBELL: arm_doorbell(s); break; /* the drain above did the work */
+            case TAG_CONTROL: on_control(s, cqe); break;
             default: break;
             }
         }

@@ -43,6 +43,8 @@ typedef struct br_server {
     uint32_t worker;       /* this worker's index in the node */
     br_mesh mesh;
     uint64_t doorbell_val; /* eventfd read target */
+    int control_fd;        /* systemd worker: connection to the node daemon, -1 otherwise */
+    uint8_t control_buf[64];
     struct io_uring ring;
     bool ring_ready;
 

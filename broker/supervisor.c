@@ -24,6 +24,7 @@
 
 #include "broker/info.h"
 #include "broker/node.h"
+#include "broker/node_ctl.h"
 #include "broker/server.h"
 #include "common/log.h"
 
@@ -34,6 +35,7 @@
 
 typedef struct sup_worker {
     pid_t pid;
+    int ctl_fd; /* node daemon mode: the worker's control connection, -1 when not attached */
     int64_t started_ms;
     int64_t restart_at_ms; /* 0: not waiting to restart */
     int64_t backoff_ms;
@@ -48,6 +50,8 @@ typedef struct supervisor {
     sup_worker workers[BR_MAX_WORKERS];
     uint32_t nworkers;
     bool stopping; /* shutdown or lame duck: do not restart workers */
+    bool ready;
+    int ctl_listen_fd; /* node daemon mode (--node_socket): workers join here */
     char *ports_file;
 } supervisor;
 
@@ -134,7 +138,7 @@ static void signal_workers(supervisor *sv, int sig) {
 
 static uint32_t live_workers(const supervisor *sv) {
     uint32_t n = 0;
-    for (uint32_t w = 0; w < sv->nworkers; w++) n += sv->workers[w].pid > 0;
+    for (uint32_t w = 0; w < sv->nworkers; w++) n += sv->workers[w].pid != 0;
     return n;
 }
 
@@ -239,8 +243,105 @@ static void log_banner(const supervisor *sv) {
     nx_notice("Starting %u broker worker%s", sv->nworkers, sv->nworkers == 1 ? "" : "s");
 }
 
+static void mark_worker_gone(supervisor *sv, uint32_t w) {
+    br_worker_slot *slot = &sv->node.shm->workers[w];
+    atomic_store(&slot->pid, 0);
+    atomic_fetch_add(&slot->epoch, 1); /* peers drop its interest at once */
+    atomic_store(&slot->num_clients, 0);
+    atomic_store(&slot->listening, 0);
+    sv->workers[w].pid = 0;
+}
+
+/* Node daemon mode: a broker@N unit asks to join as worker N. */
+static void accept_worker(supervisor *sv) {
+    int conn = accept4(sv->ctl_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (conn < 0) return;
+    pid_t pid = 0;
+    int w = br_node_ctl_read_hello(conn, &pid);
+    if (w < 0 || (uint32_t)w >= sv->nworkers || sv->workers[w].ctl_fd >= 0 || sv->stopping) {
+        nx_error("Refusing broker worker join request (index %d)", w);
+        close(conn);
+        return;
+    }
+    br_worker_slot *slot = &sv->node.shm->workers[w];
+    atomic_store(&slot->listening, 0);
+    atomic_fetch_add(&slot->epoch, 1);
+    atomic_store(&slot->pid, pid ? pid : -1);
+    if (br_node_ctl_send_node(conn, &sv->node) < 0) {
+        close(conn);
+        mark_worker_gone(sv, (uint32_t)w);
+        return;
+    }
+    sv->workers[w].pid = pid ? pid : -1;
+    sv->workers[w].ctl_fd = conn;
+    sv->workers[w].started_ms = now_ms();
+    nx_notice("Broker worker %d (pid %d) joined the node", w, (int)pid);
+}
+
+static bool all_listening(const supervisor *sv) {
+    for (uint32_t w = 0; w < sv->nworkers; w++)
+        if (!atomic_load(&sv->node.shm->workers[w].listening)) return false;
+    return true;
+}
+
+/* One turn of the supervisor: restarts due, signals, worker connections. */
+static void supervise_once(supervisor *sv) {
+    int64_t next = 0, now = now_ms();
+    if (sv->ctl_listen_fd < 0) {
+        for (uint32_t w = 0; w < sv->nworkers; w++) {
+            sup_worker *sw = &sv->workers[w];
+            if (sw->pid || !sw->restart_at_ms || sv->stopping) continue;
+            if (now >= sw->restart_at_ms) {
+                nx_notice("Restarting broker worker %u", w);
+                start_worker(sv, w);
+            } else if (!next || sw->restart_at_ms < next) {
+                next = sw->restart_at_ms;
+            }
+        }
+    }
+    struct pollfd pfd[2 + BR_MAX_WORKERS];
+    uint32_t who[2 + BR_MAX_WORKERS];
+    nfds_t n = 0;
+    pfd[n++] = (struct pollfd){.fd = sv->signal_fd, .events = POLLIN};
+    if (sv->ctl_listen_fd >= 0) {
+        pfd[n++] = (struct pollfd){.fd = sv->ctl_listen_fd, .events = POLLIN};
+        for (uint32_t w = 0; w < sv->nworkers; w++) {
+            if (sv->workers[w].ctl_fd < 0) continue;
+            who[n] = w;
+            pfd[n++] = (struct pollfd){.fd = sv->workers[w].ctl_fd, .events = POLLIN};
+        }
+    }
+    int timeout = next ? (int)(next - now > 0 ? next - now : 0) : sv->ready ? 1000 : 50;
+    if (poll(pfd, n, timeout) > 0) {
+        if (pfd[0].revents) {
+            struct signalfd_siginfo si;
+            while (read(sv->signal_fd, &si, sizeof si) == (ssize_t)sizeof si)
+                handle_signal(sv, (int)si.ssi_signo);
+        }
+        if (sv->ctl_listen_fd >= 0) {
+            if (pfd[1].revents & POLLIN) accept_worker(sv);
+            for (nfds_t i = 2; i < n; i++) {
+                if (!pfd[i].revents) continue;
+                char b[64];
+                if (read(pfd[i].fd, b, sizeof b) > 0) continue; /* workers send nothing more */
+                uint32_t w = who[i];
+                nx_notice("Broker worker %u left the node", w);
+                close(sv->workers[w].ctl_fd);
+                sv->workers[w].ctl_fd = -1;
+                mark_worker_gone(sv, w);
+            }
+        }
+    }
+    if (sv->ctl_listen_fd < 0) reap(sv);
+    if (!sv->ready && all_listening(sv)) {
+        sv->ready = true;
+        nx_notice("Server is ready");
+    }
+}
+
 int br_supervisor_run(br_options *opts) {
-    supervisor sv = {.opts = opts, .reserve_fd = -1, .signal_fd = -1};
+    supervisor sv = {.opts = opts, .reserve_fd = -1, .signal_fd = -1, .ctl_listen_fd = -1};
+    for (uint32_t w = 0; w < BR_MAX_WORKERS; w++) sv.workers[w].ctl_fd = -1;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     sv.nworkers = opts->workers > 0 ? (uint32_t)opts->workers : (uint32_t)(ncpu > 0 ? ncpu : 1);
     if (sv.nworkers > BR_MAX_WORKERS) sv.nworkers = BR_MAX_WORKERS;
@@ -256,39 +357,65 @@ int br_supervisor_run(br_options *opts) {
     log_banner(&sv);
     write_pid_file(opts);
     reserve_port(&sv);
-    for (uint32_t w = 0; w < sv.nworkers; w++) start_worker(&sv, w);
-    if (!wait_ready(&sv)) nx_fatal("Broker workers failed to start");
+    if (opts->node_socket) {
+        /* systemd deployment: broker@N units join through the control socket. */
+        sv.ctl_listen_fd = br_node_ctl_listen(opts->node_socket);
+        if (sv.ctl_listen_fd < 0)
+            nx_fatal("Unable to listen on node socket %s: %s", opts->node_socket,
+                     strerror(-sv.ctl_listen_fd));
+        nx_notice("Waiting for %u broker workers on %s", sv.nworkers, opts->node_socket);
+    } else {
+        for (uint32_t w = 0; w < sv.nworkers; w++) start_worker(&sv, w);
+        if (!wait_ready(&sv)) nx_fatal("Broker workers failed to start");
+        sv.ready = true;
+        nx_notice("Server is ready");
+    }
     sv.ports_file = br_write_ports_file(opts, sv.port);
-    nx_notice("Server is ready");
 
-    while (live_workers(&sv) > 0 || (!sv.stopping && sv.nworkers > 0)) {
-        int64_t next = 0, now = now_ms();
-        for (uint32_t w = 0; w < sv.nworkers; w++) {
-            sup_worker *sw = &sv.workers[w];
-            if (sw->pid || !sw->restart_at_ms || sv.stopping) continue;
-            if (now >= sw->restart_at_ms) {
-                nx_notice("Restarting broker worker %u", w);
-                start_worker(&sv, w);
-            } else if (!next || sw->restart_at_ms < next) {
-                next = sw->restart_at_ms;
-            }
-        }
-        struct pollfd pfd = {.fd = sv.signal_fd, .events = POLLIN};
-        int timeout = next ? (int)(next - now_ms() > 0 ? next - now_ms() : 0) : 1000;
-        if (poll(&pfd, 1, timeout) > 0) {
-            struct signalfd_siginfo si;
-            while (read(sv.signal_fd, &si, sizeof si) == (ssize_t)sizeof si)
-                handle_signal(&sv, (int)si.ssi_signo);
-        }
-        reap(&sv);
+    int64_t stop_deadline = 0;
+    for (;;) {
+        uint32_t live = live_workers(&sv);
+        if (sv.stopping && live == 0) break;
+        /* Lame duck spreads client closes over its duration; never wait forever though. */
+        if (sv.stopping && !stop_deadline)
+            stop_deadline = now_ms() + opts->lame_duck_duration_ms + 30000;
+        if (stop_deadline && now_ms() > stop_deadline) break; /* attached workers ignored us */
+        supervise_once(&sv);
     }
     if (sv.ports_file) {
         unlink(sv.ports_file);
         free(sv.ports_file);
     }
+    if (opts->node_socket) unlink(opts->node_socket);
     nx_notice("Server Exiting..");
+    for (uint32_t w = 0; w < sv.nworkers; w++)
+        if (sv.workers[w].ctl_fd >= 0) close(sv.workers[w].ctl_fd);
+    if (sv.ctl_listen_fd >= 0) close(sv.ctl_listen_fd);
     close(sv.reserve_fd);
     close(sv.signal_fd);
     br_node_destroy(&sv.node);
     return 0;
+}
+
+int br_worker_join_run(br_options *opts) {
+    br_node node;
+    int ctl = br_node_ctl_join(opts->node_socket, (uint32_t)opts->worker_index, &node);
+    if (ctl < 0) {
+        nx_error("Unable to join the node at %s as worker %d: %s", opts->node_socket,
+                 opts->worker_index, strerror(-ctl));
+        return 1;
+    }
+    if ((uint32_t)opts->worker_index >= node.shm->nworkers) {
+        close(ctl);
+        br_node_destroy(&node);
+        return 1;
+    }
+    br_server srv;
+    if (br_server_init(&srv, opts, &node, (uint32_t)opts->worker_index) < 0) return 3;
+    srv.control_fd = ctl;
+    int rc = br_server_run(&srv);
+    br_server_free(&srv);
+    close(ctl);
+    br_node_destroy(&node);
+    return rc;
 }

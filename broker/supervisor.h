@@ -7,4 +7,8 @@
 /* Runs the node until shutdown; returns the exit status. */
 int br_supervisor_run(br_options *opts);
 
+/* systemd deployment: joins the node daemon at opts->node_socket as worker
+ * opts->worker_index and serves clients until shutdown; returns the exit status. */
+int br_worker_join_run(br_options *opts);
+
 #endif

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,4 +276,60 @@ Test(mesh, killed_worker_is_restarted_and_the_node_keeps_serving) {
     h_close(sub);
     h_close(pub);
     h_server_stop(s);
+}
+
+/* The systemd deployment: a node daemon plus workers started on their own (as the
+ * nats-broker@N units do) serve clients exactly like `nats-server` with forked workers. */
+static pid_t spawn_worker(h_server *s, const char *sock, int index) {
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        char port[16], idx[16];
+        snprintf(port, sizeof port, "%d", s->port);
+        snprintf(idx, sizeof idx, "%d", index);
+        execl(getenv("NATS_SERVER_BIN"), "nats-server", "-a", "127.0.0.1", "-p", port,
+              "--node_socket", sock, "--worker", idx, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+Test(mesh, node_daemon_with_separately_started_workers) {
+    skip_if_go();
+    char sock[128];
+    snprintf(sock, sizeof sock, "/tmp/nx-node-%d.sock", (int)getpid());
+    h_server *s = h_server_start(NULL, "--workers", "2", "--node_socket", sock);
+    pid_t w0 = spawn_worker(s, sock, 0), w1 = spawn_worker(s, sock, 1);
+    cr_assert(h_server_wait_log(s, "Server is ready", H_TIMEOUT_MS));
+    h_conn *a = h_connect_setup(s->port, QUIET);
+    h_conn *b = h_connect_setup(s->port, QUIET);
+    h_send(a, "SUB foo 1\r\n");
+    h_ping(a);
+    h_send(b, "SUB foo 2\r\n");
+    h_ping(b);
+    h_send(b, "PUB foo 2\r\nhi\r\n");
+    h_expect(a, "MSG foo 1 2\r\nhi\r\n");
+    h_expect(b, "MSG foo 2 2\r\nhi\r\n");
+    /* A worker that dies leaves the node; one started again with the same index rejoins. */
+    kill(w1, SIGKILL);
+    waitpid(w1, NULL, 0);
+    cr_assert(h_server_wait_log(s, "Broker worker 1 left the node", H_TIMEOUT_MS));
+    w1 = spawn_worker(s, sock, 1);
+    int64_t deadline = h_now_ms() + H_TIMEOUT_MS;
+    char *log = NULL;
+    bool rejoined = false;
+    while (!rejoined && h_now_ms() < deadline) {
+        free(log);
+        log = h_server_log(s);
+        char *first = strstr(log, "Broker worker 1 (pid");
+        rejoined = first && strstr(first + 1, "Broker worker 1 (pid");
+        if (!rejoined) h_pause_ms(10);
+    }
+    free(log);
+    cr_assert(rejoined, "worker 1 did not rejoin the node");
+    h_close(a);
+    h_close(b);
+    h_server_stop(s); /* the workers see their node go away and exit */
+    cr_assert_eq(waitpid(w0, NULL, 0), w0);
+    cr_assert_eq(waitpid(w1, NULL, 0), w1);
 }
