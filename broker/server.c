@@ -410,7 +410,23 @@ static void enter_lame_duck(br_server *s) {
     nx_debug("Worker %u entering lame duck mode", s->worker);
     atomic_store(&s->node->shm->lame_duck, 1);
     s->state = BR_LAME_DUCK;
+    s->ldm_announced = false;
     close_listener(s);
+    atomic_store(&s->node->shm->workers[s->worker].listening, 0);
+}
+
+/* Go closes the listener before telling clients (sendLDMToClients): node-wide, that means
+ * every worker's listener, so a client told "lame duck" can never reconnect to this node. */
+static bool node_stopped_accepting(const br_server *s) {
+    for (uint32_t w = 0; w < s->node->shm->nworkers; w++) {
+        const br_worker_slot *slot = &s->node->shm->workers[w];
+        if (atomic_load(&slot->pid) != 0 && atomic_load(&slot->listening)) return false;
+    }
+    return true;
+}
+
+static void announce_lame_duck(br_server *s) {
+    s->ldm_announced = true;
     if (s->num_clients == 0) {
         begin_shutdown(s);
         return;
@@ -435,13 +451,13 @@ static void enter_lame_duck(br_server *s) {
 }
 
 static void lame_duck_tick(br_server *s) {
-    if (s->state != BR_LAME_DUCK || s->now_ms < s->ldm_next_close_ms) return;
-    if (s->ldm_next_close_ms && s->now_ms >= s->ldm_next_close_ms && s->clients) {
-        static bool announced;
-        if (!announced) {
-            nx_debug("Worker %u closing existing clients", s->worker);
-            announced = true;
-        }
+    if (s->state != BR_LAME_DUCK) return;
+    if (!s->ldm_announced) {
+        if (node_stopped_accepting(s)) announce_lame_duck(s);
+        return;
+    }
+    if (s->now_ms < s->ldm_next_close_ms) return;
+    if (s->clients) {
         br_client *c = s->clients;
         while (c && c->next) c = c->next; /* oldest first */
         br_client_close(c, BR_CLOSE_SERVER_SHUTDOWN);

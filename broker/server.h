@@ -83,6 +83,7 @@ typedef struct br_server {
 
     int64_t now_ms; /* monotonic, refreshed every loop turn */
     br_server_state state;
+    bool ldm_announced; /* clients were told (after every worker stopped accepting) */
     int64_t ldm_next_close_ms;
     int64_t ldm_interval_ms;
     int64_t shutdown_deadline_ms;
