@@ -390,8 +390,9 @@ static int close_ctx(parser *p, ctxent *c) {
     nx_conf_value *v = c->v;
     int h = 0;
     size_t esz = v->type == NX_CONF_MAP ? sizeof(nx_conf_entry) : sizeof(nx_conf_value *);
-    void *items = c->len ? aalloc(p->sh->d, c->len * esz) : NULL;
-    if (c->len && !items) return oom(p);
+    /* Never NULL, even when empty, so that items + len is valid pointer arithmetic. */
+    void *items = aalloc(p->sh->d, (c->len ? c->len : 1) * esz);
+    if (!items) return oom(p);
     if (c->len) memcpy(items, c->items, c->len * esz);
     for (size_t i = 0; i < c->len; i++) {
         const nx_conf_value *child = v->type == NX_CONF_MAP ? ((nx_conf_entry *)items)[i].value

@@ -128,9 +128,9 @@ nx_conf_value *nx_conf_map_get_exact(const nx_conf_value *map, const char *key, 
 /* Number of entries of a map or items of an array; 0 for scalars and NULL. */
 size_t nx_conf_len(const nx_conf_value *v);
 
-#define NX_CONF_MAP_FOREACH(m_, e)                                                             \
+#define NX_CONF_MAP_FOREACH(m_, e)                                                                 \
     for (const nx_conf_entry *e = (m_)->u.map.items; e < (m_)->u.map.items + (m_)->u.map.len; e++)
-#define NX_CONF_ARRAY_FOREACH(a_, it, i)                                                       \
+#define NX_CONF_ARRAY_FOREACH(a_, it, i)                                                           \
     for (size_t i = 0; i < (a_)->u.arr.len && ((it) = (a_)->u.arr.items[i], 1); i++)
 
 /* "map", "array", "string", "int", "float", "bool", "time". */

@@ -17,8 +17,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
     setenv("NXF_MAP", "{ a = 1, b = [x, 2 ], c = $NXF_STR }", 1);
@@ -30,8 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* Counts nodes; the depth is bounded by NX_CONF_MAX_DEPTH, so recursion is safe. */
-static size_t walk(const nx_conf_value *v, int depth)
-{
+static size_t walk(const nx_conf_value *v, int depth) {
     if (depth > NX_CONF_MAX_DEPTH + 1) abort();
     size_t n = 1;
     if (v->type == NX_CONF_MAP) {
@@ -48,12 +46,12 @@ static size_t walk(const nx_conf_value *v, int depth)
     return n;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     nx_conf_lexer *lx = nx_conf_lex_new((const char *)data, size);
     if (lx) {
         nx_conf_item it;
-        do nx_conf_lex_next(lx, &it);
+        do
+            nx_conf_lex_next(lx, &it);
         while (it.type != NX_CONF_ITEM_EOF && it.type != NX_CONF_ITEM_ERROR);
         nx_conf_lex_free(lx);
     }

@@ -25,8 +25,7 @@ typedef struct {
     size_t len, cap;
 } sbuf;
 
-static void sput(sbuf *b, const char *s)
-{
+static void sput(sbuf *b, const char *s) {
     size_t n = strlen(s);
     if (b->len + n + 1 > b->cap) {
         b->cap = (b->len + n + 1) * 2;
@@ -37,19 +36,18 @@ static void sput(sbuf *b, const char *s)
     b->len += n;
 }
 
-static int ecmp(const void *a, const void *b)
-{
+static int ecmp(const void *a, const void *b) {
     const nx_conf_entry *x = *(nx_conf_entry *const *)a, *y = *(nx_conf_entry *const *)b;
     return strcmp(x->key, y->key);
 }
 
-static void render(sbuf *b, const nx_conf_value *v)
-{
+static void render(sbuf *b, const nx_conf_value *v) {
     char *j;
     if (v->type == NX_CONF_MAP) {
         size_t n = v->u.map.len;
         const nx_conf_entry **es = malloc((n + 1) * sizeof *es);
-        for (size_t i = 0; i < n; i++) es[i] = &v->u.map.items[i];
+        for (size_t i = 0; i < n; i++)
+            es[i] = &v->u.map.items[i];
         qsort(es, n, sizeof *es, ecmp);
         sput(b, "{");
         for (size_t i = 0; i < n; i++) {
@@ -78,23 +76,20 @@ static void render(sbuf *b, const nx_conf_value *v)
     free(j);
 }
 
-static char *render_str(const nx_conf_value *v)
-{
+static char *render_str(const nx_conf_value *v) {
     sbuf b = {0};
     render(&b, v);
     return b.p;
 }
 
-static void expect_tree(const nx_conf_value *v, const char *want)
-{
+static void expect_tree(const nx_conf_value *v, const char *want) {
     char *got = render_str(v);
     cr_expect_str_eq(got, want);
     free(got);
 }
 
 /* Go's test(): the data must parse to the expected map. */
-static void check(const char *data, const char *want)
-{
+static void check(const char *data, const char *want) {
     nx_conf_value *v;
     char err[512];
     int rc = nx_conf_parse_string(data, &v, err, sizeof err);
@@ -104,8 +99,7 @@ static void check(const char *data, const char *want)
 }
 
 /* Parses data and returns the error text (static buffer), failing if it parsed. */
-static const char *parse_err(const char *data, size_t len, const char *file)
-{
+static const char *parse_err(const char *data, size_t len, const char *file) {
     static char err[1024];
     nx_conf_value *v = NULL;
     nx_conf_opts o = {.file = file};
@@ -115,26 +109,25 @@ static const char *parse_err(const char *data, size_t len, const char *file)
 }
 
 /* Error text without the leading "line:col: " of a string parse. */
-static const char *strip_pos(const char *e)
-{
+static const char *strip_pos(const char *e) {
     const char *p = e;
-    while (*p >= '0' && *p <= '9') p++;
+    while (*p >= '0' && *p <= '9')
+        p++;
     if (*p++ != ':') return e;
-    while (*p >= '0' && *p <= '9') p++;
+    while (*p >= '0' && *p <= '9')
+        p++;
     return (p[0] == ':' && p[1] == ' ') ? p + 2 : e;
 }
 
 /* A temporary directory with files; tests run in their own process, so chdir is safe. */
 static char tdir[64];
 
-static void mk_tdir(void)
-{
+static void mk_tdir(void) {
     strcpy(tdir, "/tmp/nx_conf_testXXXXXX");
     cr_assert_not_null(mkdtemp(tdir));
 }
 
-static char *tpath(const char *name)
-{
+static char *tpath(const char *name) {
     static char p[4][256];
     static int k;
     k = (k + 1) % 4;
@@ -142,8 +135,7 @@ static char *tpath(const char *name)
     return p[k];
 }
 
-static void write_file(const char *path, const char *data)
-{
+static void write_file(const char *path, const char *data) {
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f, "create %s", path);
     fputs(data, f);
@@ -151,8 +143,7 @@ static void write_file(const char *path, const char *data)
 }
 
 /* Go's os.CreateTemp(dir, "nats.conf-") with the given contents. */
-static char *temp_conf(const char *data)
-{
+static char *temp_conf(const char *data) {
     static char p[256];
     snprintf(p, sizeof p, "%s/nats.conf-XXXXXX", tdir);
     int fd = mkstemp(p);
@@ -162,29 +153,26 @@ static char *temp_conf(const char *data)
     return p;
 }
 
-static void rm_tdir(void)
-{
+static void rm_tdir(void) {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tdir);
     cr_expect_eq(system(cmd), 0);
 }
 
 /* Go's includes map: "name", "contents", ..., NULL. */
-static void write_includes(const char *const *inc)
-{
-    for (; inc && inc[0]; inc += 2) write_file(tpath(inc[0]), inc[1]);
+static void write_includes(const char *const *inc) {
+    for (; inc && inc[0]; inc += 2)
+        write_file(tpath(inc[0]), inc[1]);
 }
 
 /* ---- parse_test.go ---- */
 
-Test(conf, SimpleTopLevel)
-{
+Test(conf, SimpleTopLevel) {
     GO_TEST("conf/parse_test.go", "TestSimpleTopLevel");
     check("foo='1'; bar=2.2; baz=true; boo=22", "{bar:f2.2,baz:true,boo:22,foo:\"1\"}");
 }
 
-Test(conf, Bools)
-{
+Test(conf, Bools) {
     GO_TEST("conf/parse_test.go", "TestBools");
     check("foo=true", "{foo:true}");
     check("foo=TRUE", "{foo:true}");
@@ -193,71 +181,61 @@ Test(conf, Bools)
     check("foo=on", "{foo:true}");
 }
 
-Test(conf, SimpleVariable)
-{
+Test(conf, SimpleVariable) {
     GO_TEST("conf/parse_test.go", "TestSimpleVariable");
     check("\n  index = 22\n  foo = $index\n", "{foo:22,index:22}");
 }
 
-Test(conf, NestedVariable)
-{
+Test(conf, NestedVariable) {
     GO_TEST("conf/parse_test.go", "TestNestedVariable");
     check("\n  index = 22\n  nest {\n    index = 11\n    foo = $index\n  }\n  bar = $index\n",
           "{bar:22,index:22,nest:{foo:11,index:11}}");
 }
 
-Test(conf, MissingVariable)
-{
+Test(conf, MissingVariable) {
     GO_TEST("conf/parse_test.go", "TestMissingVariable");
     const char *e = parse_err("foo=$index", 10, NULL);
     cr_expect_eq(strncmp(strip_pos(e), "variable reference", 18), 0, "%s", e);
     cr_expect_str_eq(e, "1:5: variable reference for 'index' on line 1 can not be found");
 }
 
-Test(conf, EnvVariable)
-{
+Test(conf, EnvVariable) {
     GO_TEST("conf/parse_test.go", "TestEnvVariable");
     setenv("__UNIQ22__", "22", 1);
     check("foo = $__UNIQ22__", "{foo:22}");
 }
 
-Test(conf, EnvVariableString)
-{
+Test(conf, EnvVariableString) {
     GO_TEST("conf/parse_test.go", "TestEnvVariableString");
     setenv("__UNIQ22__", "xyz", 1);
     check("foo = $__UNIQ22__", "{foo:\"xyz\"}");
 }
 
-Test(conf, EnvVariableStringStartingWithNumber)
-{
+Test(conf, EnvVariableStringStartingWithNumber) {
     GO_TEST("conf/parse_test.go", "TestEnvVariableStringStartingWithNumber");
     setenv("__UNIQ22__", "3xyz", 1);
     /* Go's test forgets to format the name in: "$%s" is looked up and not found. */
     parse_err("foo = $%s", 9, NULL);
 }
 
-Test(conf, EnvVariableStringStartingWithNumberAndSizeUnit)
-{
+Test(conf, EnvVariableStringStartingWithNumberAndSizeUnit) {
     GO_TEST("conf/parse_test.go", "TestEnvVariableStringStartingWithNumberAndSizeUnit");
     setenv("__UNIQ22__", "3Gyz", 1);
     check("foo = $__UNIQ22__", "{foo:\"3Gyz\"}");
 }
 
-Test(conf, EnvVariableStringStartingWithNumberUsingQuotes)
-{
+Test(conf, EnvVariableStringStartingWithNumberUsingQuotes) {
     GO_TEST("conf/parse_test.go", "TestEnvVariableStringStartingWithNumberUsingQuotes");
     setenv("__UNIQ22__", "'3xyz'", 1);
     check("foo = $__UNIQ22__", "{foo:\"3xyz\"}");
 }
 
-Test(conf, BcryptVariable)
-{
+Test(conf, BcryptVariable) {
     GO_TEST("conf/parse_test.go", "TestBcryptVariable");
     check("password: $2a$11$ooo", "{password:\"$2a$11$ooo\"}");
 }
 
-Test(conf, ConvenientNumbers)
-{
+Test(conf, ConvenientNumbers) {
     GO_TEST("conf/parse_test.go", "TestConvenientNumbers");
     check("\nk = 8k\nkb = 4kb\nki = 3ki\nkib = 4ki\nm = 1m\nmb = 2MB\nmi = 2Mi\nmib = 64MiB\n"
           "g = 2g\ngb = 22GB\ngi = 22Gi\ngib = 22GiB\ntb = 22TB\nti = 22Ti\ntib = 22TiB\n"
@@ -268,8 +246,7 @@ Test(conf, ConvenientNumbers)
           "tib:24189255811072}");
 }
 
-Test(conf, ParseFileWithChecksDigestPreservesConfigKeyUsedAsVariable)
-{
+Test(conf, ParseFileWithChecksDigestPreservesConfigKeyUsedAsVariable) {
     GO_TEST("conf/parse_test.go", "TestParseFileWithChecksDigestPreservesConfigKeyUsedAsVariable");
     mk_tdir();
     write_file(tpath("nats.conf"), "\n\t\tport = 4222\n\t\tmonitor_port = $port\n\t");
@@ -283,16 +260,14 @@ Test(conf, ParseFileWithChecksDigestPreservesConfigKeyUsedAsVariable)
     rm_tdir();
 }
 
-Test(conf, Sample1)
-{
+Test(conf, Sample1) {
     GO_TEST("conf/parse_test.go", "TestSample1");
     check("\nfoo  {\n  host {\n    ip   = '127.0.0.1'\n    port = 4242\n  }\n"
           "  servers = [ \"a.com\", \"b.com\", \"c.com\"]\n}\n",
           "{foo:{host:{ip:\"127.0.0.1\",port:4242},servers:[\"a.com\",\"b.com\",\"c.com\"]}}");
 }
 
-Test(conf, Sample2)
-{
+Test(conf, Sample2) {
     GO_TEST("conf/parse_test.go", "TestSample2");
     check("\ncluster {\n  port: 4244\n\n  authorization {\n    user: route_user\n"
           "    password: top_secret\n    timeout: 1\n  }\n\n"
@@ -306,23 +281,20 @@ Test(conf, Sample2)
           "\"nats-route://foo:bar@apcera.me:4246\"]}}");
 }
 
-Test(conf, Sample3)
-{
+Test(conf, Sample3) {
     GO_TEST("conf/parse_test.go", "TestSample3");
     check("\nfoo  {\n  expr = '(true == \"false\")'\n  text = 'This is a multi-line\n"
           "text block.'\n}\n",
           "{foo:{expr:\"(true == \\\"false\\\")\",text:\"This is a multi-line\\ntext block.\"}}");
 }
 
-Test(conf, Sample4)
-{
+Test(conf, Sample4) {
     GO_TEST("conf/parse_test.go", "TestSample4");
     check("\n  array [\n    { abc: 123 }\n    { xyz: \"word\" }\n  ]\n",
           "{array:[{abc:123},{xyz:\"word\"}]}");
 }
 
-Test(conf, Sample5)
-{
+Test(conf, Sample5) {
     GO_TEST("conf/parse_test.go", "TestSample5");
     check("\n  now = 2016-05-04T18:53:41Z\n  gmt = false\n\n",
           "{gmt:false,now:t\"2016-05-04T18:53:41Z\"}");
@@ -334,8 +306,7 @@ Test(conf, Sample5)
 }
 
 /* conf/simple.conf and conf/includes/ from the Go tree. */
-static void write_simple_conf(void)
-{
+static void write_simple_conf(void) {
     char d[300];
     snprintf(d, sizeof d, "%s/includes", tdir);
     cr_assert_eq(mkdir(d, 0755), 0);
@@ -354,8 +325,7 @@ static void write_simple_conf(void)
 #define ALICE "$2a$10$UHR6GhotWhpLsKtVP0/i6.Nh9.fuY73cWjLoJjb2sKT8KISBcUW5q"
 #define BOB "$2a$11$dZM98SpGeI7dCFFGSpt.JObQcix8YHml4TBUZoge9R1uxnMIln5ly"
 
-Test(conf, Includes)
-{
+Test(conf, Includes) {
     GO_TEST("conf/parse_test.go", "TestIncludes");
     mk_tdir();
     write_simple_conf();
@@ -375,25 +345,27 @@ Test(conf, Includes)
     rm_tdir();
 }
 
-Test(conf, IncludeVariablesWithChecks)
-{
+Test(conf, IncludeVariablesWithChecks) {
     GO_TEST("conf/parse_test.go", "TestIncludeVariablesWithChecks");
     mk_tdir();
     write_simple_conf();
     cr_assert_eq(chdir(tdir), 0);
     nx_conf_value *v;
     char err[512];
-    cr_assert_eq(nx_conf_parse_string("\nauthorization {\n\n  include \"./includes/passwords.conf\"\n"
-                                      "\n  CAROL_PASS: foo\n\n  users = [\n"
-                                      "   {user: alice, password: $ALICE_PASS}\n"
-                                      "   {user: bob,   password: $BOB_PASS}\n"
-                                      "   {user: carol, password: $CAROL_PASS}\n  ]\n}\n",
-                                      &v, err, sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(
+        nx_conf_parse_string("\nauthorization {\n\n  include \"./includes/passwords.conf\"\n"
+                             "\n  CAROL_PASS: foo\n\n  users = [\n"
+                             "   {user: alice, password: $ALICE_PASS}\n"
+                             "   {user: bob,   password: $BOB_PASS}\n"
+                             "   {user: carol, password: $CAROL_PASS}\n  ]\n}\n",
+                             &v, err, sizeof err),
+        0, "%s", err);
     nx_conf_value *m = nx_conf_map_get_exact(v, "authorization", 13);
     cr_assert_not_null(m);
-    static const struct { const char *k, *val; int line, pos; } want[] = {
-        {"ALICE_PASS", ALICE, 2, 1}, {"BOB_PASS", BOB, 3, 1}, {"CAROL_PASS", "foo", 6, 3}};
+    static const struct {
+        const char *k, *val;
+        int line, pos;
+    } want[] = {{"ALICE_PASS", ALICE, 2, 1}, {"BOB_PASS", BOB, 3, 1}, {"CAROL_PASS", "foo", 6, 3}};
     for (size_t i = 0; i < 3; i++) {
         nx_conf_value *t = nx_conf_map_get_exact(m, want[i].k, strlen(want[i].k));
         cr_assert_not_null(t, "key %s", want[i].k);
@@ -407,8 +379,7 @@ Test(conf, IncludeVariablesWithChecks)
     rm_tdir();
 }
 
-Test(conf, ParserNoInfiniteLoop)
-{
+Test(conf, ParserNoInfiniteLoop) {
     GO_TEST("conf/parse_test.go", "TestParserNoInfiniteLoop");
     static const char *in[] = {"A@@F\xc3\xb8\xc3\xb8\xc3\xb8\xc3\xb8?\xcb\x9b\xc3\xb8:{\xc3\xb8\xc3"
                                "\xb8\xc3\xb8\xc3\xb8\xcb\x99\xcb\x99",
@@ -419,10 +390,11 @@ Test(conf, ParserNoInfiniteLoop)
     }
 }
 
-Test(conf, ParseWithNoValuesAreInvalid)
-{
+Test(conf, ParseWithNoValuesAreInvalid) {
     GO_TEST("conf/parse_test.go", "TestParseWithNoValuesAreInvalid");
-    static const struct { const char *conf, *err; } t[] = {
+    static const struct {
+        const char *conf, *err;
+    } t[] = {
         {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "config is invalid (:1:41)"},
         {"              aaaaaaaaaaaaaaaaaaaaaaaaaaa", "config is invalid (:1:41)"},
         {"     aaaaaaaaaaaaaaaaaaaaaaaaaaa         ", "config is invalid (:1:41)"},
@@ -439,8 +411,7 @@ Test(conf, ParseWithNoValuesAreInvalid)
     }
 }
 
-Test(conf, ParseWithNoValuesEmptyConfigsAreValid)
-{
+Test(conf, ParseWithNoValuesEmptyConfigsAreValid) {
     GO_TEST("conf/parse_test.go", "TestParseWithNoValuesEmptyConfigsAreValid");
     check("", "{}");
     check("\n\n\n                        ", "{}");
@@ -449,8 +420,7 @@ Test(conf, ParseWithNoValuesEmptyConfigsAreValid)
           "{}");
 }
 
-Test(conf, ParseWithTrailingBracketsAreValid)
-{
+Test(conf, ParseWithTrailingBracketsAreValid) {
     GO_TEST("conf/parse_test.go", "TestParseWithTrailingBracketsAreValid");
     check("{}", "{}");
     check("\n                        {\n                        # comments in the body\n"
@@ -464,15 +434,14 @@ Test(conf, ParseWithTrailingBracketsAreValid)
           "{accounts:{users:[{}]}}");
 }
 
-#define ACCOUNTS_CONF                                                                          \
-    "# includes\n\t\t\taccounts {\n                          foo { include 'foo.conf'}\n"      \
-    "                          bar { include 'bar.conf'}\n"                                  \
-    "                          quux { include 'quux.conf'}\n                        }\n"      \
+#define ACCOUNTS_CONF                                                                              \
+    "# includes\n\t\t\taccounts {\n                          foo { include 'foo.conf'}\n"          \
+    "                          bar { include 'bar.conf'}\n"                                        \
+    "                          quux { include 'quux.conf'}\n                        }\n"           \
     "                        "
 static const char *accounts_conf = ACCOUNTS_CONF;
 
-Test(conf, ParseWithNoValuesIncludes)
-{
+Test(conf, ParseWithNoValuesIncludes) {
     GO_TEST("conf/parse_test.go", "TestParseWithNoValuesIncludes");
     static const char *in0 = "# includes\n\t\t\taccounts {\n"
                              "                          foo { include 'foo.conf'}\n"
@@ -480,13 +449,20 @@ Test(conf, ParseWithNoValuesIncludes)
                              "                          quux { include 'quux.conf'}\n"
                              "                        }\n                        ";
     static const char *inc0[] = {"foo.conf", "", "quux.conf", "?????????????", NULL};
-    static const char *inc1[] = {"foo.conf", "", "bar.conf", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    static const char *inc1[] = {"foo.conf",
+                                 "",
+                                 "bar.conf",
+                                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
                                  "quux.conf",
                                  "\n                                   # just some comments,\n"
                                  "                                   # and no key values also "
                                  "ok.\n                                ",
                                  NULL};
-    static const struct { const char **in; const char *const *inc; const char *err, *pos; } t[] = {
+    static const struct {
+        const char **in;
+        const char *const *inc;
+        const char *err, *pos;
+    } t[] = {
         {&in0, inc0, "error parsing include file 'quux.conf', config is invalid", "quux.conf:1:1"},
         {&accounts_conf, inc1, "error parsing include file 'bar.conf', config is invalid",
          "bar.conf:1:34"},
@@ -501,8 +477,7 @@ Test(conf, ParseWithNoValuesIncludes)
     }
 }
 
-static void check_file(const char *input, const char *const *inc, const char *want)
-{
+static void check_file(const char *input, const char *const *inc, const char *want) {
     mk_tdir();
     char *f = temp_conf(input);
     write_includes(inc);
@@ -514,8 +489,7 @@ static void check_file(const char *input, const char *const *inc, const char *wa
     rm_tdir();
 }
 
-Test(conf, JSONParseCompat)
-{
+Test(conf, JSONParseCompat) {
     GO_TEST("conf/parse_test.go", "TestJSONParseCompat");
     check_file("\n                        {\n                          \"http_port\": 8227,\n"
                "                          \"port\": 4227,\n"
@@ -543,10 +517,14 @@ Test(conf, JSONParseCompat)
     check_file("{}", NULL, "{}");
     check_file("\n                        {\n                        }\n                        ",
                NULL, "{}");
-    static const char *inc[] = {"foo.json", "{ \"users\": [ {\"user\": \"foo\"} ] }", "bar.json",
+    static const char *inc[] = {"foo.json",
+                                "{ \"users\": [ {\"user\": \"foo\"} ] }",
+                                "bar.json",
                                 "{\n                                  \"users\": [ {\"user\": "
                                 "\"bar\"} ]\n                                }",
-                                "quux.json", "{}", NULL};
+                                "quux.json",
+                                "{}",
+                                NULL};
     check_file("\n                        accounts {\n"
                "                          foo  { include 'foo.json'  }\n"
                "                          bar  { include 'bar.json'  }\n"
@@ -556,8 +534,7 @@ Test(conf, JSONParseCompat)
                "{accounts:{bar:{users:[{user:\"bar\"}]},foo:{users:[{user:\"foo\"}]},quux:{}}}");
 }
 
-Test(conf, Blocks)
-{
+Test(conf, Blocks) {
     GO_TEST("conf/parse_test.go", "TestBlocks");
     static const char *want = "{listen:\"0.0.0.0:4222\"}";
     check_file("{ listen: 0.0.0.0:4222 }", NULL, want);
@@ -579,8 +556,7 @@ Test(conf, Blocks)
 }
 
 /* Go's ParseFileWithChecksDigest: "sha256:" + hex(sha256(json + "\n")). */
-static void digest_of(const char *path, char out[80])
-{
+static void digest_of(const char *path, char out[80]) {
     nx_conf_value *v;
     char err[512], *j;
     size_t jl;
@@ -592,20 +568,24 @@ static void digest_of(const char *path, char out[80])
     j[jl] = '\n';
     cr_assert(EVP_Digest(j, jl + 1, md, &mdl, EVP_sha256(), NULL));
     strcpy(out, "sha256:");
-    for (unsigned i = 0; i < mdl; i++) sprintf(out + 7 + 2 * i, "%02x", md[i]);
+    for (unsigned i = 0; i < mdl; i++)
+        sprintf(out + 7 + 2 * i, "%02x", md[i]);
     free(j);
     nx_conf_free(v);
 }
 
-Test(conf, ParseDigest)
-{
+Test(conf, ParseDigest) {
     GO_TEST("conf/parse_test.go", "TestParseDigest");
     static const char *inc1[] = {"foo.conf", " users = [{user = \"foo\"}]", "quux.conf",
                                  " users = [{user = \"quux\"}]", NULL};
-    static const char *inc2[] = {"foo.conf", " users = [{user = \"foo\"}]", "bar.conf",
-                                 " users = [{user = \"bar\"}]", "quux.conf",
-                                 " users = [{user = \"quux\"}]", NULL};
-    static const struct { const char *in; const char *const *inc; const char *digest; } t[] = {
+    static const char *inc2[] = {
+        "foo.conf",  " users = [{user = \"foo\"}]",  "bar.conf", " users = [{user = \"bar\"}]",
+        "quux.conf", " users = [{user = \"quux\"}]", NULL};
+    static const struct {
+        const char *in;
+        const char *const *inc;
+        const char *digest;
+    } t[] = {
         {"foo = bar", NULL,
          "sha256:226e49e13d16e5e8aa0d62e58cd63361bf097d3e2b2444aa3044334628a2e8de"},
         {"# Comments and whitespace have no effect\n                        foo = bar\n"
@@ -664,8 +644,7 @@ Test(conf, ParseDigest)
 
 /* ---- beyond parse_test.go: includes, environment, positions, limits, API ---- */
 
-Test(conf_extra, include_relative_to_including_file)
-{
+Test(conf_extra, include_relative_to_including_file) {
     mk_tdir();
     char d[300];
     snprintf(d, sizeof d, "%s/sub", tdir);
@@ -683,8 +662,7 @@ Test(conf_extra, include_relative_to_including_file)
     rm_tdir();
 }
 
-Test(conf_extra, include_errors)
-{
+Test(conf_extra, include_errors) {
     mk_tdir();
     write_file(tpath("a.conf"), "x = 1\ninclude b.conf\n");
     write_file(tpath("b.conf"), "include a.conf\n");
@@ -695,18 +673,22 @@ Test(conf_extra, include_errors)
     char err[1024];
     cr_assert_neq(nx_conf_parse_file(tpath("a.conf"), &v, err, sizeof err), 0);
     cr_expect(strstr(err, "include cycle") && strstr(err, "a.conf:2:9: error parsing include "
-                                                          "file 'b.conf'"), "%s", err);
+                                                          "file 'b.conf'"),
+              "%s", err);
     cr_assert_neq(nx_conf_parse_file(tpath("self.conf"), &v, err, sizeof err), 0);
     cr_expect_not_null(strstr(err, "include cycle"), "%s", err);
     cr_assert_neq(nx_conf_parse_file(tpath("inc_bad.conf"), &v, err, sizeof err), 0);
     char want[600];
-    snprintf(want, sizeof want, "%s:1:8: error parsing include file 'bad.conf', %s:2:11: Parse "
-             "error on line 2: 'Unexpected array value terminator ','.'", tpath("inc_bad.conf"),
-             tpath("bad.conf"));
+    snprintf(want, sizeof want,
+             "%s:1:8: error parsing include file 'bad.conf', %s:2:11: Parse "
+             "error on line 2: 'Unexpected array value terminator ','.'",
+             tpath("inc_bad.conf"), tpath("bad.conf"));
     cr_expect_str_eq(err, want);
     const char *e = parse_err("include nofile.conf", 19, tpath("x.conf"));
-    snprintf(want, sizeof want, "%s:1:8: error parsing include file 'nofile.conf', open %s: no "
-             "such file or directory", tpath("x.conf"), tpath("nofile.conf"));
+    snprintf(want, sizeof want,
+             "%s:1:8: error parsing include file 'nofile.conf', open %s: no "
+             "such file or directory",
+             tpath("x.conf"), tpath("nofile.conf"));
     cr_expect_str_eq(e, want);
     cr_assert_neq(nx_conf_parse_file(tpath("missing.conf"), &v, err, sizeof err), 0);
     snprintf(want, sizeof want, "open %s: no such file or directory", tpath("missing.conf"));
@@ -717,8 +699,7 @@ Test(conf_extra, include_errors)
     rm_tdir();
 }
 
-Test(conf_extra, environment)
-{
+Test(conf_extra, environment) {
     setenv("NXE1", "{ x = 1, y = $NXE2 }", 1);
     setenv("NXE2", "[1, 2 ]", 1);
     check("a = $NXE1\nb = $NXE1", "{a:{x:1,y:[1,2]},b:{x:1,y:[1,2]}}");
@@ -742,8 +723,7 @@ Test(conf_extra, environment)
     cr_expect_not_null(strstr(err, "can not be found"), "%s", err);
 }
 
-Test(conf_extra, positions_and_flags)
-{
+Test(conf_extra, positions_and_flags) {
     nx_conf_value *v;
     char err[256];
     nx_conf_opts o = {.file = "f.conf"};
@@ -771,8 +751,7 @@ Test(conf_extra, positions_and_flags)
                         "','.'");
 }
 
-Test(conf_extra, duplicates_and_go_quirks)
-{
+Test(conf_extra, duplicates_and_go_quirks) {
     /* Later exact duplicates replace in place; keys differing in case stay apart. */
     check("a = 1\nA = 2\na = 3", "{A:2,a:3}");
     nx_conf_value *v;
@@ -789,33 +768,40 @@ Test(conf_extra, duplicates_and_go_quirks)
     cr_expect_str_eq(strip_pos(parse_err("a = 9223372036854775808", 23, NULL)),
                      "integer '9223372036854775808' is out of the range");
     check("a = 0000.5\nb = -0.0\nc = 1e\nd = 0.0000001", "{a:f0.5,b:f-0,c:1000000000000000000,"
-                                                        "d:f1e-7}");
-    check("s = \"<&>\\x00\\xe2\\x80\\xa8\\x01\"", "{s:\"\\u003c\\u0026\\u003e\\u0000\\u2028\\u0001\"}");
+                                                         "d:f1e-7}");
+    check("s = \"<&>\\x00\\xe2\\x80\\xa8\\x01\"",
+          "{s:\"\\u003c\\u0026\\u003e\\u0000\\u2028\\u0001\"}");
     check("b = (\nline\n)\n", "{b:\"\\nline\\n\"}");
 }
 
-Test(conf_extra, nesting_limit)
-{
+Test(conf_extra, nesting_limit) {
     char buf[2048];
     size_t n = 0;
     n += (size_t)sprintf(buf, "a = ");
-    for (int i = 0; i < NX_CONF_MAX_DEPTH; i++) buf[n++] = '[';
-    for (int i = 0; i < NX_CONF_MAX_DEPTH; i++) buf[n++] = ']';
+    for (int i = 0; i < NX_CONF_MAX_DEPTH; i++)
+        buf[n++] = '[';
+    for (int i = 0; i < NX_CONF_MAX_DEPTH; i++)
+        buf[n++] = ']';
     buf[n++] = '\n';
     nx_conf_value *v;
     char err[256];
     cr_expect_eq(nx_conf_parse(buf, n, NULL, &v, err, sizeof err), 0, "%s", err);
     nx_conf_free(v);
     n = (size_t)sprintf(buf, "a = ");
-    for (int i = 0; i <= NX_CONF_MAX_DEPTH; i++) buf[n++] = '[';
+    for (int i = 0; i <= NX_CONF_MAX_DEPTH; i++)
+        buf[n++] = '[';
     cr_expect_not_null(strstr(parse_err(buf, n, NULL), "nesting too deep"));
     /* Depth through a variable counts too. */
     n = (size_t)sprintf(buf, "a = ");
-    for (int i = 0; i < 200; i++) buf[n++] = '[';
-    for (int i = 0; i < 200; i++) buf[n++] = ']';
+    for (int i = 0; i < 200; i++)
+        buf[n++] = '[';
+    for (int i = 0; i < 200; i++)
+        buf[n++] = ']';
     n += (size_t)sprintf(buf + n, "\nb = ");
-    for (int i = 0; i < 100; i++) buf[n++] = '[';
+    for (int i = 0; i < 100; i++)
+        buf[n++] = '[';
     n += (size_t)sprintf(buf + n, "$a");
-    for (int i = 0; i < 100; i++) buf[n++] = ']';
+    for (int i = 0; i < 100; i++)
+        buf[n++] = ']';
     cr_expect_not_null(strstr(parse_err(buf, n, NULL), "nesting too deep"));
 }

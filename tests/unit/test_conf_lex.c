@@ -36,8 +36,7 @@ typedef struct {
     int line, pos;
 } xi;
 
-static void expect_items(const char *in, size_t len, const xi *x, size_t n, bool strict)
-{
+static void expect_items(const char *in, size_t len, const xi *x, size_t n, bool strict) {
     nx_conf_lexer *lx = nx_conf_lex_new(in, len);
     cr_assert_not_null(lx);
     for (size_t i = 0; i < n; i++) {
@@ -64,6 +63,8 @@ static void expect_items(const char *in, size_t len, const xi *x, size_t n, bool
 #define EXPECT(in, x) expect_items(in, sizeof(in) - 1, x, sizeof(x) / sizeof(x[0]), true)
 #define EXPECT_LENIENT(in, x) expect_items(in, sizeof(in) - 1, x, sizeof(x) / sizeof(x[0]), false)
 
+/* The expected item tables below mirror Go's, one Go item per entry. */
+// clang-format off
 static const char mlArray[] = "\n# top level comment\nfoo = [\n 1, # One\n 2, // Two\n 3 # Three\n 'bar'     ,\n \"bar\"\n]\n";
 static const char mlArrayNoSep[] = "\n# top level comment\nfoo = [\n 1 // foo\n 2\n 3\n 'bar'\n \"bar\"\n]\n";
 static const char mlMap[] = "\nfoo = {\n  ip = '127.0.0.1' # the IP\n  port= 4242 // the port\n}\n";
@@ -935,12 +936,11 @@ Test(conf_lex, JSONCompat) {
     };
     EXPECT_LENIENT("{\n                          \"jetstream\": {\n                            \"store_dir\": \"/tmp/nats\"\n                            \"max_mem\": 1000000,\n                          },\n                          \"port\": 4222,\n                          \"server_name\": \"nats1\"\n                        }\n                        ", j7);
 }
-
+// clang-format on
 
 /* ---- beyond lex_test.go ---- */
 
-Test(conf_lex_extra, nul_byte_is_eof_and_lexer_stays_finished)
-{
+Test(conf_lex_extra, nul_byte_is_eof_and_lexer_stays_finished) {
     /* Go's eof rune is 0, so a NUL ends a value like a newline would... */
     static const xi e[] = {
         {KEY, "a", 1, 0}, {INT, "1", 1, 2}, {KEY, "b", 1, 4}, {INT, "2", 1, 6}, {EOF_, "", 1, 0}};
@@ -950,19 +950,21 @@ Test(conf_lex_extra, nul_byte_is_eof_and_lexer_stays_finished)
     EXPECT("a=\"x\0y\"", e2);
     nx_conf_lexer *lx = nx_conf_lex_new("a=1", 3);
     nx_conf_item it;
-    for (int i = 0; i < 5; i++) nx_conf_lex_next(lx, &it);
+    for (int i = 0; i < 5; i++)
+        nx_conf_lex_next(lx, &it);
     cr_expect_eq(it.type, EOF_, "a finished lexer keeps returning EOF");
     nx_conf_lex_free(lx);
 }
 
-Test(conf_lex_extra, unicode_rules_follow_go)
-{
+Test(conf_lex_extra, unicode_rules_follow_go) {
     /* U+0663 (Arabic-Indic three) is a digit to Go's unicode.IsDigit: an integer item. */
     static const xi e1[] = {{KEY, "a", 1, 0}, {INT, "\xd9\xa3", 1, 4}, {EOF_, "", 1, 0}};
     EXPECT("a = \xd9\xa3", e1);
     /* U+00A0 is a space to unicode.IsSpace, so it ends a key. */
     static const xi e2[] = {{KEY, "a", 1, 0}, {INT, "1", 1, 3}, {EOF_, "", 1, 0}};
-    EXPECT("a\xc2\xa0" "1", e2);
+    EXPECT("a\xc2\xa0"
+           "1",
+           e2);
     /* strings.ToLower("\u0130nclude") == "include": the include keyword. */
     static const xi e3[] = {{INC, "x.conf", 1, 9}, {EOF_, "", 1, 0}};
     EXPECT("\xc4\xb0nclude x.conf", e3);
@@ -971,8 +973,7 @@ Test(conf_lex_extra, unicode_rules_follow_go)
     EXPECT("\xff = \xfe", e4);
 }
 
-Test(conf_lex_extra, deep_nesting_is_an_error_not_a_crash)
-{
+Test(conf_lex_extra, deep_nesting_is_an_error_not_a_crash) {
     size_t n = 3 * NX_CONF_LEX_MAX_STACK;
     char *in = malloc(n);
     memset(in, '{', n);
