@@ -7,6 +7,7 @@
  * luck.  Our server only: the Go server has no workers.
  */
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <stdio.h>
@@ -332,4 +333,62 @@ Test(mesh, node_daemon_with_separately_started_workers) {
     h_server_stop(s); /* the workers see their node go away and exit */
     cr_assert_eq(waitpid(w0, NULL, 0), w0);
     cr_assert_eq(waitpid(w1, NULL, 0), w1);
+}
+
+/* kill -9 of a worker under load: clients of the other worker see every message exactly once
+ * and in order; the killed worker is restarted and a client it served reconnects. */
+Test(mesh, worker_killed_under_load_leaves_other_clients_untouched) {
+    skip_if_go();
+    h_server *s = h_server_start(NULL, "--workers", "2");
+    h_conn *sub = connect_on_worker(s, 0);
+    h_conn *pub = connect_on_worker(s, 0);
+    h_conn *victim = connect_on_worker(s, 1);
+    h_send(sub, "SUB load 1\r\n");
+    h_ping(sub);
+    h_send(victim, "SUB load 1\r\n"); /* worker 1 has interest too: the mesh is busy */
+    h_ping(victim);
+    pid_t pids[4];
+    cr_assert_eq(worker_pids(s, pids, 4), 2);
+    const int total = 20000;
+    char expect[64];
+    int next = 0;
+    for (int i = 0; i < total; i++) {
+        char payload[16];
+        int pl = snprintf(payload, sizeof payload, "%d", i);
+        h_sendf(pub, "PUB load %d\r\n%s\r\n", pl, payload);
+        if (i == total / 2) kill(pids[1], SIGKILL);
+        if (i % 1000 == 999) { /* read as we go so nothing backs up */
+            h_ping(pub);
+            for (; next <= i; next++) {
+                int n = snprintf(payload, sizeof payload, "%d", next);
+                snprintf(expect, sizeof expect, "MSG load 1 %d\r\n%s\r\n", n, payload);
+                h_expect(sub, expect);
+            }
+        }
+    }
+    h_ping(sub);
+    h_expect_nothing(sub, 100); /* no duplicates */
+    /* The victim's connection died with its worker (whatever it had received before)... */
+    bool closed = false;
+    for (int64_t deadline = h_now_ms() + H_TIMEOUT_MS; !closed && h_now_ms() < deadline;) {
+        struct pollfd p = {.fd = victim->fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0) continue;
+        char buf[65536];
+        ssize_t n = read(victim->fd, buf, sizeof buf);
+        closed = n <= 0;
+    }
+    cr_assert(closed, "the killed worker's client was not disconnected");
+    h_close(victim);
+    /* ...and the worker comes back: a new client reaches it and is served. */
+    cr_assert(h_server_wait_log(s, "Restarting broker worker 1", H_TIMEOUT_MS));
+    h_conn *again = connect_on_worker(s, 1);
+    h_send(again, "SUB back 1\r\n");
+    h_ping(again);
+    h_send(pub, "PUB back 2\r\nok\r\n");
+    h_ping(pub);
+    h_expect(again, "MSG back 1 2\r\nok\r\n");
+    h_close(again);
+    h_close(sub);
+    h_close(pub);
+    h_server_stop(s);
 }
