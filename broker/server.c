@@ -26,6 +26,7 @@
 
 #include "broker/client.h"
 #include "broker/info.h"
+#include "broker/query.h"
 #include "common/log.h"
 
 #define RING_ENTRIES 4096
@@ -44,6 +45,7 @@ enum op_tag {
     TAG_CANCEL,
     TAG_DOORBELL,
     TAG_CONTROL,
+    TAG_CONTROL_SEND,
 };
 
 static uint64_t pack(void *p, enum op_tag t) {
@@ -515,20 +517,77 @@ static void arm_doorbell(br_server *s) {
     io_uring_sqe_set_data64(sqe, pack(s, TAG_DOORBELL));
 }
 
-/* A worker started by systemd watches its node daemon: when the daemon goes, so does it. */
+/* The control connection to the supervisor (or node daemon): queries come in, answers go out
+ * (query.h); its end means the supervisor is gone, and so the worker goes too. */
 static void arm_control(br_server *s) {
     struct io_uring_sqe *sqe = get_sqe(s);
     io_uring_prep_recv(sqe, s->control_fd, s->control_buf, sizeof s->control_buf, 0);
     io_uring_sqe_set_data64(sqe, pack(s, TAG_CONTROL));
 }
 
-static void on_control(br_server *s, struct io_uring_cqe *cqe) {
-    if (cqe->res > 0) {
-        arm_control(s);
+static void control_send(br_server *s) {
+    if (s->control_send_inflight || !s->control_out.pending) return;
+    int n = br_outq_iov(&s->control_out, s->control_iov, 16);
+    memset(&s->control_msg, 0, sizeof s->control_msg);
+    s->control_msg.msg_iov = s->control_iov;
+    s->control_msg.msg_iovlen = (size_t)n;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_sendmsg(sqe, s->control_fd, &s->control_msg, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, pack(s, TAG_CONTROL_SEND));
+    s->control_send_inflight = true;
+}
+
+static void on_control_send(br_server *s, struct io_uring_cqe *cqe) {
+    s->control_send_inflight = false;
+    if (cqe->res < 0) {
+        br_outq_clear(&s->control_out);
         return;
     }
-    nx_error("Worker %u lost its node daemon; shutting down", s->worker);
-    begin_shutdown(s);
+    br_outq_consume(&s->control_out, (size_t)cqe->res);
+    control_send(s);
+}
+
+static void answer_queries(br_server *s) {
+    size_t off = 0;
+    while (s->control_in_len - off >= sizeof(br_query_hdr)) {
+        br_query_hdr h;
+        memcpy(&h, s->control_in + off, sizeof h);
+        if (h.len > BR_QUERY_MAX_REQUEST) {
+            nx_error("Worker %u: oversized control request; closing the control connection",
+                     s->worker);
+            begin_shutdown(s);
+            return;
+        }
+        if (s->control_in_len - off < sizeof h + h.len) break;
+        char *out = NULL;
+        size_t out_len = 0;
+        int rc = br_query_answer(s, h.kind, (const char *)s->control_in + off + sizeof h, h.len,
+                                 &out, &out_len);
+        br_query_hdr a = {rc == 0 ? (uint32_t)out_len : 0, rc == 0 ? 0u : (uint32_t)-rc, h.id};
+        br_outq_append(&s->control_out, &a, sizeof a);
+        if (rc == 0 && out_len) br_outq_append(&s->control_out, out, out_len);
+        free(out);
+        off += sizeof h + h.len;
+    }
+    memmove(s->control_in, s->control_in + off, s->control_in_len - off);
+    s->control_in_len -= off;
+    control_send(s);
+}
+
+static void on_control(br_server *s, struct io_uring_cqe *cqe) {
+    if (cqe->res <= 0) {
+        if (s->state != BR_SHUTTING_DOWN)
+            nx_error("Worker %u lost its supervisor; shutting down", s->worker);
+        begin_shutdown(s);
+        return;
+    }
+    uint8_t *grown = realloc(s->control_in, s->control_in_len + (size_t)cqe->res);
+    if (!grown) abort();
+    s->control_in = grown;
+    memcpy(s->control_in + s->control_in_len, s->control_buf, (size_t)cqe->res);
+    s->control_in_len += (size_t)cqe->res;
+    answer_queries(s);
+    if (s->state != BR_SHUTTING_DOWN) arm_control(s);
 }
 
 /* ---- init / run -------------------------------------------------------------------------- */
@@ -651,6 +710,7 @@ int br_server_run(br_server *s) {
             case TAG_CANCEL: ((br_client *)ptr)->ops_inflight--; break;
             case TAG_DOORBELL: arm_doorbell(s); break; /* the drain above did the work */
             case TAG_CONTROL: on_control(s, cqe); break;
+            case TAG_CONTROL_SEND: on_control_send(s, cqe); break;
             default: break;
             }
         }
@@ -675,6 +735,8 @@ void br_server_free(br_server *s) {
     free(s->heap);
     br_mesh_free(&s->mesh);
     sl_free(s->sublist);
+    free(s->control_in);
+    br_outq_clear(&s->control_out);
     if (s->signal_fd >= 0) close(s->signal_fd);
     br_outchunk_pool_drain();
 }

@@ -20,6 +20,7 @@
 #include "broker/mesh.h"
 #include "broker/node.h"
 #include "broker/options.h"
+#include "broker/outbound.h"
 #include "broker/sublist.h"
 #include "common/nkey.h"
 
@@ -43,8 +44,14 @@ typedef struct br_server {
     uint32_t worker;       /* this worker's index in the node */
     br_mesh mesh;
     uint64_t doorbell_val; /* eventfd read target */
-    int control_fd;        /* systemd worker: connection to the node daemon, -1 otherwise */
-    uint8_t control_buf[64];
+    int control_fd; /* control connection to the supervisor / node daemon (query.h) */
+    uint8_t control_buf[4096];
+    uint8_t *control_in; /* request bytes received, not yet handled */
+    size_t control_in_len;
+    br_outq control_out; /* answers being sent */
+    bool control_send_inflight;
+    struct msghdr control_msg;
+    struct iovec control_iov[16];
     struct io_uring ring;
     bool ring_ready;
 

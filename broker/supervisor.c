@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "broker/info.h"
 #include "broker/node.h"
 #include "broker/node_ctl.h"
+#include "broker/query.h"
 #include "broker/server.h"
 #include "common/log.h"
 
@@ -35,7 +37,8 @@
 
 typedef struct sup_worker {
     pid_t pid;
-    int ctl_fd; /* node daemon mode: the worker's control connection, -1 when not attached */
+    int ctl_fd; /* the worker's control connection (query.h), -1 when it is not running */
+    pthread_mutex_t ctl_lock; /* one query at a time per worker; guards ctl_fd changes */
     int64_t started_ms;
     int64_t restart_at_ms; /* 0: not waiting to restart */
     int64_t backoff_ms;
@@ -99,32 +102,55 @@ static int reserve_port(supervisor *sv) {
     return 0;
 }
 
-static void worker_main(supervisor *sv, uint32_t w) {
+static void worker_main(supervisor *sv, uint32_t w, int ctl) {
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the supervisor */
     if (getppid() == 1) _exit(0);
     close(sv->reserve_fd);
     close(sv->signal_fd);
+    for (uint32_t i = 0; i < sv->nworkers; i++) /* the supervisor's ends, ours included */
+        if (sv->workers[i].ctl_fd >= 0) close(sv->workers[i].ctl_fd);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
     br_server srv;
     if (br_server_init(&srv, sv->opts, &sv->node, w) < 0) _exit(3);
+    srv.control_fd = ctl;
     int rc = br_server_run(&srv);
     br_server_free(&srv);
     _exit(rc);
+}
+
+static void set_ctl_fd(supervisor *sv, uint32_t w, int fd) {
+    pthread_mutex_lock(&sv->workers[w].ctl_lock);
+    if (sv->workers[w].ctl_fd >= 0) close(sv->workers[w].ctl_fd);
+    sv->workers[w].ctl_fd = fd;
+    pthread_mutex_unlock(&sv->workers[w].ctl_lock);
 }
 
 static void start_worker(supervisor *sv, uint32_t w) {
     br_worker_slot *slot = &sv->node.shm->workers[w];
     atomic_store(&slot->listening, 0);
     atomic_fetch_add(&slot->epoch, 1);
-    pid_t pid = fork();
-    if (pid < 0) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
         nx_error("Unable to start broker worker %u: %s", w, strerror(errno));
         sv->workers[w].restart_at_ms = now_ms() + RESTART_BACKOFF_MAX_MS;
         return;
     }
-    if (pid == 0) worker_main(sv, w);
+    pid_t pid = fork();
+    if (pid < 0) {
+        nx_error("Unable to start broker worker %u: %s", w, strerror(errno));
+        close(pair[0]);
+        close(pair[1]);
+        sv->workers[w].restart_at_ms = now_ms() + RESTART_BACKOFF_MAX_MS;
+        return;
+    }
+    if (pid == 0) {
+        close(pair[0]);
+        worker_main(sv, w, pair[1]);
+    }
+    close(pair[1]);
+    set_ctl_fd(sv, w, pair[0]);
     atomic_store(&slot->pid, pid);
     sv->workers[w].pid = pid;
     sv->workers[w].started_ms = now_ms();
@@ -155,6 +181,7 @@ static void reap(supervisor *sv) {
             atomic_fetch_add(&slot->epoch, 1); /* peers drop its interest at once */
             atomic_store(&slot->num_clients, 0); /* its connections died with it */
             sw->pid = 0;
+            set_ctl_fd(sv, w, -1);
             if (sv->stopping) break; /* shutting down or lame duck: workers are meant to exit */
             int64_t lived = now_ms() - sw->started_ms;
             if (lived > STABLE_AFTER_MS) sw->backoff_ms = 0;
@@ -273,7 +300,7 @@ static void accept_worker(supervisor *sv) {
         return;
     }
     sv->workers[w].pid = pid ? pid : -1;
-    sv->workers[w].ctl_fd = conn;
+    set_ctl_fd(sv, (uint32_t)w, conn);
     sv->workers[w].started_ms = now_ms();
     nx_notice("Broker worker %d (pid %d) joined the node", w, (int)pid);
 }
@@ -308,7 +335,8 @@ static void supervise_once(supervisor *sv) {
         for (uint32_t w = 0; w < sv->nworkers; w++) {
             if (sv->workers[w].ctl_fd < 0) continue;
             who[n] = w;
-            pfd[n++] = (struct pollfd){.fd = sv->workers[w].ctl_fd, .events = POLLIN};
+            /* Only hang-ups: the data on this connection belongs to queries (query.h). */
+            pfd[n++] = (struct pollfd){.fd = sv->workers[w].ctl_fd, .events = POLLRDHUP};
         }
     }
     int timeout = next ? (int)(next - now > 0 ? next - now : 0) : sv->ready ? 1000 : 50;
@@ -321,13 +349,10 @@ static void supervise_once(supervisor *sv) {
         if (sv->ctl_listen_fd >= 0) {
             if (pfd[1].revents & POLLIN) accept_worker(sv);
             for (nfds_t i = 2; i < n; i++) {
-                if (!pfd[i].revents) continue;
-                char b[64];
-                if (read(pfd[i].fd, b, sizeof b) > 0) continue; /* workers send nothing more */
+                if (!(pfd[i].revents & (POLLRDHUP | POLLHUP | POLLERR))) continue;
                 uint32_t w = who[i];
                 nx_notice("Broker worker %u left the node", w);
-                close(sv->workers[w].ctl_fd);
-                sv->workers[w].ctl_fd = -1;
+                set_ctl_fd(sv, w, -1);
                 mark_worker_gone(sv, w);
             }
         }
@@ -339,9 +364,30 @@ static void supervise_once(supervisor *sv) {
     }
 }
 
+static supervisor *g_sv; /* the process's supervisor, for the monitoring thread */
+
+int br_supervisor_query(uint32_t w, uint32_t type, const char *args, size_t args_len,
+                        int timeout_ms, char **out, size_t *out_len) {
+    supervisor *sv = g_sv;
+    if (!sv || w >= sv->nworkers) return -ENOENT;
+    pthread_mutex_lock(&sv->workers[w].ctl_lock);
+    int rc = br_query_call(sv->workers[w].ctl_fd, type, args, args_len, timeout_ms, out, out_len);
+    pthread_mutex_unlock(&sv->workers[w].ctl_lock);
+    return rc;
+}
+
+const br_node *br_supervisor_node(void) {
+    return g_sv ? &g_sv->node : NULL;
+}
+
 int br_supervisor_run(br_options *opts) {
-    supervisor sv = {.opts = opts, .reserve_fd = -1, .signal_fd = -1, .ctl_listen_fd = -1};
-    for (uint32_t w = 0; w < BR_MAX_WORKERS; w++) sv.workers[w].ctl_fd = -1;
+    static supervisor sv; /* static: the monitoring thread may look at it until exit */
+    sv = (supervisor){.opts = opts, .reserve_fd = -1, .signal_fd = -1, .ctl_listen_fd = -1};
+    for (uint32_t w = 0; w < BR_MAX_WORKERS; w++) {
+        sv.workers[w].ctl_fd = -1;
+        pthread_mutex_init(&sv.workers[w].ctl_lock, NULL);
+    }
+    g_sv = &sv;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     sv.nworkers = opts->workers > 0 ? (uint32_t)opts->workers : (uint32_t)(ncpu > 0 ? ncpu : 1);
     if (sv.nworkers > BR_MAX_WORKERS) sv.nworkers = BR_MAX_WORKERS;
@@ -388,8 +434,7 @@ int br_supervisor_run(br_options *opts) {
     }
     if (opts->node_socket) unlink(opts->node_socket);
     nx_notice("Server Exiting..");
-    for (uint32_t w = 0; w < sv.nworkers; w++)
-        if (sv.workers[w].ctl_fd >= 0) close(sv.workers[w].ctl_fd);
+    for (uint32_t w = 0; w < sv.nworkers; w++) set_ctl_fd(&sv, w, -1);
     if (sv.ctl_listen_fd >= 0) close(sv.ctl_listen_fd);
     close(sv.reserve_fd);
     close(sv.signal_fd);
