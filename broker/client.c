@@ -45,6 +45,7 @@ static const char *const close_reason_text[] = {
     [BR_CLOSE_WRITE_ERROR] = "Write Error",
     [BR_CLOSE_SERVER_SHUTDOWN] = "Server Shutdown",
     [BR_CLOSE_PARSE_ERROR] = "Parse Error",
+    [BR_CLOSE_TLS_HANDSHAKE_ERROR] = "TLS Handshake Failure",
 };
 
 /* ---- creation ---------------------------------------------------------------------------- */
@@ -82,9 +83,7 @@ static void set_deadlines_changed(br_client *c) {
 
 void br_client_start(br_client *c) {
     br_server *s = c->srv;
-    char info[2048];
-    size_t n = br_server_info_line(s, c, false, info, sizeof info);
-    br_client_queue(c, info, n);
+    br_client_tls_start(c); /* sends INFO, now or after the handshake */
     if (s->auth_required) c->auth_deadline_ms = s->now_ms + s->opts->auth_timeout_ms;
     c->ping_deadline_ms = s->now_ms + s->opts->ping_interval_ms;
     set_deadlines_changed(c);
@@ -479,10 +478,11 @@ void br_client_process_input(br_client *c, const uint8_t *data, size_t len) {
 
 int64_t br_client_next_deadline(const br_client *c) {
     int64_t d = 0;
-    int64_t cand[4] = {c->auth_deadline_ms, c->ping_deadline_ms, 0, c->flush_close_deadline_ms};
+    int64_t cand[5] = {c->auth_deadline_ms, c->ping_deadline_ms, 0, c->flush_close_deadline_ms,
+                       c->tls_deadline_ms};
     if (c->send_started_ms) cand[2] = c->send_started_ms + c->srv->opts->write_deadline_ms;
-    if (c->closing) cand[0] = cand[1] = 0;
-    for (int i = 0; i < 4; i++)
+    if (c->closing) cand[0] = cand[1] = cand[4] = 0;
+    for (int i = 0; i < 5; i++)
         if (cand[i] && (!d || cand[i] < d)) d = cand[i];
     return d;
 }
@@ -516,6 +516,12 @@ void br_client_on_deadline(br_client *c, int64_t now) {
         }
         if (c->send_started_ms && now >= c->send_started_ms + c->srv->opts->write_deadline_ms)
             c->send_started_ms = 0; /* shutdown(2) will fail the stuck send */
+        return;
+    }
+    if (c->tls_deadline_ms && now >= c->tls_deadline_ms) {
+        c->tls_deadline_ms = 0;
+        nx_error("%s - TLS handshake error: timeout", c->log_prefix);
+        br_client_close(c, BR_CLOSE_TLS_HANDSHAKE_ERROR);
         return;
     }
     if (c->auth_deadline_ms && now >= c->auth_deadline_ms) {
@@ -560,6 +566,8 @@ void br_client_close(br_client *c, br_close_reason reason) {
 
 void br_client_free(br_client *c) {
     br_outq_clear(&c->out);
+    br_outq_clear(&c->wire);
+    br_tls_free(&c->tls);
     np_parser_free(&c->parser);
     nx_strmap_free(&c->subs);
     free(c->name);

@@ -16,6 +16,7 @@
 
 #include "broker/outbound.h"
 #include "broker/sublist.h"
+#include "broker/tls.h"
 #include "common/strmap.h"
 #include "proto/parser.h"
 
@@ -53,7 +54,16 @@ typedef enum br_close_reason {
     BR_CLOSE_WRITE_ERROR,
     BR_CLOSE_SERVER_SHUTDOWN,
     BR_CLOSE_PARSE_ERROR,
+    BR_CLOSE_TLS_HANDSHAKE_ERROR,
 } br_close_reason;
+
+/* How bytes reach the wire (client_tls.c). */
+typedef enum br_tls_mode {
+    BR_TLS_OFF,   /* no TLS on this server: `out` is the wire queue */
+    BR_TLS_SNIFF, /* allow_non_tls: the first byte decides (0x16 starts a handshake) */
+    BR_TLS_PLAIN, /* allow_non_tls and the client stayed plaintext: out -> wire as is */
+    BR_TLS_ON,    /* out -> OpenSSL -> wire */
+} br_tls_mode;
 
 struct br_client {
     br_server *srv;
@@ -64,7 +74,11 @@ struct br_client {
     char log_prefix[96]; /* "127.0.0.1:5555 - cid:7" as Go prints it */
 
     np_parser parser;
-    br_outq out;
+    br_outq out; /* protocol output (plaintext) */
+    br_tls_mode tls_mode;
+    br_tls tls;
+    br_outq wire;             /* with TLS configured: the bytes to send (ciphertext, INFO) */
+    int64_t tls_deadline_ms;  /* handshake must finish by then */
     nx_strmap subs; /* sid -> br_sub */
     uint32_t num_subs;
 
@@ -95,6 +109,7 @@ struct br_client {
     bool closing;      /* no more input; flush then shut down */
     bool fd_shut;      /* shutdown(2) issued */
     br_close_reason close_reason;
+    br_outq *send_q; /* the queue the in-flight send reads from */
     struct msghdr send_msg;
     struct iovec send_iov[64];
 
@@ -110,6 +125,13 @@ br_client *br_client_new(br_server *s, int fd, const struct sockaddr_storage *pe
 void br_client_start(br_client *c);
 /* Feeds received bytes through the parser and acts on each operation. */
 void br_client_process_input(br_client *c, const uint8_t *data, size_t len);
+
+/* client_tls.c: bytes from the socket (TLS or not) into the parser. */
+void br_client_on_bytes(br_client *c, const uint8_t *data, size_t len);
+/* client_tls.c: the queue to send from, after moving/encrypting what `out` holds. */
+br_outq *br_client_wire(br_client *c);
+/* client_tls.c: sends INFO and starts TLS as configured (called by br_client_start). */
+void br_client_tls_start(br_client *c);
 /* Nearest deadline (ms) or 0. */
 int64_t br_client_next_deadline(const br_client *c);
 /* Runs whichever deadlines have passed. */

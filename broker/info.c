@@ -74,6 +74,12 @@ size_t br_server_info_line(br_server *s, br_client *c, bool connect_info, char *
     put(buf, cap, &n, ",\"port\":%d,\"headers\":%s", port,
         o->no_header_support ? "false" : "true");
     if (s->auth_required) put(buf, cap, &n, ",\"auth_required\":true");
+    if (o->tls) { /* Go: tls_required unless allow_non_tls, which advertises tls_available */
+        const br_tls_config *t = &o->tls_cfg;
+        if (!t->allow_non_tls) put(buf, cap, &n, ",\"tls_required\":true");
+        if (t->verify || t->verify_and_map) put(buf, cap, &n, ",\"tls_verify\":true");
+        if (t->allow_non_tls) put(buf, cap, &n, ",\"tls_available\":true");
+    }
     put(buf, cap, &n, ",\"max_payload\":%d", o->max_payload);
     if (c) {
         put(buf, cap, &n, ",\"client_id\":%" PRIu64, c->cid);

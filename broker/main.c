@@ -37,9 +37,19 @@ int main(int argc, char **argv) {
         free(opts.config_file);
         opts.config_file = path;
     }
-    if (br_options_validate(&opts) < 0) {
+    if (br_options_finish_tls(&opts) < 0 || br_options_validate(&opts) < 0) {
         br_options_free(&opts);
         return 1;
+    }
+    if (opts.tls) { /* fail fast on bad certificates, before any worker starts */
+        char err[512];
+        SSL_CTX *ctx = br_tls_ctx_new(&opts.tls_cfg, err, sizeof err);
+        if (!ctx) {
+            fprintf(stderr, "nats-server: %s\n", err);
+            br_options_free(&opts);
+            return 1;
+        }
+        SSL_CTX_free(ctx);
     }
     if (opts.check_config) {
         fprintf(stderr, "nats-server: configuration file %s is valid\n",

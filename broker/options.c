@@ -29,6 +29,7 @@ void br_options_defaults(br_options *o) {
     o->auth_timeout_ms = BR_AUTH_TIMEOUT_MS;
     o->lame_duck_duration_ms = BR_LAME_DUCK_DURATION_MS;
     o->lame_duck_grace_ms = BR_LAME_DUCK_GRACE_MS;
+    o->tls_cfg.timeout_ms = 2000; /* Go: TLS_TIMEOUT */
 }
 
 void br_options_free(br_options *o) {
@@ -42,6 +43,7 @@ void br_options_free(br_options *o) {
         free(*strs[i]);
         *strs[i] = NULL;
     }
+    br_tls_config_free(&o->tls_cfg);
 }
 
 typedef enum flag_kind { F_BOOL, F_INT, F_INT64, F_STR, F_SPECIAL } flag_kind;
@@ -326,7 +328,14 @@ br_flags_result br_options_parse_flags(br_options *o, int argc, char **argv) {
         return BR_FLAGS_EXIT_OK;
     }
     if (want_tls_help) {
-        printf("TLS options are not supported by this build yet (see docs/deviations.md).\n");
+        printf("TLS Options:\n"
+           "    --tls                        Enable TLS, do not verify clients (default: false)\n"
+           "    --tlscert <file>             Server certificate file\n"
+           "    --tlskey <file>              Private key for server certificate\n"
+           "    --tlsverify                  Enable TLS, verify client certificates\n"
+           "    --tlscacert <file>           Client certificate CA for verification\n"
+           "\nConfiguration: tls { cert_file, key_file, ca_file, verify, verify_and_map, timeout,\n"
+           "handshake_first, cipher_suites, min_version, pinned_certs }\n");
         return BR_FLAGS_EXIT_OK;
     }
     return BR_FLAGS_RUN;
@@ -340,7 +349,6 @@ static int refuse(const char *what) {
 }
 
 int br_options_validate(const br_options *o) {
-    if (o->tls || o->tls_verify || o->tls_cert || o->tls_key || o->tls_ca_cert) return refuse("TLS");
     if (o->jetstream || o->store_dir) return refuse("JetStream");
     if (o->routes || o->cluster_listen) return refuse("clustering (routes)");
     if (o->syslog || o->remote_syslog) return refuse("syslog logging");
@@ -370,6 +378,31 @@ int br_options_validate(const br_options *o) {
     }
     if (o->token && o->username) {
         fprintf(stderr, "nats-server: Can not have a token and a username/password\n");
+        return -1;
+    }
+    return 0;
+}
+
+int br_options_finish_tls(br_options *o) {
+    br_tls_config *t = &o->tls_cfg;
+    /* Go: any TLS flag turns TLS on; --tlsverify also requires client certificates. */
+    if (o->tls_cert) {
+        free(t->cert_file);
+        t->cert_file = strdup(o->tls_cert);
+    }
+    if (o->tls_key) {
+        free(t->key_file);
+        t->key_file = strdup(o->tls_key);
+    }
+    if (o->tls_ca_cert) {
+        free(t->ca_file);
+        t->ca_file = strdup(o->tls_ca_cert);
+    }
+    if (o->tls_verify) t->verify = true;
+    if (o->tls_verify || o->tls_cert || o->tls_key || o->tls_ca_cert) o->tls = true;
+    if (!o->tls) return 0;
+    if (!t->cert_file || !t->key_file) {
+        fprintf(stderr, "nats-server: TLS Server certificate must be present and valid\n");
         return -1;
     }
     return 0;

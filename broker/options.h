@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/tls.h"
+
 #define BR_DEFAULT_PORT 4222
 #define BR_RANDOM_PORT (-1)
 #define BR_MAX_PAYLOAD (1024 * 1024)
@@ -76,8 +78,10 @@ typedef struct br_options {
     /* Features not built yet: recorded so they can be refused clearly. */
     bool jetstream;
     char *store_dir;
+    /* TLS for client connections: --tls* flags or the `tls {}` block. */
     bool tls, tls_verify;
     char *tls_cert, *tls_key, *tls_ca_cert;
+    br_tls_config tls_cfg; /* effective settings, filled by br_options_finish_tls */
     char *routes, *cluster_listen, *cluster_name, *cluster_advertise;
     bool no_advertise;
     int connect_retries;
@@ -98,6 +102,9 @@ br_flags_result br_options_parse_flags(br_options *o, int argc, char **argv);
 /* Checks cross-option rules and refuses options for features not built yet.  0, or -1 after
  * printing why. */
 int br_options_validate(const br_options *o);
+
+/* Folds the --tls* flags into tls_cfg as Go's ConfigureOptions does.  0 or -1 (printed). */
+int br_options_finish_tls(br_options *o);
 
 void br_print_usage(void);
 void br_print_version(void);

@@ -137,7 +137,7 @@ static void apply_authorization(conf_ctx *cx, const nx_conf_value *m) {
 /* Keys Go accepts that configure features not built here.  Refused ones would change
  * security or data guarantees if silently ignored. */
 static const char *const refused_keys[] = {
-    "accounts", "tls", "ocsp", "allow_non_tls", "operator", "operators", "roots", "root",
+    "accounts", "ocsp", "operator", "operators", "roots", "root",
     "root_operators", "root_operator", "resolver", "account_resolver", "accounts_resolver",
     "resolver_tls", "resolver_preload", "resolver_pinned_accounts", "no_auth_user",
     "system_account", "system", "trusted", "trusted_keys", "jetstream", "store_dir", "storedir",
@@ -159,6 +159,84 @@ static bool in_list(const char *k, const char *const *list, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!strcasecmp(k, list[i])) return true;
     return false;
+}
+
+static void set_strdup(char **dst, const char *src) {
+    free(*dst);
+    *dst = strdup(src);
+}
+
+/* Go parseTLS (server side): the keys this server supports; the rest are refused so that a
+ * certificate-matching or OCSP policy is never silently dropped. */
+static void apply_tls(conf_ctx *cx, const nx_conf_value *m) {
+    if (!want(cx, m, NX_CONF_MAP, "tls")) return;
+    br_tls_config *t = &cx->o->tls_cfg;
+    cx->o->tls = true;
+    for (size_t i = 0; i < m->u.map.len; i++) {
+        const char *k = m->u.map.items[i].key;
+        const nx_conf_value *v = m->u.map.items[i].value;
+        if (!strcasecmp(k, "cert_file")) {
+            if (want(cx, v, NX_CONF_STRING, k)) set_strdup(&t->cert_file, v->u.s.ptr);
+        } else if (!strcasecmp(k, "key_file")) {
+            if (want(cx, v, NX_CONF_STRING, k)) set_strdup(&t->key_file, v->u.s.ptr);
+        } else if (!strcasecmp(k, "ca_file")) {
+            if (want(cx, v, NX_CONF_STRING, k)) set_strdup(&t->ca_file, v->u.s.ptr);
+        } else if (!strcasecmp(k, "verify")) {
+            if (want(cx, v, NX_CONF_BOOL, k)) t->verify = v->u.b;
+        } else if (!strcasecmp(k, "verify_and_map")) {
+            if (want(cx, v, NX_CONF_BOOL, k)) t->verify_and_map = v->u.b;
+        } else if (!strcasecmp(k, "handshake_first") || !strcasecmp(k, "first") ||
+                   !strcasecmp(k, "immediate")) {
+            if (v->type == NX_CONF_BOOL)
+                t->handshake_first = v->u.b;
+            else if (v->type == NX_CONF_STRING && (!strcasecmp(v->u.s.ptr, "true") ||
+                                                   !strcasecmp(v->u.s.ptr, "on")))
+                t->handshake_first = true;
+            else if (v->type == NX_CONF_STRING && (!strcasecmp(v->u.s.ptr, "false") ||
+                                                   !strcasecmp(v->u.s.ptr, "off")))
+                t->handshake_first = false;
+            else
+                add_error(cx, v, "field \"%s\"'s value \"%s\" is invalid", k,
+                          v->type == NX_CONF_STRING ? v->u.s.ptr : "?");
+        } else if (!strcasecmp(k, "timeout")) {
+            if (v->type == NX_CONF_INT)
+                t->timeout_ms = v->u.i * 1000;
+            else if (v->type == NX_CONF_FLOAT)
+                t->timeout_ms = (int64_t)(v->u.f * 1000);
+            else if (v->type == NX_CONF_STRING)
+                get_duration_ms(cx, v, k, &t->timeout_ms);
+            else
+                add_error(cx, v, "error parsing tls config, 'timeout' wrong type");
+        } else if (!strcasecmp(k, "min_version")) {
+            if (!want(cx, v, NX_CONF_STRING, k)) continue;
+            if (!strcmp(v->u.s.ptr, "1.2"))
+                t->min_version = TLS1_2_VERSION;
+            else if (!strcmp(v->u.s.ptr, "1.3"))
+                t->min_version = TLS1_3_VERSION;
+            else
+                add_error(cx, v, "unsupported TLS version: %s", v->u.s.ptr);
+        } else if (!strcasecmp(k, "cipher_suites")) {
+            if (!want(cx, v, NX_CONF_ARRAY, k)) continue;
+            /* Go names (TLS_ECDHE_RSA_WITH_...) map to OpenSSL's; keep OpenSSL defaults unless
+             * every entry is understood, and say so. */
+            warn(v, k, "Go cipher suite names are not mapped yet; using OpenSSL's secure defaults");
+        } else if (!strcasecmp(k, "pinned_certs")) {
+            if (!want(cx, v, NX_CONF_ARRAY, k)) continue;
+            for (size_t j = 0; j < v->u.arr.len; j++) {
+                const nx_conf_value *e = v->u.arr.items[j];
+                if (!want(cx, e, NX_CONF_STRING, k)) continue;
+                char **grown = realloc(t->pinned_certs, (t->npinned + 1) * sizeof *grown);
+                if (!grown) abort();
+                t->pinned_certs = grown;
+                t->pinned_certs[t->npinned++] = strdup(e->u.s.ptr);
+            }
+        } else if (!strcasecmp(k, "insecure") || !strcasecmp(k, "curve_preferences") ||
+                   !strcasecmp(k, "connection_rate_limit")) {
+            warn(v, k, "not supported by this server yet; ignored");
+        } else {
+            add_error(cx, v, "tls option \"%s\" is not supported by this server yet", k);
+        }
+    }
 }
 
 static void apply_listen(conf_ctx *cx, const nx_conf_value *v) {
@@ -260,10 +338,14 @@ static void apply_key(conf_ctx *cx, const char *k, const nx_conf_value *v) {
             return;
         }
         o->lame_duck_grace_ms = ms;
+    } else if (!strcasecmp(k, "tls")) {
+        apply_tls(cx, v);
     } else if (!strcasecmp(k, "workers")) { /* this server's own key */
         if (get_int(cx, v, k, &n)) o->workers = (int)n;
     } else if (!strcasecmp(k, "node_socket")) { /* this server's own key */
         if (want(cx, v, NX_CONF_STRING, k)) set_str(&o->node_socket, v);
+    } else if (!strcasecmp(k, "allow_non_tls")) {
+        if (want(cx, v, NX_CONF_BOOL, k)) o->tls_cfg.allow_non_tls = v->u.b;
     } else if (!strcasecmp(k, "no_header_support")) {
         if (want(cx, v, NX_CONF_BOOL, k)) o->no_header_support = v->u.b;
     } else if (!strcasecmp(k, "disable_short_first_ping")) {

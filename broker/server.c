@@ -281,7 +281,7 @@ static void on_recv(br_server *s, br_client *c, struct io_uring_cqe *cqe) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         if (!c->closing) {
             c->last_in_ms = s->now_ms;
-            br_client_process_input(c, s->buf_base + (size_t)bid * s->buf_size, (size_t)cqe->res);
+            br_client_on_bytes(c, s->buf_base + (size_t)bid * s->buf_size, (size_t)cqe->res);
         }
         return_buffer(s, bid);
         if (!more && !c->closing) arm_recv(s, c);
@@ -304,8 +304,8 @@ static void on_recv(br_server *s, br_client *c, struct io_uring_cqe *cqe) {
     }
 }
 
-static void submit_send(br_server *s, br_client *c) {
-    int n = br_outq_iov(&c->out, c->send_iov, (int)(sizeof c->send_iov / sizeof c->send_iov[0]));
+static void submit_send(br_server *s, br_client *c, br_outq *q) {
+    int n = br_outq_iov(q, c->send_iov, (int)(sizeof c->send_iov / sizeof c->send_iov[0]));
     if (n == 0) return;
     memset(&c->send_msg, 0, sizeof c->send_msg);
     c->send_msg.msg_iov = c->send_iov;
@@ -314,6 +314,7 @@ static void submit_send(br_server *s, br_client *c) {
     io_uring_prep_sendmsg(sqe, c->fd, &c->send_msg, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, pack(c, TAG_SEND));
     c->send_inflight = true;
+    c->send_q = q;
     c->send_started_ms = s->now_ms;
     c->ops_inflight++;
     br_server_deadline_changed(s, c);
@@ -324,13 +325,14 @@ static void on_send(br_server *s, br_client *c, struct io_uring_cqe *cqe) {
     c->send_started_ms = 0;
     c->ops_inflight--;
     /* Chunks are only ever freed here or when no send is in flight: the kernel reads them. */
+    br_outq *q = c->send_q;
     if (cqe->res < 0) {
-        br_outq_clear(&c->out);
+        br_outq_clear(q);
         if (!c->closing) br_client_close(c, BR_CLOSE_WRITE_ERROR);
         c->flush_close_deadline_ms = 0;
     } else {
-        br_outq_consume(&c->out, (size_t)cqe->res);
-        if (c->closing && !c->flush_close_deadline_ms) br_outq_clear(&c->out);
+        br_outq_consume(q, (size_t)cqe->res);
+        if (c->closing && !c->flush_close_deadline_ms) br_outq_clear(q);
     }
     br_server_deadline_changed(s, c);
     br_server_mark_dirty(s, c);
@@ -356,8 +358,12 @@ static void flush_dirty(br_server *s) {
         if (c->fd_shut) continue;
         /* A closing connection sends only while it flushes its last words (an -ERR). */
         bool flushing = c->closing && c->flush_close_deadline_ms;
-        if (!c->send_inflight && c->out.pending && (!c->closing || flushing)) submit_send(s, c);
-        if (c->closing && (!flushing || (!c->send_inflight && !c->out.pending))) shut_client(s, c);
+        /* While a send is in flight its queue must not change under the kernel's feet; TLS
+         * encryption of `out` into the wire queue only appends, which is safe. */
+        br_outq *q = br_client_wire(c);
+        if (!c->send_inflight && q->pending && (!c->closing || flushing)) submit_send(s, c, q);
+        if (c->closing && (!flushing || (!c->send_inflight && !q->pending && !c->out.pending)))
+            shut_client(s, c);
     }
     while (s->starved) {
         br_client *c = s->starved;
@@ -652,6 +658,11 @@ int br_server_init(br_server *s, br_options *opts, br_node *node, uint32_t worke
     if (!s->sublist) return -ENOMEM;
     int rc = setup_signals(s);
     if (rc < 0) return rc;
+    if (opts->tls) {
+        char err[512];
+        s->tls_ctx = br_tls_ctx_new(&opts->tls_cfg, err, sizeof err);
+        if (!s->tls_ctx) nx_fatal("TLS configuration error: %s", err);
+    }
     rc = setup_ring(s);
     if (rc < 0) {
         nx_error("io_uring setup failed: %s", strerror(-rc));
@@ -734,6 +745,7 @@ void br_server_free(br_server *s) {
     free(s->buf_base);
     free(s->heap);
     br_mesh_free(&s->mesh);
+    if (s->tls_ctx) SSL_CTX_free(s->tls_ctx);
     sl_free(s->sublist);
     free(s->control_in);
     br_outq_clear(&s->control_out);

@@ -73,6 +73,8 @@ typedef struct br_server {
     bool tick_armed;
 
     sl_sublist *sublist;
+    SSL_CTX *tls_ctx;          /* client TLS, NULL when not configured */
+    uint8_t tls_plain[65536];  /* decrypted input, handed to the parser at once */
     const char *server_id; /* node identity, in shared memory */
     const char *xkey;
     const char *server_name;
