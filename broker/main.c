@@ -7,6 +7,7 @@
 
 #include "broker/options.h"
 #include "broker/options_conf.h"
+#include "broker/signal_cmd.h"
 #include "broker/supervisor.h"
 #include "common/log.h"
 
@@ -17,6 +18,11 @@ int main(int argc, char **argv) {
     case BR_FLAGS_EXIT_OK: br_options_free(&opts); return 0;
     case BR_FLAGS_EXIT_ERROR: br_options_free(&opts); return 2;
     case BR_FLAGS_RUN: break;
+    }
+    if (opts.signal) { /* Go handles --signal before reading any configuration */
+        int rc = br_signal_command(opts.signal);
+        br_options_free(&opts);
+        return rc;
     }
     /* As Go's ConfigureOptions: the file first, then the flags given on the command line win. */
     if (opts.config_file) {
@@ -52,8 +58,10 @@ int main(int argc, char **argv) {
         SSL_CTX_free(ctx);
     }
     if (opts.check_config) {
-        fprintf(stderr, "nats-server: configuration file %s is valid\n",
-                opts.config_file ? opts.config_file : "");
+        char digest[80] = "";
+        if (opts.config_file) br_config_digest(opts.config_file, digest, sizeof digest);
+        fprintf(stderr, "nats-server: configuration file %s is valid (%s)\n",
+                opts.config_file ? opts.config_file : "", digest);
         br_options_free(&opts);
         return 0;
     }

@@ -354,7 +354,6 @@ int br_options_validate(const br_options *o) {
     if (o->syslog || o->remote_syslog) return refuse("syslog logging");
     if (o->http_port || o->https_port) return refuse("the monitoring port");
     if (o->prof_port) return refuse("the profiling port");
-    if (o->signal) return refuse("--signal");
     if (o->workers < 0 || o->workers > 64) {
         fprintf(stderr, "nats-server: workers must be between 1 and 64 (0: one per core)\n");
         return -1;

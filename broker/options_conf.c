@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "common/conf.h"
 #include "common/duration.h"
 #include "common/log.h"
@@ -377,5 +379,29 @@ int br_options_apply_config(br_options *o, const char *path, char **errors_out) 
         return -1;
     }
     free(cx.errors);
+    return 0;
+}
+
+int br_config_digest(const char *path, char *out, size_t cap) {
+    char err[512];
+    nx_conf_value *root = NULL;
+    if (nx_conf_parse_file(path, &root, err, sizeof err) < 0) return -EINVAL;
+    char *json = NULL;
+    size_t len = 0;
+    int rc = nx_conf_to_json(root, &json, &len);
+    nx_conf_free(root);
+    if (rc < 0) return rc;
+    /* Go: sha256 over the JSON encoding as json.Encoder writes it, newline included. */
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, json, len);
+    EVP_DigestUpdate(ctx, "\n", 1);
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    free(json);
+    size_t n = (size_t)snprintf(out, cap, "sha256:");
+    for (unsigned i = 0; i < mdlen && n + 3 <= cap; i++) n += (size_t)snprintf(out + n, cap - n, "%02x", md[i]);
     return 0;
 }

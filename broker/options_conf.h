@@ -8,4 +8,7 @@
  * ("file:line:col: reason", one per line; caller frees). */
 int br_options_apply_config(br_options *o, const char *path, char **errors_out);
 
+/* Go's ConfigDigest of the file ("sha256:<hex>"); 0 or -errno. */
+int br_config_digest(const char *path, char *out, size_t cap);
+
 #endif
