@@ -20,6 +20,7 @@
 
 #include "broker/deliver.h"
 #include "broker/mesh.h"
+#include "broker/monitor_int.h"
 #include "broker/server.h"
 #include "common/log.h"
 #include "common/subject.h"
@@ -48,6 +49,13 @@ static const char *const close_reason_text[] = {
     [BR_CLOSE_TLS_HANDSHAKE_ERROR] = "TLS Handshake Failure",
 };
 
+const char *br_close_reason_text(br_close_reason reason) {
+    return (unsigned)reason < sizeof close_reason_text / sizeof close_reason_text[0] &&
+                   close_reason_text[reason]
+               ? close_reason_text[reason]
+               : "Unknown State";
+}
+
 /* ---- creation ---------------------------------------------------------------------------- */
 
 br_client *br_client_new(br_server *s, int fd, const struct sockaddr_storage *peer) {
@@ -58,7 +66,7 @@ br_client *br_client_new(br_server *s, int fd, const struct sockaddr_storage *pe
     c->cid = atomic_fetch_add(&s->node->shm->next_cid, 1) + 1; /* node-wide unique */
     c->heap_idx = UINT32_MAX;
     c->verbose = c->pedantic = c->echo = true; /* Go's defaultOpts until CONNECT says otherwise */
-    c->start_ms = c->last_in_ms = s->now_ms;
+    c->start_ms = c->last_in_ms = c->last_activity_ms = s->now_ms;
     if (peer->ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
         inet_ntop(AF_INET, &a->sin_addr, c->host, sizeof c->host);
@@ -144,11 +152,8 @@ static void process_sub(br_client *c, const np_op *op) {
         if (c->verbose) send_ok(c); /* Go returns the existing subscription */
         return;
     }
-    if (!nx_subject_valid(op->subject.ptr, op->subject.len) ||
-        (op->queue.len && !nx_queue_valid(op->queue.ptr, op->queue.len))) {
-        br_client_send_err(c, "Invalid Subject");
-        return;
-    }
+    /* Go checks a SUB's subject only as Sublist.Insert does (no empty token, '>' last);
+     * sl_insert below applies exactly that. */
     size_t size = sizeof(br_sub) + op->subject.len + 1 + op->queue.len + 1 + op->sid.len + 1;
     br_sub *sub = calloc(1, size);
     if (!sub) abort();
@@ -175,6 +180,7 @@ static void process_sub(br_client *c, const np_op *op) {
         return;
     }
     nx_strmap_put(&c->subs, sub->sid, sub->sid_len, sub);
+    c->last_activity_ms = s->now_ms; /* monitoring: Go's c.last */
     c->num_subs++;
     br_mesh_local_sub(&s->mesh, &sub->sl, +1);
     if (c->verbose) send_ok(c);
@@ -193,14 +199,21 @@ static void process_unsub(br_client *c, const np_op *op) {
         }
     }
     if (c->verbose) send_ok(c);
+    c->last_activity_ms = c->srv->now_ms; /* monitoring: Go's c.last */
     if (unsub) br_client_sub_remove(c, sub);
 }
 
 /* ---- delivery ---------------------------------------------------------------------------- */
 
+/* Go's checks differ at the boundary: bytes.HasPrefix ("$NRG.", "_R_.") accepts the bare
+ * prefix, the gateway and JS ack checks (len > prefix) do not. */
 static bool has_prefix(const char *s, size_t len, const char *pre) {
     size_t pl = strlen(pre);
-    return len > pl && memcmp(s, pre, pl) == 0;
+    return len >= pl && memcmp(s, pre, pl) == 0;
+}
+
+static bool has_longer_prefix(const char *s, size_t len, const char *pre) {
+    return len > strlen(pre) && has_prefix(s, len, pre);
 }
 
 static void process_pub(br_client *c, const np_op *op) {
@@ -221,10 +234,11 @@ static void process_pub(br_client *c, const np_op *op) {
 
     c->in_msgs++;
     c->in_bytes += op->payload_len;
+    c->last_activity_ms = s->now_ms; /* monitoring: Go's c.last */
     s->stats.in_msgs++;
     s->stats.in_bytes += op->payload_len;
 
-    if (has_prefix(op->subject.ptr, op->subject.len, "_GR_.") ||
+    if (has_longer_prefix(op->subject.ptr, op->subject.len, "_GR_.") ||
         has_prefix(op->subject.ptr, op->subject.len, "$NRG.")) {
         char txt[400];
         snprintf(txt, sizeof txt, "Permissions Violation for Publish to \"%.*s\"",
@@ -234,8 +248,8 @@ static void process_pub(br_client *c, const np_op *op) {
     }
     if (op->reply.len &&
         (has_prefix(op->reply.ptr, op->reply.len, "_R_.") ||
-         has_prefix(op->reply.ptr, op->reply.len, "$JS.ACK.") ||
-         has_prefix(op->reply.ptr, op->reply.len, "_GR_."))) {
+         has_longer_prefix(op->reply.ptr, op->reply.len, "$JS.ACK.") ||
+         has_longer_prefix(op->reply.ptr, op->reply.len, "_GR_."))) {
         char txt[400];
         snprintf(txt, sizeof txt, "Permissions Violation for Publish with Reply of \"%.*s\"",
                  (int)(op->reply.len > 300 ? 300 : op->reply.len), op->reply.ptr);
@@ -357,6 +371,13 @@ static void process_connect(br_client *c, const np_op *op) {
         br_client_close(c, BR_CLOSE_PROTOCOL_VIOLATION);
         return;
     }
+    /* Go clearAccountSubs: a second CONNECT drops the subscriptions made so far. */
+    if (c->connect_received) {
+        nx_strmap_entry *e;
+        for (uint32_t it = 0; nx_strmap_next(&c->subs, &it, &e);) sub_retire(c, e->value);
+        nx_strmap_free(&c->subs);
+        c->num_subs = 0;
+    }
     c->connect_received = true;
     c->verbose = verbose;
     c->pedantic = pedantic;
@@ -367,8 +388,15 @@ static void process_connect(br_client *c, const np_op *op) {
     replace_str(&c->name, name);
     replace_str(&c->lang, lang);
     replace_str(&c->version, version);
+    /* Monitoring: Go getRawAuthUser (nkey/JWT users arrive with the auth work). */
+    replace_str(&c->auth_user, user && user[0] ? user : token && token[0] ? "[REDACTED]" : NULL);
+    c->last_activity_ms = s->now_ms;
 
     bool auth_ok = check_auth(c, user, pass, token) && !(account && account[0]) && !new_account;
+    /* Kept (in memory only, never logged) so a config reload can re-check this client. */
+    replace_str(&c->cred_user, user);
+    replace_str(&c->cred_pass, pass);
+    replace_str(&c->cred_token, token);
     json_decref(j);
     if (!auth_ok) {
         auth_violation(c);
@@ -491,13 +519,16 @@ static void ping_timer(br_client *c, int64_t now) {
     br_server *s = c->srv;
     int64_t interval = s->opts->ping_interval_ms;
     c->ping_deadline_ms = now + interval;
-    bool need_rtt = c->rtt_ms == 0 || now - c->rtt_start_ms > RTT_MEASUREMENT_MS;
+    /* Never measured (rtt_start 0) counts as stale, as Go's zero time.Time does. */
+    bool need_rtt =
+        c->rtt_ms == 0 || c->rtt_start_ms == 0 || now - c->rtt_start_ms > RTT_MEASUREMENT_MS;
     if (now - c->last_in_ms < interval && !need_rtt) {
         nx_debug("%s - Delaying PING due to remote client data or ping", c->log_prefix);
         return;
     }
     if (c->pings_out + 1 > s->opts->ping_max) {
         nx_debug("%s - Stale Client Connection - Closing", c->log_prefix);
+        s->stats.stale_connections++; /* monitoring: /varz stale_connections */
         br_client_send_err(c, "Stale Connection");
         br_client_close(c, BR_CLOSE_STALE);
         return;
@@ -548,6 +579,7 @@ void br_client_close(br_client *c, br_close_reason reason) {
     if (c->closing) return;
     c->closing = true;
     c->close_reason = reason;
+    mon_closed_add(c->srv, c); /* monitoring: /connz?state=closed (before subs go) */
     /* Go flushes what is queued (an -ERR) before closing; not for slow consumers, write errors,
      * a peer that already went away, or server shutdown. */
     bool flush = reason != BR_CLOSE_SLOW_PENDING_BYTES && reason != BR_CLOSE_SLOW_WRITE_DEADLINE &&
@@ -564,6 +596,13 @@ void br_client_close(br_client *c, br_close_reason reason) {
     br_server_client_closed(c->srv, c);
 }
 
+bool br_client_reauthorize(br_client *c) {
+    if (c->closing || !c->connect_received) return true;
+    if (check_auth(c, c->cred_user, c->cred_pass, c->cred_token)) return true;
+    auth_violation(c);
+    return false;
+}
+
 void br_client_free(br_client *c) {
     br_outq_clear(&c->out);
     br_outq_clear(&c->wire);
@@ -573,6 +612,10 @@ void br_client_free(br_client *c) {
     free(c->name);
     free(c->lang);
     free(c->version);
+    free(c->auth_user);
+    free(c->cred_user);
+    free(c->cred_pass);
+    free(c->cred_token);
     if (c->fd >= 0) close(c->fd);
     free(c);
 }

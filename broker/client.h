@@ -87,6 +87,7 @@ struct br_client {
     bool connect_received, first_pong_sent;
     int protocol;
     char *name, *lang, *version;
+    char *cred_user, *cred_pass, *cred_token; /* credentials given, for reload re-checks */
 
     /* Deadlines, all monotonic ms; 0 = not set. */
     int64_t auth_deadline_ms;
@@ -115,6 +116,10 @@ struct br_client {
 
     uint64_t in_msgs, in_bytes, out_msgs, out_bytes;
     int64_t start_ms;
+    /* Monitoring (/connz): Go's c.last, updated by PUB/SUB/UNSUB/CONNECT and deliveries (not
+     * by PING/PONG), and Go's getRawAuthUser ("[REDACTED]" for a token). */
+    int64_t last_activity_ms;
+    char *auth_user;
 
     br_client *prev, *next;  /* server's list of clients / zombies */
     br_client *dirty_next;
@@ -141,8 +146,13 @@ void br_client_close(br_client *c, br_close_reason reason);
 /* Queues a protocol line (INFO, PONG, -ERR ...) and marks the connection dirty. */
 void br_client_queue(br_client *c, const void *data, size_t len);
 void br_client_send_err(br_client *c, const char *text);
+/* After a config reload: closes the client with 'Authorization Violation' if its credentials
+ * no longer pass; false then. */
+bool br_client_reauthorize(br_client *c);
 /* Removes a subscription (UNSUB, auto-unsubscribe limit reached). */
 void br_client_sub_remove(br_client *c, br_sub *sub);
+/* Go ClosedState.String() for a close reason (monitoring). */
+const char *br_close_reason_text(br_close_reason reason);
 /* Frees memory once no I/O references the connection. */
 void br_client_free(br_client *c);
 

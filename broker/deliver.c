@@ -104,6 +104,7 @@ static bool deliver_local(const br_pub *m, br_sub *sub) {
     c->out_bytes += body_len;
     c->srv->stats.out_msgs++;
     c->srv->stats.out_bytes += body_len;
+    c->last_activity_ms = c->srv->now_ms; /* monitoring: Go's c.last on delivery */
     br_server_mark_dirty(c->srv, c);
     if (nx_log_trace()) nx_trace("%s - ->> [%.*s]", c->log_prefix, (int)(n - 2), line);
     if (line != p) free(line);
@@ -182,6 +183,8 @@ void br_deliver_from_mesh(br_server *s, const br_mesh_msg *mm, const np_str *que
                 mm->payload, mm->hdr_len, mm->total_len};
     s->stats.in_msgs++; /* Go counts routed messages in the receiving server's in_msgs */
     s->stats.in_bytes += mm->total_len;
+    s->stats.mesh_in_msgs++; /* monitoring: not a new message for the node-wide in_msgs */
+    s->stats.mesh_in_bytes += mm->total_len;
     sl_result *r = sl_match(s->sublist, mm->subject.ptr, mm->subject.len);
     for (uint32_t i = 0; i < r->npsubs; i++)
         if (sub_kind(r->psubs[i]) == BR_SUB_LOCAL) deliver_local(&m, r->psubs[i]->owner);

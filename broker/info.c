@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "broker/client.h"
+#include "broker/monitor.h"
 #include "broker/server.h"
 #include "common/log.h"
 
@@ -92,8 +93,8 @@ size_t br_server_info_line(br_server *s, br_client *c, bool connect_info, char *
 }
 
 /* Go lists every interface address when bound to 0.0.0.0 (getURLsAsString). */
-static void add_urls(const br_options *o, int port, char *buf, size_t cap, size_t *n) {
-    const char *host = o->host && o->host[0] ? o->host : "0.0.0.0";
+static void add_urls(const char *host, const char *scheme, int port, char *buf, size_t cap,
+                     size_t *n) {
     bool first = true;
     if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
         struct ifaddrs *ifs = NULL;
@@ -102,7 +103,7 @@ static void add_urls(const br_options *o, int port, char *buf, size_t cap, size_
                 if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
                 char ip[INET_ADDRSTRLEN];
                 inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip, sizeof ip);
-                put(buf, cap, n, "%s\"nats://%s:%d\"", first ? "" : ",", ip, port);
+                put(buf, cap, n, "%s\"%s://%s:%d\"", first ? "" : ",", scheme, ip, port);
                 first = false;
             }
             freeifaddrs(ifs);
@@ -111,7 +112,7 @@ static void add_urls(const br_options *o, int port, char *buf, size_t cap, size_
         host = "127.0.0.1";
     }
     bool v6 = strchr(host, ':') != NULL;
-    put(buf, cap, n, "\"nats://%s%s%s:%d\"", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    put(buf, cap, n, "\"%s://%s%s%s:%d\"", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
 char *br_write_ports_file(const br_options *o, int port) {
@@ -122,8 +123,17 @@ char *br_write_ports_file(const br_options *o, int port) {
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     size_t n = 0;
     put(json, sizeof json, &n, "{\"nats\":[");
-    add_urls(o, port, json, sizeof json, &n);
-    put(json, sizeof json, &n, "]}");
+    add_urls(o->host && o->host[0] ? o->host : "0.0.0.0", "nats", port, json, sizeof json, &n);
+    put(json, sizeof json, &n, "]");
+    if (br_monitor_port()) { /* Go Ports.Monitoring: the HTTP(S) listener's URLs */
+        const char *mh = o->http_host && o->http_host[0] ? o->http_host
+                         : o->host && o->host[0]          ? o->host
+                                                          : "0.0.0.0";
+        put(json, sizeof json, &n, ",\"monitoring\":[");
+        add_urls(mh, br_monitor_scheme(), br_monitor_port(), json, sizeof json, &n);
+        put(json, sizeof json, &n, "]");
+    }
+    put(json, sizeof json, &n, "}");
     /* Written to a temporary name and renamed, so a watcher never reads half a file. */
     FILE *f = fopen(tmp, "w");
     if (!f || fwrite(json, 1, n, f) != n || fclose(f) != 0) {

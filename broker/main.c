@@ -7,6 +7,7 @@
 
 #include "broker/options.h"
 #include "broker/options_conf.h"
+#include "broker/reload.h"
 #include "broker/signal_cmd.h"
 #include "broker/supervisor.h"
 #include "common/log.h"
@@ -24,34 +25,20 @@ int main(int argc, char **argv) {
         br_options_free(&opts);
         return rc;
     }
-    /* As Go's ConfigureOptions: the file first, then the flags given on the command line win. */
-    if (opts.config_file) {
-        char *path = strdup(opts.config_file);
-        br_options_free(&opts);
-        br_options_defaults(&opts);
-        char *errors = NULL;
-        if (br_options_apply_config(&opts, path, &errors) < 0) {
-            fprintf(stderr, "nats-server: %s", errors ? errors : "invalid configuration\n");
-            if (errors && errors[0] && errors[strlen(errors) - 1] != '\n') fputc('\n', stderr);
-            free(errors);
-            free(path);
-            br_options_free(&opts);
-            return 1;
-        }
-        free(errors);
-        (void)br_options_parse_flags(&opts, argc, argv);
-        free(opts.config_file);
-        opts.config_file = path;
-    }
-    if (br_options_finish_tls(&opts) < 0 || br_options_validate(&opts) < 0) {
+    br_options_free(&opts);
+    br_cmdline_set(argc, argv);
+    char *err = NULL;
+    if (br_options_load(&opts, &err) < 0) {
+        fprintf(stderr, "nats-server: %s\n", err ? err : "invalid options");
+        free(err);
         br_options_free(&opts);
         return 1;
     }
     if (opts.tls) { /* fail fast on bad certificates, before any worker starts */
-        char err[512];
-        SSL_CTX *ctx = br_tls_ctx_new(&opts.tls_cfg, err, sizeof err);
+        char msg[512];
+        SSL_CTX *ctx = br_tls_ctx_new(&opts.tls_cfg, msg, sizeof msg);
         if (!ctx) {
-            fprintf(stderr, "nats-server: %s\n", err);
+            fprintf(stderr, "nats-server: %s\n", msg);
             br_options_free(&opts);
             return 1;
         }

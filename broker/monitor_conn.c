@@ -30,6 +30,8 @@ void mon_conn_clear(mon_conn *c) {
     free(c->version);
     free(c->reason);
     free(c->user);
+    free(c->tls_version);
+    free(c->tls_cipher);
     for (uint32_t i = 0; i < c->nsubs; i++) {
         free(c->subs[i].subject);
         free(c->subs[i].queue);
@@ -100,6 +102,9 @@ json_t *mon_conn_to_json(const mon_conn *c, bool with_subs) {
     set_str(o, "version", c->version);
     set_str(o, "reason", c->reason);
     set_str(o, "user", c->user);
+    set_str(o, "tls_version", c->tls_version);
+    set_str(o, "tls_cipher", c->tls_cipher);
+    if (c->tls_first) json_object_set_new(o, "tls_first", json_true());
     if (with_subs && c->nsubs) {
         json_t *a = json_array();
         for (uint32_t i = 0; i < c->nsubs; i++) json_array_append_new(a, mon_sub_to_json(&c->subs[i]));
@@ -134,6 +139,9 @@ int mon_conn_from_json(json_t *o, mon_conn *c) {
     c->version = jstr(o, "version");
     c->reason = jstr(o, "reason");
     c->user = jstr(o, "user");
+    c->tls_version = jstr(o, "tls_version");
+    c->tls_cipher = jstr(o, "tls_cipher");
+    c->tls_first = json_is_true(json_object_get(o, "tls_first"));
     json_t *subs = json_object_get(o, "subs");
     size_t n = json_array_size(subs);
     if (n) {
@@ -235,7 +243,7 @@ void mon_conn_fill(const br_client *c, int64_t now_wall_ns, int64_t now_mono_ms,
     out->last_ns = wall_of(c->last_activity_ms ? c->last_activity_ms : c->start_ms, now_wall_ns,
                            now_mono_ms);
     out->rtt_ns = c->rtt_ms * 1000000;
-    out->pending = (int64_t)c->out.pending;
+    out->pending = (int64_t)(c->out.pending + c->wire.pending);
     out->in_msgs = (int64_t)c->in_msgs;
     out->out_msgs = (int64_t)c->out_msgs;
     out->in_bytes = (int64_t)c->in_bytes;
@@ -245,6 +253,17 @@ void mon_conn_fill(const br_client *c, int64_t now_wall_ns, int64_t now_mono_ms,
     out->lang = dup_or_null(c->lang);
     out->version = dup_or_null(c->version);
     out->user = dup_or_null(c->auth_user);
+    if (c->tls_mode == BR_TLS_ON && c->tls.ssl && c->tls.handshake_done) {
+        int v = SSL_version(c->tls.ssl);
+        out->tls_version = strdup(v == TLS1_3_VERSION   ? "1.3"
+                                  : v == TLS1_2_VERSION ? "1.2"
+                                  : v == TLS1_1_VERSION ? "1.1"
+                                                        : "1.0");
+        const SSL_CIPHER *ciph = SSL_get_current_cipher(c->tls.ssl);
+        const char *cn = ciph ? SSL_CIPHER_standard_name(ciph) : NULL;
+        out->tls_cipher = cn ? strdup(cn) : NULL;
+        out->tls_first = c->srv->opts->tls_cfg.handshake_first;
+    }
     if (with_subs) fill_subs(c, out);
 }
 

@@ -245,7 +245,7 @@ void mj_time_text(int64_t unix_ns, bool utc, char *out, size_t cap) {
         size_t n = strlen(fs);
         while (n > 1 && fs[n - 1] == '0') fs[--n] = '\0';
     }
-    char zone[16];
+    char zone[32];
     if (off == 0) {
         snprintf(zone, sizeof zone, "Z");
     } else {

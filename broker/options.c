@@ -38,7 +38,7 @@ void br_options_free(br_options *o) {
                      &o->remote_syslog, &o->username,       &o->password,         &o->token,
                      &o->store_dir,     &o->tls_cert,       &o->tls_key,          &o->tls_ca_cert,
                      &o->routes,        &o->cluster_listen, &o->cluster_name,     &o->cluster_advertise,
-                     &o->node_socket};
+                     &o->node_socket,   &o->http_host,      &o->http_base_path};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -341,43 +341,52 @@ br_flags_result br_options_parse_flags(br_options *o, int argc, char **argv) {
     return BR_FLAGS_RUN;
 }
 
-static int refuse(const char *what) {
-    fprintf(stderr, "nats-server: %s is not supported by this server yet; refusing to start "
-                    "rather than run without it (see docs/deviations.md)\n",
-            what);
+/* Validation messages are kept, not printed: at start-up main prints them, on reload the
+ * supervisor logs them (br_options_error). */
+static char g_opt_err[1024];
+
+static int opt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int opt_fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_opt_err, sizeof g_opt_err, fmt, ap);
+    va_end(ap);
     return -1;
+}
+
+const char *br_options_error(void) {
+    return g_opt_err;
+}
+
+static int refuse(const char *what) {
+    return opt_fail("%s is not supported by this server yet; refusing to start rather than run "
+                    "without it (see docs/deviations.md)",
+                    what);
 }
 
 int br_options_validate(const br_options *o) {
     if (o->jetstream || o->store_dir) return refuse("JetStream");
     if (o->routes || o->cluster_listen) return refuse("clustering (routes)");
     if (o->syslog || o->remote_syslog) return refuse("syslog logging");
-    if (o->http_port || o->https_port) return refuse("the monitoring port");
     if (o->prof_port) return refuse("the profiling port");
     if (o->workers < 0 || o->workers > 64) {
-        fprintf(stderr, "nats-server: workers must be between 1 and 64 (0: one per core)\n");
-        return -1;
+        return opt_fail("workers must be between 1 and 64 (0: one per core)");
     }
     if (o->worker_index >= 0 && !o->node_socket) {
-        fprintf(stderr, "nats-server: --worker needs --node_socket\n");
-        return -1;
+        return opt_fail("--worker needs --node_socket");
     }
     if (o->port < -1 || o->port > 65535) {
-        fprintf(stderr, "nats-server: invalid port %d\n", o->port);
-        return -1;
+        return opt_fail("invalid port %d", o->port);
     }
     if (o->max_payload <= 0 || o->max_payload > BR_MAX_PAYLOAD_MAX) {
         /* Go: max_payload cannot exceed max_pending, and warns above 8MB; we cap at 64MB. */
         if (o->max_payload <= 0 || (int64_t)o->max_payload > o->max_pending) {
-            fprintf(stderr, "nats-server: max_payload (%d) must be positive and not exceed "
-                            "max_pending (%lld)\n",
-                    o->max_payload, (long long)o->max_pending);
-            return -1;
+            return opt_fail("max_payload (%d) cannot be higher than max_pending (%lld)",
+                            o->max_payload, (long long)o->max_pending);
         }
     }
     if (o->token && o->username) {
-        fprintf(stderr, "nats-server: Can not have a token and a username/password\n");
-        return -1;
+        return opt_fail("Can not have a token and a username/password");
     }
     return 0;
 }
@@ -401,8 +410,7 @@ int br_options_finish_tls(br_options *o) {
     if (o->tls_verify || o->tls_cert || o->tls_key || o->tls_ca_cert) o->tls = true;
     if (!o->tls) return 0;
     if (!t->cert_file || !t->key_file) {
-        fprintf(stderr, "nats-server: TLS Server certificate must be present and valid\n");
-        return -1;
+        return opt_fail("TLS Server certificate must be present and valid");
     }
     return 0;
 }

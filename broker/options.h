@@ -36,8 +36,11 @@ typedef struct br_options {
     char *ports_file_dir;
     bool check_config; /* -t */
     char *signal;      /* --signal cmd[=pid] */
-    int http_port;     /* monitoring: reserved until the monitoring issue */
+    int http_port;        /* monitoring (monitor.h); -1: a random port */
     int https_port;
+    char *http_host;      /* NULL: the client host (Go: HTTPHost defaults to Host) */
+    char *http_base_path; /* Go normalizeBasePath applies */
+    int max_closed_clients; /* /connz?state=closed ring, node-wide; 0: Go's 10000 */
     int prof_port;
     int workers; /* broker worker processes; 0: one per online core */
     char *node_socket; /* systemd deployment: the node daemon's control socket */
@@ -99,11 +102,13 @@ typedef enum br_flags_result {
 /* Parses Go-style flags (-p 4222, --port=4222, -D, -DV, ...) into o. */
 br_flags_result br_options_parse_flags(br_options *o, int argc, char **argv);
 
-/* Checks cross-option rules and refuses options for features not built yet.  0, or -1 after
- * printing why. */
+/* Checks cross-option rules and refuses options for features not built yet.  0, or -1 with
+ * the reason in br_options_error(). */
 int br_options_validate(const br_options *o);
+const char *br_options_error(void);
 
-/* Folds the --tls* flags into tls_cfg as Go's ConfigureOptions does.  0 or -1 (printed). */
+/* Folds the --tls* flags into tls_cfg as Go's ConfigureOptions does.  0, or -1 with the
+ * reason in br_options_error(). */
 int br_options_finish_tls(br_options *o);
 
 void br_print_usage(void);

@@ -144,18 +144,69 @@ static const char *const refused_keys[] = {
     "resolver_tls", "resolver_preload", "resolver_pinned_accounts", "no_auth_user",
     "system_account", "system", "trusted", "trusted_keys", "jetstream", "store_dir", "storedir",
     "cluster", "gateway", "leaf", "leafnodes", "websocket", "ws", "mqtt", "mappings", "maps",
-    "http", "https", "http_port", "monitor_port", "https_port", "proxies", "proxy_protocol",
-    "default_sentinel", "default_js_domain",
+    "proxies", "proxy_protocol", "default_sentinel", "default_js_domain",
 };
 static const char *const warned_keys[] = {
     "client_advertise", "trace_verbose", "trace_headers", "disable_sublist_cache",
-    "no_sublist_cache", "http_base_path", "logfile_size_limit", "log_size_limit",
+    "no_sublist_cache", "logfile_size_limit", "log_size_limit",
     "logfile_max_num", "log_max_num", "syslog", "remote_syslog", "prof_port", "prof_block_rate",
     "max_sub_tokens", "max_subscription_tokens", "max_traced_msg_len", "write_timeout",
     "no_system_account", "no_system", "no_sys_acc", "connect_error_reports",
     "reconnect_error_reports", "server_tags", "server_metadata", "feature_flags", "ocsp_cache",
-    "no_fast_producer_stall", "max_closed_clients",
+    "no_fast_producer_stall",
 };
+
+/* Monitoring keys (Go processConfigFileLine: http, https, http_port/monitor_port, https_port,
+ * http_base_path, max_closed_clients).  True when k is one of them. */
+static bool apply_monitor_key(conf_ctx *cx, const char *k, const nx_conf_value *v) {
+    br_options *o = cx->o;
+    bool https = !strcasecmp(k, "https");
+    if (https || !strcasecmp(k, "http")) { /* Go parseListen: a port or "host:port" */
+        int64_t port;
+        if (v->type == NX_CONF_INT) {
+            port = v->u.i;
+            free(o->http_host);
+            o->http_host = NULL;
+        } else if (v->type == NX_CONF_STRING) {
+            const char *s = v->u.s.ptr, *colon = strrchr(s, ':');
+            if (!colon) {
+                add_error(cx, v, "could not parse address string \"%s\"", s);
+                return true;
+            }
+            char *end;
+            port = strtol(colon + 1, &end, 10);
+            if (*end || end == colon + 1) {
+                add_error(cx, v, "could not parse port \"%s\"", colon + 1);
+                return true;
+            }
+            size_t hl = (size_t)(colon - s);
+            if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') s++, hl -= 2;
+            free(o->http_host);
+            o->http_host = strndup(s, hl);
+        } else {
+            add_error(cx, v, "expected port or host:port, got %s", nx_conf_type_name(v->type));
+            return true;
+        }
+        if (https)
+            o->https_port = (int)port;
+        else
+            o->http_port = (int)port;
+        return true;
+    }
+    int64_t n;
+    if (!strcasecmp(k, "http_port") || !strcasecmp(k, "monitor_port")) {
+        if (get_int(cx, v, k, &n)) o->http_port = (int)n;
+    } else if (!strcasecmp(k, "https_port")) {
+        if (get_int(cx, v, k, &n)) o->https_port = (int)n;
+    } else if (!strcasecmp(k, "http_base_path")) {
+        if (want(cx, v, NX_CONF_STRING, k)) set_str(&o->http_base_path, v);
+    } else if (!strcasecmp(k, "max_closed_clients")) {
+        if (get_int(cx, v, k, &n)) o->max_closed_clients = (int)n;
+    } else {
+        return false;
+    }
+    return true;
+}
 
 static bool in_list(const char *k, const char *const *list, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -352,6 +403,7 @@ static void apply_key(conf_ctx *cx, const char *k, const nx_conf_value *v) {
         if (want(cx, v, NX_CONF_BOOL, k)) o->no_header_support = v->u.b;
     } else if (!strcasecmp(k, "disable_short_first_ping")) {
         if (want(cx, v, NX_CONF_BOOL, k)) o->disable_short_first_ping = v->u.b;
+    } else if (apply_monitor_key(cx, k, v)) { /* monitoring (monitor.h) */
     } else if (in_list(k, refused_keys, sizeof refused_keys / sizeof refused_keys[0])) {
         add_error(cx, v, "option \"%s\" is not supported by this server yet; refusing to start "
                          "without it (see docs/deviations.md)", k);

@@ -1,5 +1,6 @@
-/* Supervisor <-> worker queries; see query.h.  The answers themselves (JSON in Go's monitoring
- * formats) come from the monitoring code; this file frames them. */
+/* Supervisor <-> worker queries; see query.h.  The answers themselves (JSON records the
+ * monitoring code merges into Go's formats) come from monitor_conn.c; this file dispatches and
+ * frames them. */
 #include "broker/query.h"
 
 #include <errno.h>
@@ -11,18 +12,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker/monitor_int.h"
 #include "broker/server.h"
 
 int br_query_answer(struct br_server *s, uint32_t type, const char *args, size_t args_len,
                     char **out, size_t *out_len) {
-    (void)s;
-    (void)args;
-    (void)args_len;
-    if (type != BR_QUERY_PING) return -ENOTSUP;
-    *out = strdup("{}");
-    if (!*out) return -ENOMEM;
-    *out_len = 2;
-    return 0;
+    switch (type) {
+    case BR_QUERY_PING:
+        *out = strdup("{}");
+        if (!*out) return -ENOMEM;
+        *out_len = 2;
+        return 0;
+    case BR_QUERY_VARZ: return mon_answer_varz(s, out, out_len);
+    case BR_QUERY_CONNZ: return mon_answer_connz(s, args, args_len, out, out_len);
+    case BR_QUERY_SUBSZ: return mon_answer_subsz(s, args, args_len, out, out_len);
+    default: return -ENOTSUP;
+    }
 }
 
 static int64_t mono_ms(void) {
@@ -31,11 +36,15 @@ static int64_t mono_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A frame whose first byte was read must be read to its end, or the stream would be left in
+ * the middle of it: past the caller's deadline, the rest gets this much longer. */
+#define FRAME_GRACE_MS 10000
+
 static int io_full(int fd, void *buf, size_t n, bool writing, int64_t deadline) {
     uint8_t *p = buf;
     while (n > 0) {
         int left = (int)(deadline - mono_ms());
-        if (left <= 0) return -ETIMEDOUT;
+        if (left <= 0) return p == (uint8_t *)buf ? -ETIMEDOUT : -EPROTO;
         struct pollfd pfd = {.fd = fd, .events = writing ? POLLOUT : POLLIN};
         int pr = poll(&pfd, 1, left);
         if (pr < 0 && errno != EINTR) return -errno;
@@ -65,12 +74,14 @@ int br_query_call(int fd, uint32_t type, const char *args, size_t args_len, int 
     if (rc < 0) return rc;
     for (;;) { /* skip answers to earlier calls that timed out */
         br_query_hdr a;
-        rc = io_full(fd, &a, sizeof a, false, deadline);
+        rc = io_full(fd, &a, 1, false, deadline); /* -ETIMEDOUT here leaves the stream whole */
+        if (rc == 0) rc = io_full(fd, (uint8_t *)&a + 1, sizeof a - 1, false, mono_ms() + FRAME_GRACE_MS);
         if (rc < 0) return rc;
         if (a.len > BR_QUERY_MAX_ANSWER) return -EPROTO;
         char *buf = malloc((size_t)a.len + 1);
         if (!buf) return -ENOMEM;
-        rc = io_full(fd, buf, a.len, false, deadline);
+        int64_t body_deadline = deadline > mono_ms() + FRAME_GRACE_MS ? deadline : mono_ms() + FRAME_GRACE_MS;
+        rc = io_full(fd, buf, a.len, false, body_deadline);
         if (rc < 0) {
             free(buf);
             return rc;

@@ -26,7 +26,9 @@
 
 #include "broker/client.h"
 #include "broker/info.h"
+#include "broker/monitor_int.h"
 #include "broker/query.h"
+#include "broker/reload.h"
 #include "common/log.h"
 
 #define RING_ENTRIES 4096
@@ -48,7 +50,11 @@ enum op_tag {
     TAG_CONTROL_SEND,
 };
 
+/* A pointer's 3 low bits carry tags below 8; tags from 8 up are the server's own operations
+ * (nothing to point to) and travel alone, as small numbers no pointer can equal. */
+#define TAG_ALONE_MAX 64
 static uint64_t pack(void *p, enum op_tag t) {
+    if (t >= 8) return (uint64_t)t;
     return (uint64_t)(uintptr_t)p | (uint64_t)t;
 }
 
@@ -490,6 +496,49 @@ static void on_tick(br_server *s) {
     lame_duck_tick(s);
 }
 
+/* Applies the configuration file as it is now (the supervisor has checked it already):
+ * logging, limits, authorization (clients that lost access are disconnected), TLS for new
+ * connections.  Go: server/reload.go option Apply methods. */
+static void reload_worker(br_server *s) {
+    br_options next;
+    char *err = NULL;
+    if (br_options_load(&next, &err) < 0 || br_reload_check(s->opts, &next, &err) < 0) {
+        nx_debug("Worker %u: reload refused: %s", s->worker, err ? err : "");
+        free(err);
+        br_options_free(&next);
+        return;
+    }
+    nx_log_config lc = {.file = next.log_file, .time = next.logtime, .utc = next.logtime_utc,
+                        .pid = true, .debug = next.debug, .trace = next.trace};
+    nx_log_init(&lc);
+    SSL_CTX *ctx = NULL;
+    if (next.tls) {
+        char msg[512];
+        ctx = br_tls_ctx_new(&next.tls_cfg, msg, sizeof msg);
+        if (!ctx) {
+            nx_error("Worker %u: TLS reload failed, keeping the previous certificates: %s",
+                     s->worker, msg);
+            br_tls_config tmp = next.tls_cfg; /* keep the working TLS settings */
+            next.tls_cfg = s->opts->tls_cfg;
+            s->opts->tls_cfg = tmp;
+            next.tls = s->opts->tls;
+        }
+    }
+    if (ctx || !next.tls) { /* connections already up keep their own reference */
+        if (s->tls_ctx) SSL_CTX_free(s->tls_ctx);
+        s->tls_ctx = ctx;
+    }
+    br_options_swap(s->opts, &next);
+    br_options_free(&next);
+    s->auth_required = s->opts->username || s->opts->token;
+    for (br_client *c = s->clients, *n; c; c = n) {
+        n = c->next; /* reauthorize may close (unlink) c */
+        c->parser.max_payload = (uint32_t)s->opts->max_payload;
+        c->parser.max_control_line = (uint32_t)s->opts->max_control_line;
+        br_client_reauthorize(c);
+    }
+}
+
 static void arm_signal_read(br_server *s) {
     struct io_uring_sqe *sqe = get_sqe(s);
     io_uring_prep_read(sqe, s->signal_fd, s->signal_buf, sizeof(struct signalfd_siginfo), 0);
@@ -507,7 +556,7 @@ static void on_signal(br_server *s, struct io_uring_cqe *cqe) {
             break;
         case SIGUSR1: nx_log_reopen(); break;
         case SIGUSR2: enter_lame_duck(s); break;
-        case SIGHUP: break; /* the supervisor reports that reload is not supported yet */
+        case SIGHUP: reload_worker(s); break;
         default: break;
         }
     }
@@ -671,6 +720,30 @@ int br_server_init(br_server *s, br_options *opts, br_node *node, uint32_t worke
     return br_mesh_init(&s->mesh, s, node, worker);
 }
 
+/* Monitoring: adds what this worker counted since the last turn to its shared slot, read by
+ * the supervisor's /varz and /metrics.  Single writer per slot, relaxed atomics, nothing when
+ * idle; the slot keeps counting across worker restarts.  In-messages relayed by a peer worker
+ * were already counted once where the client published them. */
+static void flush_stats(br_server *s) {
+    br_worker_slot *slot = &s->node->shm->workers[s->worker];
+    br_stats *now = &s->stats, *was = &s->stats_flushed;
+    uint64_t in_msgs = (now->in_msgs - now->mesh_in_msgs) - (was->in_msgs - was->mesh_in_msgs);
+    uint64_t in_bytes =
+        (now->in_bytes - now->mesh_in_bytes) - (was->in_bytes - was->mesh_in_bytes);
+    if (in_msgs) atomic_fetch_add_explicit(&slot->in_msgs, in_msgs, memory_order_relaxed);
+    if (in_bytes) atomic_fetch_add_explicit(&slot->in_bytes, in_bytes, memory_order_relaxed);
+    if (now->out_msgs != was->out_msgs)
+        atomic_fetch_add_explicit(&slot->out_msgs, now->out_msgs - was->out_msgs,
+                                  memory_order_relaxed);
+    if (now->out_bytes != was->out_bytes)
+        atomic_fetch_add_explicit(&slot->out_bytes, now->out_bytes - was->out_bytes,
+                                  memory_order_relaxed);
+    if (now->slow_consumers != was->slow_consumers)
+        atomic_fetch_add_explicit(&slot->slow_consumers, now->slow_consumers - was->slow_consumers,
+                                  memory_order_relaxed);
+    *was = *now;
+}
+
 int br_server_run(br_server *s) {
     open_listener(s);
     atomic_store(&s->node->shm->workers[s->worker].listening, 1);
@@ -686,6 +759,7 @@ int br_server_run(br_server *s) {
         br_mesh_flush(&s->mesh);
         flush_dirty(s);
         reap_zombies(s);
+        flush_stats(s); /* monitoring counters to shared memory, once per turn */
         if (s->state == BR_SHUTTING_DOWN &&
             ((!s->clients && !s->zombies) || s->now_ms >= s->shutdown_deadline_ms))
             break;
@@ -710,7 +784,7 @@ int br_server_run(br_server *s) {
         io_uring_for_each_cqe(&s->ring, head, cqe) {
             count++;
             uint64_t ud = io_uring_cqe_get_data64(cqe);
-            enum op_tag tag = (enum op_tag)(ud & 7);
+            enum op_tag tag = (enum op_tag)(ud < TAG_ALONE_MAX ? ud : ud & 7);
             void *ptr = (void *)(uintptr_t)(ud & ~(uint64_t)7);
             switch (tag) {
             case TAG_ACCEPT: on_accept(s, cqe); break;
@@ -745,6 +819,7 @@ void br_server_free(br_server *s) {
     free(s->buf_base);
     free(s->heap);
     br_mesh_free(&s->mesh);
+    mon_closed_free(s); /* monitoring's closed-connection ring */
     if (s->tls_ctx) SSL_CTX_free(s->tls_ctx);
     sl_free(s->sublist);
     free(s->control_in);

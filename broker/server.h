@@ -30,6 +30,10 @@ typedef struct br_stats {
     uint64_t in_msgs, in_bytes, out_msgs, out_bytes;
     uint64_t slow_consumers;
     uint64_t total_connections;
+    /* Monitoring: stale connections, and the part of in_msgs/in_bytes that arrived from other
+     * workers over the mesh (the node-wide figures count each client publish once). */
+    uint64_t stale_connections;
+    uint64_t mesh_in_msgs, mesh_in_bytes;
 } br_stats;
 
 typedef enum br_server_state {
@@ -98,6 +102,10 @@ typedef struct br_server {
     int64_t shutdown_deadline_ms;
 
     br_stats stats;
+    /* Monitoring: what of `stats` was last added to this worker's shared slot (the loop adds
+     * the difference once per turn), and the closed-connection ring (monitor_int.h). */
+    br_stats stats_flushed;
+    void *monitor_closed;
 } br_server;
 
 /* Sets up worker `worker` of the node (ring, listener on the node's port, mesh). */

@@ -24,9 +24,11 @@
 #include <unistd.h>
 
 #include "broker/info.h"
+#include "broker/monitor.h"
 #include "broker/node.h"
 #include "broker/node_ctl.h"
 #include "broker/query.h"
+#include "broker/reload.h"
 #include "broker/server.h"
 #include "common/log.h"
 
@@ -107,6 +109,7 @@ static void worker_main(supervisor *sv, uint32_t w, int ctl) {
     if (getppid() == 1) _exit(0);
     close(sv->reserve_fd);
     close(sv->signal_fd);
+    br_monitor_close_in_child(); /* the monitoring port stays the supervisor's */
     for (uint32_t i = 0; i < sv->nworkers; i++) /* the supervisor's ends, ours included */
         if (sv->workers[i].ctl_fd >= 0) close(sv->workers[i].ctl_fd);
     sigset_t all;
@@ -232,6 +235,40 @@ static int setup_signals(supervisor *sv) {
     return sv->signal_fd < 0 ? -errno : 0;
 }
 
+static void apply_logging(const br_options *o) {
+    nx_log_config lc = {.file = o->log_file, .time = o->logtime, .utc = o->logtime_utc,
+                        .pid = true, .debug = o->debug, .trace = o->trace};
+    if (nx_log_init(&lc) < 0) nx_error("Unable to open log file %s", o->log_file);
+}
+
+/* Go Server.Reload: check the new options against the running ones; apply, or change nothing
+ * and say why.  Workers then reload the same file themselves (server.c). */
+static void reload(supervisor *sv) {
+    br_options next;
+    char *err = NULL;
+    int rc = br_options_load(&next, &err);
+    if (rc == 0) rc = br_reload_check(sv->opts, &next, &err);
+    if (rc == 0 && next.tls) { /* certificates must load before any worker switches to them */
+        char msg[512];
+        SSL_CTX *ctx = br_tls_ctx_new(&next.tls_cfg, msg, sizeof msg);
+        if (ctx)
+            SSL_CTX_free(ctx);
+        else
+            rc = -1, err = strdup(msg);
+    }
+    if (rc < 0) {
+        nx_error("Failed to reload server configuration: %s", err ? err : "invalid options");
+        free(err);
+        br_options_free(&next);
+        return;
+    }
+    apply_logging(&next);
+    br_options_swap(sv->opts, &next);
+    br_options_free(&next);
+    signal_workers(sv, SIGHUP);
+    nx_notice("Reloaded server configuration");
+}
+
 static void handle_signal(supervisor *sv, int sig) {
     switch (sig) {
     case SIGCHLD: reap(sv); break;
@@ -254,7 +291,7 @@ static void handle_signal(supervisor *sv, int sig) {
         nx_notice("File log re-opened");
         signal_workers(sv, SIGUSR1);
         break;
-    case SIGHUP: nx_warn("Configuration reload is not supported yet; ignoring SIGHUP"); break;
+    case SIGHUP: reload(sv); break;
     default: break;
     }
 }
@@ -402,6 +439,9 @@ int br_supervisor_run(br_options *opts) {
 
     log_banner(&sv);
     write_pid_file(opts);
+    /* Monitoring starts before the client listener, as in Go's Start (its log line comes
+     * first); handlers read the client port from shared memory when asked. */
+    br_monitor_start(opts);
     reserve_port(&sv);
     if (opts->node_socket) {
         /* systemd deployment: broker@N units join through the control socket. */
@@ -433,6 +473,7 @@ int br_supervisor_run(br_options *opts) {
         free(sv.ports_file);
     }
     if (opts->node_socket) unlink(opts->node_socket);
+    br_monitor_stop(); /* before the node memory and worker connections go away */
     nx_notice("Server Exiting..");
     for (uint32_t w = 0; w < sv.nworkers; w++) set_ctl_fd(&sv, w, -1);
     if (sv.ctl_listen_fd >= 0) close(sv.ctl_listen_fd);

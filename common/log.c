@@ -32,7 +32,7 @@ int nx_log_init(const nx_log_config *cfg) {
     nx_log_close();
     g_log.cfg = *cfg;
     g_log.cfg.file = NULL;
-    g_log.pid = (int)getpid();
+    if (!g_log.pid) g_log.pid = (int)getpid(); /* a reload keeps the server's pid */
     if (cfg->file && cfg->file[0]) {
         int fd = open_log_file(cfg->file);
         if (fd < 0) return fd;

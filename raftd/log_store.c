@@ -108,6 +108,9 @@ static int write_meta(struct rf_log_store *ls, const uint8_t *b, uint32_t len)
     int rc = write_file_sync(ls->d, "meta.a", b, len);
     if (!rc)
         rc = write_file_sync(ls->d, "meta.b", b, len);
+    if (!ls->meta_seq)
+        ls->dir_dirty = true; /* first write created the files */
+    ls->meta_seq++;
     if (!rc && ls->dir_dirty) {
         rc = ls->d->ops->sync_dir(ls->d->ctx);
         ls->dir_dirty = false;
@@ -533,8 +536,7 @@ static int compact_to(struct rf_log_store *ls, uint64_t index)
 {
     /* Drop whole segments below index; partial ones are skipped at recovery. */
     uint32_t drop = 0;
-    while (drop < ls->nsegs && ls->segs[drop].last < index &&
-           (drop + 1 < ls->nsegs || ls->segs[drop].last < index))
+    while (drop < ls->nsegs && ls->segs[drop].last < index)
         drop++;
     for (uint32_t i = 0; i < drop; i++) {
         seg_free(ls, &ls->segs[i]);

@@ -447,6 +447,13 @@ void rf_process_snap_chunk(struct rf_node *n, const struct rf_msg *m)
     rf_send(n, &a);
     if (c->snap_len < c->snap_total || c->snap_ps_len > c->snap_total)
         return;
+    if (m->pindex <= n->pindex) {
+        /* Entries of another stream got us past the snapshot meanwhile: it is useless now,
+         * and must never be stored as a log entry at pindex+1. */
+        free(c->snap_buf);
+        c->snap_buf = NULL;
+        return;
+    }
     /* Reassembled: continue exactly like Go's [EntrySnapshot, EntryPeerState] catchup AE. */
     struct rf_entry es[2] = {
         {.type = RF_ENTRY_SNAPSHOT, .len = (uint32_t)(c->snap_total - c->snap_ps_len),

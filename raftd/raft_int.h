@@ -23,6 +23,12 @@
 #include <stdio.h>
 
 #define RF_ASSERT(c) assert(c)
+/* Explicitly ignore a warn_unused_result value (a (void) cast does not silence gcc). */
+#define RF_IGNORE(e)                                                                           \
+    do {                                                                                       \
+        if ((e) < 0) {                                                                         \
+        }                                                                                      \
+    } while (0)
 
 /* A log record: one Go appendEntry stored in the WAL (several entries share one index). */
 struct rf_rec {

@@ -68,6 +68,8 @@ int rf_store_to_wal(struct rf_node *n, const struct rf_msg *ae)
         rf_set_write_err(n, rc);
         return rc;
     }
+    RF_LOG(n, "store %llu term %llu commit %llu n=%u", (unsigned long long)seq,
+           (unsigned long long)ae->term, (unsigned long long)ae->commit, ae->n_entries);
     rf_queue_op(n, RF_OP_APPEND, seq, ae->term, buf, len);
     struct rf_rec r;
     rf_rec_from_ae(ae, &r);
@@ -281,7 +283,7 @@ static void after_commit(struct rf_node *n, int rc, bool committed)
 {
     if (rc == -EXDEV) {
         /* Go's errNodeRemoved: the leader removed itself; transfer then stop. */
-        (void)rf_step_down(n, NULL);
+        RF_IGNORE(rf_step_down(n, NULL));
         rf_stop(n);
         return;
     }
@@ -357,7 +359,7 @@ void rf_track_peer(struct rf_node *n, rf_id peer)
     if (ps)
         ps->ts = n->now;
     if (need_add)
-        (void)rf_propose_add_peer(n, peer);
+        RF_IGNORE(rf_propose_add_peer(n, peer));
 }
 
 void rf_process_append_entry_response(struct rf_node *n, const struct rf_msg *ar)
@@ -404,7 +406,7 @@ static void progress_done(struct rf_node *n, uint32_t i)
     VEC_DEL(n->progress, i);
     /* Go: a caught up follower that isn't a peer yet is proposed as one. */
     if (!rf_peer_find(n, peer) && n->state == RF_LEADER)
-        (void)rf_propose_add_peer(n, peer);
+        RF_IGNORE(rf_propose_add_peer(n, peer));
 }
 
 static void send_chunks(struct rf_node *n, struct rf_progress *p)

@@ -389,8 +389,8 @@ int rf_msg_decode(const uint8_t *buf, uint32_t len, struct rf_msg *m)
         m->total = get64(p + 40);
         m->ps_len = get32(p + 48);
         m->data_len = bl - 52;
-        if (m->ps_len > m->data_len || m->index > m->total ||
-            m->total - m->index < m->data_len - m->ps_len)
+        /* data is bytes [index, index+data_len) of the stream peerstate || snapshot. */
+        if (m->ps_len > m->total || m->index > m->total || m->total - m->index < m->data_len)
             return -EBADMSG;
         m->data = dup_bytes(p + 52, m->data_len);
         break;

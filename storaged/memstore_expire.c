@@ -291,10 +291,16 @@ int ms_expire(sd_memstore *ms, int64_t now) {
         next_ttl = nx_thw_next_expiration(ms->ttls, max_age > 0 ? now + max_age : INT64_MAX);
     }
     if (!sdm_enabled) {
-        for (size_t i = 0; i < rms.n; i++) ms_remove_msg(ms, rms.v[i].seq, false);
+        for (size_t i = 0; i < rms.n; i++) {
+            ms_remove_msg(ms, rms.v[i].seq, false);
+            /* Removal finds the task through the TTL header; a message stored with a TTL
+             * but no header (or already gone) would keep its task forever, so drop it here
+             * (Go does not, and re-collects it on every pass). */
+            if (ms->ttls) nx_thw_remove(ms->ttls, rms.v[i].seq, rms.v[i].expires);
+        }
     } else {
         /* The wheel is unordered: act in sequence order. */
-        qsort(rms.v, rms.n, sizeof *rms.v, cmp_rm);
+        if (rms.n) qsort(rms.v, rms.n, sizeof *rms.v, cmp_rm);
         for (size_t i = 0; i < rms.n; i++) {
             const ms_msg *m = sd_seqmap_get(&ms->msgmap, rms.v[i].seq);
             if (!m) {

@@ -129,14 +129,51 @@ _Noreturn void ms_panic(const char *msg);
 void *ms_xmalloc(size_t n);
 
 /* memstore.c */
+void ms_free_all_msgs(sd_memstore *ms);
+void ms_scb(sd_memstore *ms, int64_t msgs, int64_t bytes, uint64_t seq, const char *subj,
+            size_t len);
+void ms_ttl_forget(sd_memstore *ms, const ms_msg *m);
 bool ms_remove_msg(sd_memstore *ms, uint64_t seq, bool secure);
 /* Removes without the storage callback; returns the detached message (caller frees). */
 ms_msg *ms_remove_msg_nocb(sd_memstore *ms, uint64_t seq, bool secure);
 void ms_remove_seq_per_subject(sd_memstore *ms, const char *subj, size_t len, uint64_t seq);
+
+/* memstore_purge.c */
 int ms_purge(sd_memstore *ms, uint64_t fseq, uint64_t *purged);
 int ms_compact(sd_memstore *ms, uint64_t seq, uint64_t *purged);
+int ms_purge_op(sd_store *st, uint64_t *purged);
+int ms_compact_op(sd_store *st, uint64_t seq, uint64_t *purged);
+int ms_purge_ex_op(sd_store *st, const char *subj, uint64_t seq, uint64_t keep,
+                   uint64_t *purged);
+int ms_truncate_op(sd_store *st, uint64_t seq);
+void ms_state_op(sd_store *st, sd_stream_state *out);
+void ms_fast_state_op(sd_store *st, sd_stream_state *out);
+int ms_encoded_stream_state_op(sd_store *st, uint64_t failed, uint8_t **buf, size_t *len);
+int ms_sync_deleted_op(sd_store *st, const sd_delete_block *dbs, size_t n);
 
 /* memstore_query.c */
+int ms_load_msg_op(sd_store *st, uint64_t seq, sd_store_msg *sm);
+int ms_load_next_msg_op(sd_store *st, const char *filter, bool wc, uint64_t start,
+                        sd_store_msg *sm, uint64_t *seq);
+int ms_load_next_msg_multi_op(sd_store *st, const nx_filter_set *fs, uint64_t start,
+                              sd_store_msg *sm, uint64_t *seq);
+int ms_load_last_msg_op(sd_store *st, const char *subj, sd_store_msg *sm);
+int ms_load_prev_msg_op(sd_store *st, const char *filter, bool wc, uint64_t start,
+                        sd_store_msg *sm, uint64_t *seq);
+int ms_load_prev_msg_multi_op(sd_store *st, const nx_filter_set *fs, uint64_t start,
+                              sd_store_msg *sm, uint64_t *seq);
+uint64_t ms_get_seq_from_time_op(sd_store *st, int64_t ts);
+int ms_filtered_state_op(sd_store *st, uint64_t sseq, const char *subj, sd_simple_state *out);
+int ms_subjects_state_op(sd_store *st, const char *filter, sd_subject_state_cb cb, void *arg);
+int ms_subjects_totals_op(sd_store *st, const char *filter, sd_subject_state_cb cb, void *arg);
+int ms_all_last_seqs_op(sd_store *st, uint64_t **seqs, size_t *n);
+int ms_multi_last_seqs_op(sd_store *st, const char *const *filters, size_t nfilters,
+                          uint64_t max_seq, int max_allowed, uint64_t **seqs, size_t *n);
+int ms_subject_for_seq_op(sd_store *st, uint64_t seq, char **subj);
+int ms_num_pending_op(sd_store *st, uint64_t sseq, const char *filter, bool lps,
+                      uint64_t *total, uint64_t *valid_through);
+int ms_num_pending_multi_op(sd_store *st, uint64_t sseq, const nx_filter_set *fs, bool lps,
+                            uint64_t *total, uint64_t *valid_through);
 void ms_recalc_subj(sd_memstore *ms, const char *subj, size_t len, sd_simple_state *ss);
 sd_simple_state ms_filtered_state(sd_memstore *ms, uint64_t sseq, const char *filter,
                                   bool last_per_subject);

@@ -368,7 +368,7 @@ int ms_all_last_seqs_op(sd_store *st, uint64_t **seqs, size_t *n) {
     if (ms->msgmap.count == 0) return 0;
     seqs_ctx c = {ms, NULL, 0, 0};
     nx_stree_iter_fast(&ms->fss, all_last_visit, &c);
-    qsort(c.seqs, c.n, sizeof *c.seqs, cmp_u64);
+    if (c.n) qsort(c.seqs, c.n, sizeof *c.seqs, cmp_u64);
     *seqs = c.seqs;
     *n = c.n;
     return 0;
@@ -448,7 +448,7 @@ int ms_multi_last_seqs_op(sd_store *st, const char *const *filters, size_t nfilt
         }
     }
     sd_seqmap_clear(&c.seen);
-    qsort(c.sc.seqs, c.sc.n, sizeof *c.sc.seqs, cmp_u64);
+    if (c.sc.n) qsort(c.sc.seqs, c.sc.n, sizeof *c.sc.seqs, cmp_u64);
     *seqs = c.sc.seqs;
     *n = c.sc.n;
     return 0;

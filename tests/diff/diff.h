@@ -13,6 +13,11 @@
  *
  * The only timing the transcripts depend on is "idle for N ms" (SETTLE); everything else waits
  * for a condition (a line, a PONG, the close) with a 5 s deadline.
+ *
+ * Environment: NATS_SERVER_BIN (ours), GO_NATS_SERVER (Go; cases are skipped when it is not
+ * executable), DIFF_VERBOSE=1 prints both transcripts of every case, DIFF_RUN_PENDING=1 runs
+ * the cases that wait for a feature of ours.  With NATS_SERVER_BIN=GO_NATS_SERVER the table of
+ * expected differences is ignored: a self-check that every case is deterministic.
  */
 #ifndef NX_DIFF_H
 #define NX_DIFF_H
@@ -42,7 +47,8 @@ typedef struct {
     int arg;
 } diff_step;
 
-/* Literal bytes: sizeof, so a literal may contain NULs. */
+/* clang-format off */
+/* Literal bytes: sizeof, so a literal may contain NULs.  SENDN with n == 0 sends strlen(ptr). */
 #define OPEN(c) {DS_OPEN, (c), NULL, 0, 0}
 #define SEND(c, lit) {DS_SEND, (c), (lit), sizeof(lit) - 1, 0}
 #define SENDN(c, ptr, n) {DS_SEND, (c), (ptr), (n), 0}
@@ -57,6 +63,7 @@ typedef struct {
 #define CLOSED(c) {DS_CLOSED, (c), NULL, 0, 0}
 #define PAUSE(ms) {DS_PAUSE, 0, NULL, 0, (ms)}
 #define SHUT(c) {DS_SHUT, (c), NULL, 0, 0}
+/* clang-format on */
 
 /* Usual CONNECT lines. */
 #define CONNECT_PLAIN "CONNECT {\"verbose\":false,\"pedantic\":false}\r\n"
@@ -80,24 +87,22 @@ void diff_run(const diff_case *dc);
 #define DIFF_RUN(cfg, steps_array)                                                                 \
     diff_run(&(diff_case){(cfg), (steps_array), sizeof(steps_array) / sizeof((steps_array)[0]), 0})
 
-/* Mark a case that cannot run yet; the reason is printed (Criterion skip). */
-void diff_skip(const char *why);
-
 /* ---- expected differences (expected.c) ----------------------------------------------------- */
 
 typedef enum {
-    DX_VERSION, /* Go 2.9.10 (installed) differs from v2.14.5 (the reference); ours = v2.14.5 */
+    DX_VERSION,  /* Go 2.9.10 (installed) differs from v2.14.5 (the reference); ours = v2.14.5 */
     DX_INTENDED, /* deliberate difference of ours, documented in docs/deviations.md */
     DX_BUG,      /* our server is wrong; tolerated until fixed */
     DX_PENDING,  /* needs a feature ours does not have yet: skipped (DIFF_RUN_PENDING=1 runs it) */
 } diff_expect_kind;
 
 typedef struct {
-    const char *test;  /* Criterion test name */
+    const char *test; /* Criterion test name */
     diff_expect_kind kind;
     const char *reason;
-    /* DX_VERSION / DX_INTENDED: every occurrence of go_from in Go's escaped transcript is
-     * replaced by go_to before the strict comparison.  NULL for DX_BUG. */
+    /* Every occurrence of go_from in Go's escaped transcript is replaced by go_to before the
+     * comparison (NULL: no rewrite).  DX_VERSION / DX_INTENDED: the comparison after it is
+     * strict.  DX_BUG: the rewrite gives the v2.14.5 bytes that ours fails to send. */
     const char *go_from;
     const char *go_to;
 } diff_expect;

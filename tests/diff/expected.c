@@ -9,9 +9,9 @@
 #define CRLF "\\r\\n"
 /* The normalised INFO body of a default server up to the last field both versions send. */
 #define INFO_DEFAULT                                                                               \
-    "INFO {" Q "server_id" Q ":" Q "<str>" Q "," Q "server_name" Q ":" Q "<str>" Q "," Q          \
-    "version" Q ":" Q "<str>" Q "," Q "proto" Q ":1," Q "go" Q ":" Q "<str>" Q "," Q "host" Q    \
-    ":" Q "127.0.0.1" Q "," Q "port" Q ":<num>," Q "headers" Q ":true," Q "max_payload" Q        \
+    "INFO {" Q "server_id" Q ":" Q "<str>" Q "," Q "server_name" Q ":" Q "<str>" Q "," Q           \
+    "version" Q ":" Q "<str>" Q "," Q "proto" Q ":1," Q "go" Q ":" Q "<str>" Q "," Q "host" Q      \
+    ":" Q "127.0.0.1" Q "," Q "port" Q ":<num>," Q "headers" Q ":true," Q "max_payload" Q          \
     ":1048576," Q "client_id" Q ":<num>," Q "client_ip" Q ":" Q "127.0.0.1" Q
 /* v2.14.5 answers the first PING after a CONNECT with "protocol":1 with PONG and then this
  * INFO (client.go processPing, "sendConnectInfo"; added in v2.11). */
@@ -19,15 +19,16 @@
     INFO_DEFAULT "," Q "connect_info" Q ":true," Q "remote_account" Q ":" Q "$G" Q "} " CRLF
 
 #define CONNECT_INFO_REASON                                                                        \
-    "v2.14.5 sends INFO {...,\"connect_info\":true,\"remote_account\":\"$G\"} after the PONG "    \
+    "v2.14.5 sends INFO {...,\"connect_info\":true,\"remote_account\":\"$G\"} after the PONG "     \
     "of the first PING that follows a CONNECT with protocol >= 1; Go 2.9.10 does not"
 
 #define NO_RESPONDERS_REASON                                                                       \
-    "Go 2.9.10's no-responders status has no Nats-Subject header; v2.14.5 (client.go "           \
-    "processMsgResults) sends HMSG <reply> <sid> <32+len(subject)> <same>\\r\\nNATS/1.0 "        \
+    "Go 2.9.10's no-responders status has no Nats-Subject header; v2.14.5 (client.go "             \
+    "processMsgResults) sends HMSG <reply> <sid> <32+len(subject)> <same>\\r\\nNATS/1.0 "          \
     "503\\r\\nNats-Subject: <subject>\\r\\n\\r\\n\\r\\n"
 
-#define PENDING_USERS "skipped until users/permissions exist (auth issue): ours refuses " \
+#define PENDING_USERS                                                                              \
+    "skipped until users/permissions exist (auth issue): ours refuses "                            \
     "authorization { users: [...] } at startup"
 
 const diff_expect diff_expected[] = {
@@ -38,10 +39,13 @@ const diff_expect diff_expected[] = {
     {"request_no_responders_hpub", DX_VERSION, NO_RESPONDERS_REASON,
      "HMSG _INBOX.y 1 16 16" CRLF "NATS/1.0 503" CRLF CRLF CRLF,
      "HMSG _INBOX.y 1 37 37" CRLF "NATS/1.0 503" CRLF "Nats-Subject: svc.a" CRLF CRLF CRLF},
-    {"connect_protocol_1", DX_VERSION, CONNECT_INFO_REASON,
-     "c0 sync    \"MSG foo 1 1", "c0 sync    \"" CONNECT_INFO "MSG foo 1 1"},
-    {"connect_all_client_fields", DX_VERSION, CONNECT_INFO_REASON,
-     "c0 sync    \"MSG foo 1 2", "c0 sync    \"" CONNECT_INFO "MSG foo 1 2"},
+    {"request_no_responders_echo_off_self", DX_VERSION, NO_RESPONDERS_REASON,
+     "HMSG rep 2 16 16" CRLF "NATS/1.0 503" CRLF CRLF CRLF,
+     "HMSG rep 2 35 35" CRLF "NATS/1.0 503" CRLF "Nats-Subject: svc" CRLF CRLF CRLF},
+    {"connect_protocol_1", DX_VERSION, CONNECT_INFO_REASON, "c0 sync    \"MSG foo 1 1",
+     "c0 sync    \"" CONNECT_INFO "MSG foo 1 1"},
+    {"connect_all_client_fields", DX_VERSION, CONNECT_INFO_REASON, "c0 sync    \"MSG foo 1 2",
+     "c0 sync    \"" CONNECT_INFO "MSG foo 1 2"},
 
     {"pub_nrg_subject", DX_VERSION,
      "v2.14.5 refuses a client publish to $NRG.* with -ERR 'Permissions Violation for Publish "
@@ -50,28 +54,23 @@ const diff_expect diff_expected[] = {
      "MSG $NRG.x 1 2" CRLF "ok" CRLF,
      "-ERR 'Permissions Violation for Publish to " Q "$NRG.x" Q "'" CRLF},
 
+    {"pub_nrg_prefix_exact", DX_VERSION,
+     "v2.14.5 (and ours) refuse a publish to the bare subject \"$NRG.\" (bytes.HasPrefix); "
+     "Go 2.9.10 has no $NRG. check and delivers",
+     "c0 sync    \"MSG after",
+     "c0 sync    \"-ERR 'Permissions Violation for Publish to " Q "$NRG." Q "'" CRLF "MSG after"},
+
     /* ---- bugs in ours ---------------------------------------------------------------------- */
     /* Version differences where ours still does what Go 2.9.10 does: the rewrite gives the
      * v2.14.5 bytes, ours differs from them. */
-    {"second_connect_plain", DX_BUG,
-     "a second CONNECT keeps the connection's subscriptions; v2.14.5 drops them "
-     "(processConnect: clearAccountSubs when !firstConnect), Go 2.9.10 keeps them",
+    {"second_connect_plain", DX_VERSION,
+     "a second CONNECT drops the connection's subscriptions in v2.14.5 (processConnect: "
+     "clearAccountSubs when !firstConnect), as ours does; Go 2.9.10 keeps them",
      "c0 sync    \"MSG foo 1 2" CRLF "ok" CRLF "PONG", "c0 sync    \"PONG"},
-    {"second_connect_drops_subscriptions", DX_BUG,
-     "a second CONNECT keeps the connection's subscriptions (plain, queue and auto-unsubscribe "
-     "ones); v2.14.5 drops them all (processConnect: clearAccountSubs when !firstConnect)",
+    {"second_connect_drops_subscriptions", DX_VERSION,
+     "v2.14.5 and ours drop every subscription (plain, queue, auto-unsubscribe) on a second "
+     "CONNECT (processConnect: clearAccountSubs when !firstConnect); Go 2.9.10 keeps them",
      "MSG foo 1 1" CRLF "a" CRLF "MSG bar 2 1" CRLF "b" CRLF "MSG baz 3 1" CRLF "c" CRLF, ""},
-    {"pub_nrg_prefix_exact", DX_BUG,
-     "PUB to the bare subject \"$NRG.\" is not refused: v2.14.5 uses bytes.HasPrefix (len >= 5) "
-     "while ours' has_prefix() in broker/client.c requires len > 5",
-     "c0 sync    \"MSG after",
-     "c0 sync    \"-ERR 'Permissions Violation for Publish to " Q "$NRG." Q "'" CRLF "MSG after"},
-    {"pub_reserved_reply_exact_prefixes", DX_BUG,
-     "reply subject \"_R_.\" (the bare service-reply prefix) is not refused: Go's "
-     "isServiceReply is len(reply) > 3 && reply[:4] == \"_R_.\", ours' has_prefix() requires "
-     "len > 4; Go sends -ERR 'Permissions Violation for Publish with Reply of \"_R_.\"' and "
-     "drops the message",
-     NULL, NULL},
     {"auth_bcrypt_password", DX_BUG,
      "bcrypt passwords are compared as plain text: the hash itself is accepted as the password "
      "and the real password is refused with -ERR 'Authorization Violation'",
@@ -80,23 +79,7 @@ const diff_expect diff_expected[] = {
      "bcrypt tokens are compared as plain text: the hash itself is accepted as the token and "
      "the real token is refused with -ERR 'Authorization Violation'",
      NULL, NULL},
-    {"first_ping_after_connect", DX_BUG,
-     "no first PING ~2 s after CONNECT: ping_timer() computes need_rtt as now - rtt_start_ms > "
-     "1 h with rtt_start_ms == 0 (never measured), which is false while CLOCK_MONOTONIC is "
-     "younger than an hour, so the PING is delayed by the CONNECT's last_in; Go treats a zero "
-     "rttStart as needing an RTT and sends the PING",
-     NULL, NULL},
 
-    {"subject_with_control_chars", DX_BUG,
-     "SUB with a form feed inside a subject token is refused with -ERR 'Invalid Subject': "
-     "process_sub() validates with nx_subject_valid() (Go IsValidSubject, which rejects "
-     "\\t\\n\\f\\r and space in tokens) but Go's processSub only has Sublist.Insert's checks "
-     "(empty token, '>' not last), so Go subscribes and delivers",
-     NULL, NULL},
-    {"subject_with_control_chars_pedantic", DX_BUG,
-     "as subject_with_control_chars, with pedantic on (Go does not check SUB subjects further "
-     "in pedantic mode)",
-     NULL, NULL},
 
     /* ---- features ours does not have yet ------------------------------------------------- */
     {"auth_users_list", DX_PENDING, PENDING_USERS, NULL, NULL},

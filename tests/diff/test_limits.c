@@ -6,6 +6,10 @@
 #include "common/gotest.h"
 #include "diff.h"
 
+/* Case tables are laid out one step per line where that reads better; clang-format would
+ * pack them. */
+/* clang-format off */
+
 /* ---- max_payload --------------------------------------------------------------------------- */
 
 Test(diff, max_payload_exceeded) {
@@ -270,9 +274,9 @@ Test(diff, auth_users_list) {
              s);
 }
 
+/* Known bug in ours (expected.c): add GO_TEST markers for TestBadBcryptPassword and
+ * TestGoodBcryptPassword (test/auth_test.go) when it is fixed. */
 Test(diff, auth_bcrypt_password) {
-    GO_TEST("test/auth_test.go", "TestBadBcryptPassword");
-    GO_TEST("test/auth_test.go", "TestGoodBcryptPassword");
     static const diff_step s[] = {
         OPEN(0),
         SEND(0, "CONNECT {\"verbose\":true,\"auth_token\":\"\",\"user\":\"derek\",\"pass\":"
@@ -288,9 +292,9 @@ Test(diff, auth_bcrypt_password) {
              s);
 }
 
+/* Known bug in ours (expected.c): add GO_TEST markers for TestBadBcryptToken and
+ * TestGoodBcryptToken (test/auth_test.go) when it is fixed. */
 Test(diff, auth_bcrypt_token) {
-    GO_TEST("test/auth_test.go", "TestBadBcryptToken");
-    GO_TEST("test/auth_test.go", "TestGoodBcryptToken");
     static const diff_step s[] = {
         OPEN(0),
         SEND(0, "CONNECT {\"verbose\":true,\"auth_token\":"
@@ -415,3 +419,5 @@ Test(diff, permissions_allow_responses) {
         SEND(0, "PUB _INBOX.r 3\r\nrep\r\nPUB _INBOX.r 4\r\nrep2\r\n"), SYNC(0), SYNC(1)};
     DIFF_RUN(PERM_CONF("{publish: {deny: \">\"}, allow_responses: true}"), s);
 }
+
+/* clang-format on */

@@ -7,6 +7,10 @@
 #include "common/gotest.h"
 #include "diff.h"
 
+/* Case tables are laid out one step per line where that reads better; clang-format would
+ * pack them. */
+/* clang-format off */
+
 /* One connection: INFO, CONNECT (plain), then `bytes`, then read until closed or idle. */
 #define AFTER_CONNECT_SETTLE(bytes)                                                                \
     static const diff_step s[] = {OPEN(0), SEND(0, CONNECT_PLAIN), SYNC(0), SEND(0, bytes),        \
@@ -556,6 +560,17 @@ Test(diff, connect_protocol_2) {
     DIFF_RUN(NULL, s);
 }
 
+Test(diff, connect_echo_wrong_type) {
+    static const diff_step s[] = {OPEN(0), SEND(0, "CONNECT {\"echo\":\"false\"}\r\n"), CLOSED(0)};
+    DIFF_RUN(NULL, s);
+}
+
+Test(diff, connect_unicode_escapes) {
+    static const diff_step s[] = {
+        OPEN(0), SEND(0, "CONNECT {\"verbose\":true,\"name\":\"\\u00e9\\n\\\"x\"}\r\n"), SYNC(0)};
+    DIFF_RUN(NULL, s);
+}
+
 Test(diff, connect_name_wrong_type) {
     static const diff_step s[] = {OPEN(0), SEND(0, "CONNECT {\"name\":5}\r\n"), CLOSED(0)};
     DIFF_RUN(NULL, s);
@@ -664,3 +679,5 @@ Test(diff, pub_reserved_reply_verbose) {
         SEND(0, "PUB foo _R_.x 2\r\nok\r\nPUB _GR_.x 2\r\nok\r\nPUB foo 2\r\nok\r\n"), SYNC(0)};
     DIFF_RUN(NULL, s);
 }
+
+/* clang-format on */

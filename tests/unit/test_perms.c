@@ -1,0 +1,485 @@
+/* Permission tests (broker/perms.c): ports of the permission cases of nats-server v2.14.5
+ * server/client_test.go that can be checked without a running server, plus Go's %q quoting,
+ * the violation texts and the reply-tracking rules.  Where Go drives a client connection
+ * (CONNECT, SUB, +OK/-ERR), these tests call the checks the broker makes at the same points.
+ */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "broker/perms.h"
+#include "common/gotest.h"
+#include "common/subject.h"
+
+#define S(x) (x), strlen(x)
+
+static br_subject_perm *sp_make(const char *const *allow, const char *const *deny) {
+    br_subject_perm *sp = br_subject_perm_new();
+    for (; allow && *allow; allow++)
+        br_subject_perm_add(sp, false, S(*allow));
+    for (; deny && *deny; deny++)
+        br_subject_perm_add(sp, true, S(*deny));
+    return sp;
+}
+#define LIST(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* A connection state with the given permissions (p is consumed). */
+static void state_with(br_perm_state *st, br_permissions *p) {
+    memset(st, 0, sizeof *st);
+    br_perms *c = br_perms_compile(p);
+    br_perm_state_set(st, c);
+    br_perms_unref(c);
+    br_permissions_free(p);
+}
+
+static br_permissions *sub_perms(const char *const *allow, const char *const *deny) {
+    br_permissions *p = br_permissions_new();
+    p->subscribe = sp_make(allow, deny);
+    return p;
+}
+
+static bool sub_ok(br_perm_state *st, const char *subj, const char *queue) {
+    return br_perms_sub_allowed(st, S(subj), queue, queue ? strlen(queue) : 0);
+}
+
+Test(perms, split_subject_queue) {
+    GO_TEST("server/client_test.go", "TestSplitSubjectQueue");
+    static const struct {
+        const char *sq, *subj, *queue;
+        bool err;
+    } cases[] = {
+        {"foo", "foo", NULL, false},
+        {"foo bar", "foo", "bar", false},
+        {" foo bar ", "foo", "bar", false},
+        {"foo  bar", "foo", "bar", false},
+        {"foo  bar fizz", NULL, NULL, true},
+        {"", NULL, NULL, true},
+        {"\t", NULL, NULL, true},
+        {"\n", NULL, NULL, true},
+        {" \t\r\n", NULL, NULL, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *s, *q;
+        size_t sl, ql;
+        int rc = br_split_subject_queue(S(cases[i].sq), &s, &sl, &q, &ql);
+        cr_assert_eq(rc < 0, cases[i].err, "case %zu", i);
+        if (cases[i].err) {
+            cr_assert_null(s);
+            cr_assert_null(q);
+            continue;
+        }
+        cr_assert(sl == strlen(cases[i].subj) && !memcmp(s, cases[i].subj, sl), "case %zu", i);
+        if (!cases[i].queue) {
+            cr_assert_null(q);
+        } else {
+            cr_assert(ql == strlen(cases[i].queue) && !memcmp(q, cases[i].queue, ql));
+        }
+    }
+    /* Unicode white space separates too (Go strings.Fields), invalid subjects fail. */
+    const char *s, *q;
+    size_t sl, ql;
+    cr_assert_eq(br_split_subject_queue(S("foo\xc2\xa0q"), &s, &sl, &q, &ql), 0);
+    cr_assert_eq(ql, 1);
+    cr_assert_lt(br_split_subject_queue(S("foo..bar q"), &s, &sl, &q, &ql), 0);
+    cr_assert_lt(br_split_subject_queue(S("foo q..x"), &s, &sl, &q, &ql), 0);
+}
+
+Test(perms, queue_subscribe_permissions) {
+    GO_TEST_PARTIAL("server/client_test.go", "TestQueueSubscribePermissions",
+                    "checks br_perms_sub_allowed and the -ERR text, not the bytes of a live "
+                    "connection after CONNECT");
+    static const struct {
+        const char *allow[3], *deny[3];
+        const char *subject, *queue;
+        const char *want; /* NULL: +OK */
+    } cases[] = {
+        {{"foo"}, {NULL}, "foo", NULL, NULL},
+        {{"foo bar"}, {NULL}, "foo", "bar", NULL},
+        {{"foo bar.*"}, {NULL}, "foo", "bar.fizz", NULL},
+        {{"> bar.>"}, {NULL}, "whizz", "bar.bang", NULL},
+        {{"> bar.>"}, {NULL}, "whizz", NULL, "Permissions Violation for Subscription to \"whizz\""},
+        {{">"}, {"foo"}, "foo", "bar",
+         "Permissions Violation for Subscription to \"foo\" using queue \"bar\""},
+        {{">"}, {"foo"}, "bar", NULL, NULL},
+        {{">"}, {">"}, "foo", "bar",
+         "Permissions Violation for Subscription to \"foo\" using queue \"bar\""},
+        {{"> v1.>"}, {NULL}, "foo", "v1.prod", NULL},
+        {{">"}, {"> >"}, "foo", NULL, NULL},
+        {{NULL}, {"> >"}, "foo", "bar",
+         "Permissions Violation for Subscription to \"foo\" using queue \"bar\""},
+        {{NULL}, {"> *.dev", "> *.stg"}, "foo", "bar", NULL},
+        {{"> *.dev", "> *.stg"}, {NULL}, "foo", "bar",
+         "Permissions Violation for Subscription to \"foo\" using queue \"bar\""},
+        {{NULL}, {"foo >"}, "foo", "bar",
+         "Permissions Violation for Subscription to \"foo\" using queue \"bar\""},
+        {{"foo bar"}, {NULL}, "foo", "fizz",
+         "Permissions Violation for Subscription to \"foo\" using queue \"fizz\""},
+        {{"foo"}, {NULL}, "foo", "bar", NULL},
+        {{">"}, {"admin.>", "> restricted"}, "admin.secret", "workers",
+         "Permissions Violation for Subscription to \"admin.secret\" using queue \"workers\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        br_perm_state st;
+        state_with(&st, sub_perms(cases[i].allow, cases[i].deny));
+        bool ok = sub_ok(&st, cases[i].subject, cases[i].queue);
+        cr_assert_eq(ok, cases[i].want == NULL, "case %zu", i);
+        if (!ok) {
+            char buf[256];
+            const char *q = cases[i].queue;
+            br_perms_sub_violation(buf, sizeof buf, S(cases[i].subject), q, q ? strlen(q) : 0);
+            cr_assert_str_eq(buf, cases[i].want);
+        }
+        br_perm_state_clear(&st);
+    }
+}
+
+Test(perms, deny_sys_group) {
+    GO_TEST_PARTIAL("server/client_test.go", "TestClientDenySysGroupSub",
+                    "checks br_perms_sub_allowed, not the client's async error");
+    br_perm_state st = {0};
+    cr_assert_not(sub_ok(&st, "foo", "_sys_"));
+    cr_assert(sub_ok(&st, "foo", "_sys"));
+    cr_assert(sub_ok(&st, "foo", NULL));
+}
+
+Test(perms, deny_wildcard_overlap_blocks_delivery) {
+    GO_TEST_PARTIAL("server/client_test.go", "TestClientSubscribeDenyWildcardOverlapBlocksDelivery",
+                    "checks br_perms_deny_delivery for the subscriber, not delivery between two "
+                    "live connections");
+    static const struct {
+        const char *deny, *sub, *blocked, *allowed;
+    } cases[] = {
+        {"*.secret", "foo.*", "foo.secret", "foo.public"},
+        {"foo.*.bar", "foo.baz.*", "foo.baz.bar", "foo.baz.qux"},
+        {"*.*.bar", "foo.*.*", "foo.baz.bar", "foo.baz.qux"},
+        {"a.>", "*.b", "a.b", "z.b"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_assert(nx_subject_collide(S(cases[i].deny), S(cases[i].sub)));
+        br_perm_state st;
+        const char *deny[] = {cases[i].deny, NULL};
+        state_with(&st, sub_perms(LIST(">"), deny));
+        cr_assert(sub_ok(&st, cases[i].sub, "workers"), "case %zu", i);
+        cr_assert(st.deny_filter);
+        cr_assert(br_perms_deny_delivery(&st, S(cases[i].blocked), S("workers")));
+        cr_assert_not(br_perms_deny_delivery(&st, S(cases[i].allowed), S("workers")));
+        br_perm_state_clear(&st);
+    }
+}
+
+Test(perms, queue_scoped_deny_blocks_only_matching_queue) {
+    GO_TEST_PARTIAL("server/client_test.go",
+                    "TestClientQueueScopedSubscribeDenyBlocksOnlyMatchingQueue",
+                    "checks br_perms_sub_allowed/br_perms_deny_delivery, not live delivery");
+    static const struct {
+        const char *deny, *denied_q, *allowed_q, *subject, *subscribe;
+    } cases[] = {
+        {"admin.secret workers", "workers", "auditors", "admin.secret", "admin.*"},
+        {"admin.secret work.*", "work.prod", "audit.prod", "admin.secret", "admin.*"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        br_perm_state st;
+        const char *deny[] = {cases[i].deny, NULL};
+        state_with(&st, sub_perms(LIST(">"), deny));
+        cr_assert(sub_ok(&st, cases[i].subscribe, cases[i].denied_q));
+        cr_assert(sub_ok(&st, cases[i].subscribe, cases[i].allowed_q));
+        cr_assert(sub_ok(&st, cases[i].subscribe, NULL));
+        cr_assert(br_perms_deny_delivery(&st, S(cases[i].subject), S(cases[i].denied_q)));
+        cr_assert_not(br_perms_deny_delivery(&st, S(cases[i].subject), S(cases[i].allowed_q)));
+        cr_assert_not(br_perms_deny_delivery(&st, S(cases[i].subject), NULL, 0));
+        br_perm_state_clear(&st);
+    }
+}
+
+Test(perms, set_permissions_clears_stale_deny_state) {
+    GO_TEST("server/client_test.go", "TestClientSetPermissionsClearsStaleMsgDenyState");
+    br_perm_state st = {0};
+    br_permissions *p = sub_perms(NULL, LIST("foo.secret"));
+    br_perms *c = br_perms_compile(p);
+    br_perm_state_set(&st, c);
+    br_perms_unref(c);
+    cr_assert(sub_ok(&st, "foo.*", NULL));
+    cr_assert(st.deny_filter);
+    br_permissions *pub = br_perms_public(st.perms);
+    cr_assert_eq(pub->subscribe->ndeny, 1); /* Go: len(c.darray) == 1 */
+    br_permissions_free(pub);
+
+    br_permissions *empty = br_permissions_new();
+    c = br_perms_compile(empty);
+    br_perm_state_set(&st, c);
+    br_perms_unref(c);
+    cr_assert_not(st.deny_filter);
+    pub = br_perms_public(st.perms);
+    cr_assert_eq(pub->subscribe->ndeny, 0);
+    br_permissions_free(pub);
+    cr_assert(sub_ok(&st, "foo.*", NULL));
+    cr_assert_not(st.deny_filter);
+    br_perm_state_clear(&st);
+    br_permissions_free(empty);
+    br_permissions_free(p);
+}
+
+Test(perms, publish_deny_queue_qualifier_fails_closed) {
+    GO_TEST("server/client_test.go", "TestClientSetPermissionsPublishDenyQueueQualifierFailsClosed");
+    br_permissions *p = br_permissions_new();
+    p->publish = sp_make(NULL, LIST("admin.secret workers"));
+    br_perm_state st;
+    state_with(&st, p);
+    br_permissions *pub = br_perms_public(st.perms);
+    cr_assert_eq(pub->publish->ndeny, 1);
+    cr_assert_str_eq(pub->publish->deny[0], "admin.secret");
+    br_permissions_free(pub);
+    cr_assert_not(br_perms_pub_allowed(&st, S("admin.secret"), 0));
+    cr_assert(br_perms_pub_allowed(&st, S("admin.other"), 0));
+    br_perm_state_clear(&st);
+}
+
+Test(perms, public_permissions_preserve_queue_qualifier) {
+    GO_TEST("server/client_test.go", "TestClientPublicPermissionsPreservesQueueQualifier");
+    br_perm_state st;
+    state_with(&st, sub_perms(LIST("events.* readers"), LIST("admin.secret workers")));
+    br_permissions *pub = br_perms_public(st.perms);
+    cr_assert_str_eq(pub->subscribe->allow[0], "events.* readers");
+    cr_assert_str_eq(pub->subscribe->deny[0], "admin.secret workers");
+    br_permissions_free(pub);
+    br_perm_state_clear(&st);
+}
+
+#define MS 1000000LL
+
+/* A service with response permissions that received one request with reply "reply". */
+static void service(br_perm_state *st, int64_t max, int64_t expires_ns) {
+    br_permissions *p = br_permissions_new();
+    p->response = calloc(1, sizeof *p->response);
+    p->response->max_msgs = max;
+    p->response->expires_ns = expires_ns;
+    br_permissions_fix_response(p);
+    state_with(st, p);
+    br_perms_track_reply(st, S("reply"), 1000 * MS);
+}
+
+Test(perms, response_permissions) {
+    GO_TEST_PARTIAL("server/client_test.go", "TestResponsePermissions",
+                    "drives the reply tracking with a fake clock instead of live connections");
+    br_perm_state st;
+    /* max_msgs: 2 replies, then denied */
+    service(&st, 2, 3600000 * MS);
+    cr_assert(br_perms_pub_allowed(&st, S("reply"), 1001 * MS));
+    cr_assert(br_perms_pub_allowed(&st, S("reply"), 1002 * MS));
+    for (int i = 0; i < 8; i++)
+        cr_assert_not(br_perms_pub_allowed(&st, S("reply"), 1003 * MS));
+    br_perm_state_clear(&st);
+    /* no_expire_limit: -1ms expiration is infinite */
+    service(&st, 3, -1 * MS);
+    cr_assert(br_perms_pub_allowed(&st, S("reply"), 1001 * MS));
+    cr_assert(br_perms_pub_allowed(&st, S("reply"), 999999 * MS));
+    br_perm_state_clear(&st);
+    /* expire / no_msgs_limit: one within 100ms, then expired */
+    for (int k = 0; k < 2; k++) {
+        service(&st, k ? -1 : 1000, 100 * MS);
+        cr_assert(br_perms_pub_allowed(&st, S("reply"), 1050 * MS));
+        cr_assert_not(br_perms_pub_allowed(&st, S("reply"), 1250 * MS));
+        br_perm_state_clear(&st);
+    }
+}
+
+Test(perms, response_permissions_details) {
+    br_perm_state st;
+    service(&st, 1, 0);
+    /* The publish allow list is empty: nothing else may be published. */
+    cr_assert_not(br_perms_pub_allowed(&st, S("other"), 1001 * MS));
+    cr_assert_eq(br_perms_tracked_replies(&st), 1);
+    /* Go quirk: a second request with the same reply uses the response up. */
+    br_perms_track_reply(&st, S("reply"), 1001 * MS);
+    cr_assert_not(br_perms_pub_allowed(&st, S("reply"), 1002 * MS));
+    /* A fresh request makes it publishable again. */
+    br_perms_track_reply(&st, S("reply"), 1003 * MS);
+    cr_assert(br_perms_pub_allowed(&st, S("reply"), 1004 * MS));
+    cr_assert_not(br_perms_pub_allowed(&st, S("reply"), 1005 * MS));
+    cr_assert_eq(br_perms_tracked_replies(&st), 0);
+    /* Pruning drops used and expired entries (default expiry 2 minutes). */
+    br_perms_track_reply(&st, S("r1"), 2000 * MS);
+    br_perms_track_reply(&st, S("r2"), 2000 * MS);
+    cr_assert_eq(br_perms_tracked_replies(&st), 2);
+    br_perms_prune_replies(&st, 2000 * MS + BR_ALLOW_RESPONSE_EXPIRATION_NS + 1);
+    cr_assert_eq(br_perms_tracked_replies(&st), 0);
+    br_perm_state_clear(&st);
+
+    /* A reply already publishable is not tracked. */
+    br_permissions *p = br_permissions_new();
+    p->publish = sp_make(LIST("_INBOX.>"), NULL);
+    p->response = calloc(1, sizeof *p->response);
+    br_permissions_fix_response(p);
+    cr_assert_eq(p->response->max_msgs, BR_ALLOW_RESPONSE_MAX_MSGS);
+    cr_assert_eq(p->response->expires_ns, BR_ALLOW_RESPONSE_EXPIRATION_NS);
+    state_with(&st, p);
+    br_perms_track_reply(&st, S("_INBOX.x"), 1);
+    cr_assert_eq(br_perms_tracked_replies(&st), 0);
+    br_perm_state_clear(&st);
+
+    /* Without response permissions nothing is tracked. */
+    state_with(&st, sub_perms(LIST("foo"), NULL));
+    cr_assert_not(br_perms_tracks_replies(&st));
+    br_perms_track_reply(&st, S("x"), 1);
+    cr_assert_eq(br_perms_tracked_replies(&st), 0);
+    br_perm_state_clear(&st);
+}
+
+Test(perms, publish_allow_deny) {
+    br_permissions *p = br_permissions_new();
+    p->publish = sp_make(LIST("SANDBOX.*", "baz.>"), LIST("baz.foo.>"));
+    br_perm_state st;
+    state_with(&st, p);
+    cr_assert(br_perms_pub_allowed(&st, S("SANDBOX.foo"), 0));
+    cr_assert_not(br_perms_pub_allowed(&st, S("SANDBOX.foo.bar"), 0));
+    cr_assert(br_perms_pub_allowed(&st, S("baz.bar"), 0));
+    cr_assert(br_perms_pub_allowed(&st, S("baz.foo"), 0));
+    cr_assert_not(br_perms_pub_allowed(&st, S("baz.foo.x"), 0));
+    cr_assert_not(br_perms_pub_allowed(&st, S("foo"), 0));
+    cr_assert_not(br_perms_pub_allowed(&st, S("foo..bar"), 0));
+    /* Repeated checks (cached sublist results) answer the same. */
+    for (int i = 0; i < 3; i++) {
+        cr_assert(br_perms_pub_allowed(&st, S("SANDBOX.foo"), 0));
+        cr_assert_not(br_perms_pub_allowed(&st, S("baz.foo.x"), 0));
+    }
+    br_perm_state_clear(&st);
+    /* No permissions: everything; an empty Permissions: everything too. */
+    cr_assert(br_perms_pub_allowed(&st, S("anything"), 0));
+    state_with(&st, br_permissions_new());
+    cr_assert(br_perms_pub_allowed(&st, S("anything"), 0));
+    cr_assert(sub_ok(&st, "anything.>", "q"));
+    br_perm_state_clear(&st);
+}
+
+Test(perms, subscribe_wildcards_against_allow) {
+    br_perm_state st;
+    state_with(&st, sub_perms(LIST("foo.*", "bar.>", "PUBLIC.>"), LIST("SYS.*")));
+    cr_assert(sub_ok(&st, "foo.bar", NULL));
+    cr_assert(sub_ok(&st, "foo.*", NULL));
+    /* Go matches the subscription subject as if literal: the '*' of "foo.*" takes the ">"
+     * token, so "foo.>" passes (Go's sublist behaviour, kept). */
+    cr_assert(sub_ok(&st, "foo.>", NULL));
+    cr_assert_not(sub_ok(&st, "foo.bar.baz", NULL));
+    cr_assert(sub_ok(&st, "bar.*", NULL));
+    cr_assert(sub_ok(&st, "bar.x.>", NULL));
+    cr_assert_not(sub_ok(&st, ">", NULL));
+    br_perm_state_clear(&st);
+}
+
+Test(perms, check_subjects_and_validate) {
+    char err[256];
+    char *bad_pub[] = {"foo", "foo bar"};
+    cr_assert_lt(br_perm_check_subjects(bad_pub, 2, false, err, sizeof err), 0);
+    cr_assert_str_eq(err, "subject \"foo bar\" is not a valid subject");
+    cr_assert_eq(br_perm_check_subjects(bad_pub, 2, true, err, sizeof err), 0);
+    char *bad3[] = {"a b c"};
+    cr_assert_lt(br_perm_check_subjects(bad3, 1, true, err, sizeof err), 0);
+    cr_assert_str_eq(err, "subject \"a b c\" is not a valid subject");
+    char *badq[] = {"foo q..x"};
+    cr_assert_lt(br_perm_check_subjects(badq, 1, true, err, sizeof err), 0);
+    cr_assert_str_eq(err, "queue \"q..x\" is not a valid queue");
+    char *bads[] = {"foo..bar q"};
+    cr_assert_lt(br_perm_check_subjects(bads, 1, true, err, sizeof err), 0);
+    cr_assert_str_eq(err, "subject \"foo..bar\" is not a valid subject");
+
+    br_permissions *p = br_permissions_new();
+    p->subscribe = sp_make(NULL, LIST("ok", "x >.y"));
+    cr_assert_lt(br_permissions_validate(p, err, sizeof err), 0);
+    cr_assert_str_eq(err, "subscribe deny: queue \">.y\" is not a valid queue");
+    br_permissions_free(p);
+}
+
+Test(perms, go_quote) {
+    char b[128];
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *out;
+    } cases[] = {
+        {"foo", 3, "\"foo\""},
+        {"a\"b\\c", 5, "\"a\\\"b\\\\c\""},
+        {"\t\n\r\a\b\f\v", 7, "\"\\t\\n\\r\\a\\b\\f\\v\""},
+        {"\x01\x7f", 2, "\"\\x01\\x7f\""},
+        {"\0", 1, "\"\\x00\""},
+        {"caf\xc3\xa9", 5, "\"caf\xc3\xa9\""},
+        {"\xff", 1, "\"\\xff\""},
+        {"\xc3", 1, "\"\\xc3\""},
+        {"\xc2\xa0", 2, "\"\\u00a0\""},
+        {"\xe2\x80\x8b", 3, "\"\\u200b\""},
+        {"\xef\xbb\xbf", 3, "\"\\ufeff\""},
+        {"\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\""},
+        {"\xf3\xb0\x80\x80", 4, "\"\\U000f0000\""},
+        {"\xed\xa0\x80", 3, "\"\\xed\\xa0\\x80\""},
+        {"\xef\xbf\xbd", 3, "\"\xef\xbf\xbd\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = br_go_quote(b, sizeof b, cases[i].in, cases[i].len);
+        cr_assert_str_eq(b, cases[i].out, "case %zu", i);
+        cr_assert_eq(n, strlen(cases[i].out));
+    }
+    /* Truncation keeps a NUL and reports the full length. */
+    cr_assert_eq(br_go_quote(b, 4, "abcdef", 6), 8);
+    cr_assert_str_eq(b, "\"ab");
+}
+
+Test(perms, violation_texts) {
+    char b[256];
+    br_perms_pub_violation(b, sizeof b, S("foo.bar"));
+    cr_assert_str_eq(b, "Permissions Violation for Publish to \"foo.bar\"");
+    br_perms_sub_violation(b, sizeof b, S("foo"), NULL, 0);
+    cr_assert_str_eq(b, "Permissions Violation for Subscription to \"foo\"");
+    br_perms_sub_violation(b, sizeof b, S("foo"), S("bar"));
+    cr_assert_str_eq(b, "Permissions Violation for Subscription to \"foo\" using queue \"bar\"");
+    br_perms_reply_violation(b, sizeof b, S("_R_.x"));
+    cr_assert_str_eq(b, "Permissions Violation for Publish with Reply of \"_R_.x\"");
+    br_perms_pub_violation_log(b, sizeof b, S("foo"));
+    cr_assert_str_eq(b, "Publish Violation - Subject \"foo\"");
+    br_perms_sub_violation_log(b, sizeof b, S("foo"), NULL, 0, S("1"));
+    cr_assert_str_eq(b, "Subscription Violation - Subject \"foo\", SID 1");
+    br_perms_sub_violation_log(b, sizeof b, S("foo"), S("q"), S("22"));
+    cr_assert_str_eq(b, "Subscription Violation - Subject \"foo\", Queue: \"q\", SID 22");
+    br_perms_reply_violation_log(b, sizeof b, S("r"));
+    cr_assert_str_eq(b, "Publish Violation - Reply \"r\"");
+    int n = br_perms_pub_violation(b, 10, S("foo"));
+    cr_assert_eq(n, (int)strlen("Permissions Violation for Publish to \"foo\""));
+    cr_assert_eq(strlen(b), 9);
+}
+
+Test(perms, reserved_subjects) {
+    cr_assert(br_perms_pub_reserved(S("_GR_.abc")));
+    cr_assert_not(br_perms_pub_reserved(S("_GR_.")));
+    cr_assert(br_perms_pub_reserved(S("$NRG.x")));
+    cr_assert_not(br_perms_pub_reserved(S("foo")));
+    cr_assert(br_perms_reply_reserved(S("_R_.")));
+    cr_assert(br_perms_reply_reserved(S("_R_.abc")));
+    cr_assert_not(br_perms_reply_reserved(S("_R_")));
+    cr_assert(br_perms_reply_reserved(S("$JS.ACK.x")));
+    cr_assert_not(br_perms_reply_reserved(S("$JS.ACK.")));
+    cr_assert(br_perms_reply_reserved(S("_GR_.x")));
+    cr_assert_not(br_perms_reply_reserved(S("_INBOX.x")));
+}
+
+Test(perms, clone_and_equal) {
+    br_permissions *p = br_permissions_new();
+    p->publish = sp_make(LIST("a", "b"), LIST("c"));
+    p->subscribe = sp_make(NULL, LIST("d q"));
+    p->response = calloc(1, sizeof *p->response);
+    p->response->max_msgs = 3;
+    br_permissions *c = br_permissions_clone(p);
+    cr_assert(br_permissions_equal(p, c));
+    cr_assert_neq(c->publish->allow, p->publish->allow);
+    c->response->max_msgs = 4;
+    cr_assert_not(br_permissions_equal(p, c));
+    c->response->max_msgs = 3;
+    c->publish->allow_set = false;
+    c->publish->nallow = 0;
+    cr_assert_not(br_permissions_equal(p, c));
+    c->publish->nallow = 2;
+    c->publish->allow_set = true;
+    cr_assert(br_permissions_equal(p, c));
+    cr_assert_null(br_permissions_clone(NULL));
+    cr_assert(br_permissions_equal(NULL, NULL));
+    cr_assert_not(br_permissions_equal(p, NULL));
+    br_permissions_free(p);
+    br_permissions_free(c);
+}
