@@ -130,6 +130,17 @@ int lg_report(const lg_run *run) {
     int errors = 0;
     for (int i = 0; i < n; i++) errors += run->clients[i].err[0] != 0;
 
+    if (o->mode == LG_MODE_REQ && o->lat_file) {  /* before sorting: keep the time order */
+        FILE *f = fopen(o->lat_file, "w");
+        if (!f) {
+            perror(o->lat_file);
+        } else {
+            for (int i = 0; i < np; i++)
+                for (size_t k = 0; k < run->clients[i].nlat; k++)
+                    fprintf(f, "%.1f\n", (double)run->clients[i].lat_ns[k] / 1e3);
+            fclose(f);
+        }
+    }
     /* Request/reply latencies over every requester. */
     size_t nl = 0;
     uint64_t *lat = NULL;

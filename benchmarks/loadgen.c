@@ -42,6 +42,8 @@ static void usage(FILE *f) {
         "      --hold S        idle: hold them S seconds once all are ready (default 2)\n"
         "      --rss-pid PID   idle: report this process's VmRSS while holding\n"
         "      --json          print only the JSON line\n"
+        "      --lat-file PATH req: write every round trip in us, one per line, in request\n"
+        "                      order (requester after requester), to look at the tail\n"
         "Output: a human summary, then one JSON line (the last line, starting with '{').\n"
         "Exit status: 0 ok, 1 setup error, 2 usage, 3 run completed with losses or errors.\n");
 }
@@ -109,7 +111,7 @@ int main(int argc, char **argv) {
     strcpy(o.host, "127.0.0.1");
     strcpy(o.port, "4222");
     enum { O_SUBJ = 256, O_PUB, O_SUB, O_SIZE, O_WIN, O_FLUSH, O_MAXP, O_QUEUE, O_GRACE,
-           O_CONNS, O_HOLD, O_RSS, O_JSON };
+           O_CONNS, O_HOLD, O_RSS, O_JSON, O_LATF };
     static const struct option lo[] = {
         {"server", required_argument, 0, 's'}, {"subject", required_argument, 0, O_SUBJ},
         {"pub", required_argument, 0, O_PUB},  {"sub", required_argument, 0, O_SUB},
@@ -119,6 +121,7 @@ int main(int argc, char **argv) {
         {"queue", required_argument, 0, O_QUEUE}, {"grace", required_argument, 0, O_GRACE},
         {"conns", required_argument, 0, O_CONNS}, {"hold", required_argument, 0, O_HOLD},
         {"rss-pid", required_argument, 0, O_RSS}, {"json", no_argument, 0, O_JSON},
+        {"lat-file", required_argument, 0, O_LATF},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
     };
     int c;
@@ -158,6 +161,7 @@ int main(int argc, char **argv) {
         case O_HOLD: o.hold = atof(optarg); break;
         case O_RSS: o.rss_pid = atoi(optarg); break;
         case O_JSON: o.json_only = true; break;
+        case O_LATF: o.lat_file = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

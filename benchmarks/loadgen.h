@@ -45,6 +45,7 @@ typedef struct lg_opts {
     double hold;           /* idle mode: seconds to hold them once all are ready */
     int rss_pid;           /* idle mode: read this process's VmRSS while holding (0 = no) */
     bool json_only;
+    const char *lat_file;  /* req mode: write every round trip (us, in request order) here */
 } lg_opts;
 
 /* ---- connection and protocol reader (lg_conn.c) ---- */

@@ -3,7 +3,7 @@
  * Role: built once per worker from the options (br_auth_new), consulted on each CONNECT
  * (br_auth_check), and on each accept for the INFO nonce.  Invariants: a br_auth never changes
  * after br_auth_new; br_auth_check touches no shared mutable state (thread-safe); secrets are
- * compared in constant time (CRYPTO_memcmp) or with bcrypt (libcrypt's crypt_r) and never
+ * compared in constant time (CRYPTO_memcmp) or with bcrypt (libxcrypt's crypt_rn) and never
  * logged.  Ports server/auth.go and server/nkey.go of Go nats-server v2.14.5.
  */
 #include "broker/auth.h"
@@ -35,9 +35,12 @@ static const struct {
     const char *name;
     uint32_t bit;
 } conn_types[] = {
-    {"STANDARD", BR_CT_STANDARD}, {"WEBSOCKET", BR_CT_WEBSOCKET},
-    {"LEAFNODE", BR_CT_LEAFNODE}, {"LEAFNODE_WS", BR_CT_LEAFNODE_WS},
-    {"MQTT", BR_CT_MQTT},         {"MQTT_WS", BR_CT_MQTT_WS},
+    {"STANDARD", BR_CT_STANDARD},
+    {"WEBSOCKET", BR_CT_WEBSOCKET},
+    {"LEAFNODE", BR_CT_LEAFNODE},
+    {"LEAFNODE_WS", BR_CT_LEAFNODE_WS},
+    {"MQTT", BR_CT_MQTT},
+    {"MQTT_WS", BR_CT_MQTT_WS},
     {"IN_PROCESS", BR_CT_IN_PROCESS},
 };
 
@@ -289,9 +292,11 @@ static bool bcrypt_check(const char *hash, const char *pw, size_t pw_len) {
     if (!key || !cd) abort();
     memcpy(key, pw, pw_len);
     key[pw_len] = '\0';
-    const char *res = crypt_r(key, setting, cd);
-    bool ok = res && strlen(res) == 60 && res[0] == '$' &&
-              CRYPTO_memcmp(res + 29, hash + 29, 31) == 0;
+    /* crypt_rn (libxcrypt): like crypt_r, NULL on failure; also not intercepted by the
+     * sanitizer runtimes, whose crypt_r interceptor breaks when libcrypt is linked as-needed. */
+    const char *res = crypt_rn(key, setting, cd, (int)sizeof *cd);
+    bool ok =
+        res && strlen(res) == 60 && res[0] == '$' && CRYPTO_memcmp(res + 29, hash + 29, 31) == 0;
     OPENSSL_cleanse(key, pw_len);
     OPENSSL_cleanse(cd, sizeof *cd);
     free(key);
@@ -460,8 +465,7 @@ int br_auth_check(const br_auth *a, const br_auth_creds *c, br_auth_result *r) {
     }
 
     if (nk) {
-        if (nk->proxy_required)
-            return fail(r, BR_AUTH_PROXY_REQUIRED, "proxy connection required");
+        if (nk->proxy_required) return fail(r, BR_AUTH_PROXY_REQUIRED, "proxy connection required");
         if (!nau || strcmp(nk->nkey, nau) != 0) {
             const char *why;
             if (!br_auth_verify_nkey_sig(r->nkey, r->nkey_len, c->sig, c->sig_len, c->nonce,
@@ -472,8 +476,7 @@ int br_auth_check(const br_auth *a, const br_auth_creds *c, br_auth_result *r) {
         return 0;
     }
     if (u) {
-        if (u->proxy_required)
-            return fail(r, BR_AUTH_PROXY_REQUIRED, "proxy connection required");
+        if (u->proxy_required) return fail(r, BR_AUTH_PROXY_REQUIRED, "proxy connection required");
         if (!br_auth_compare_passwords(u->password, pass, pass_len))
             return fail(r, BR_AUTH_FAILED, NULL);
         r->perms = a->user_perms[idx - 1];

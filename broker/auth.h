@@ -101,8 +101,7 @@ void br_conf_diag_free(br_conf_diag *d);
  * `no_auth_user` (any case).  Returns true when the key was handled (problems appended to d),
  * false for other keys (nothing done).  Keys Go knows but this server refuses
  * (auth_callout/auth_hook) are errors. */
-bool br_auth_conf_apply(br_auth_opts *o, const char *key, const nx_conf_value *v,
-                        br_conf_diag *d);
+bool br_auth_conf_apply(br_auth_opts *o, const char *key, const nx_conf_value *v, br_conf_diag *d);
 /* Every top-level entry of root through br_auth_conf_apply (others ignored); returns the
  * number of errors in d. */
 int br_auth_conf_load(br_auth_opts *o, const nx_conf_value *root, br_conf_diag *d);

@@ -82,13 +82,20 @@ void br_conf_diag_free(br_conf_diag *d) {
 /* The dynamic type Go's parser gives a value (%T). */
 static const char *go_type(const nx_conf_value *v) {
     switch (v->type) {
-    case NX_CONF_STRING: return "string";
-    case NX_CONF_INT: return "int64";
-    case NX_CONF_FLOAT: return "float64";
-    case NX_CONF_BOOL: return "bool";
-    case NX_CONF_TIME: return "time.Time";
-    case NX_CONF_MAP: return "map[string]interface {}";
-    case NX_CONF_ARRAY: return "[]interface {}";
+    case NX_CONF_STRING:
+        return "string";
+    case NX_CONF_INT:
+        return "int64";
+    case NX_CONF_FLOAT:
+        return "float64";
+    case NX_CONF_BOOL:
+        return "bool";
+    case NX_CONF_TIME:
+        return "time.Time";
+    case NX_CONF_MAP:
+        return "map[string]interface {}";
+    case NX_CONF_ARRAY:
+        return "[]interface {}";
     }
     return "interface {}";
 }
@@ -114,7 +121,7 @@ static void go_float(char *out, size_t cap, double f) {
         /* Go: mantissa digits, 'e', sign, at least two exponent digits */
         char *ep = strchr(e, 'e');
         *ep = '\0';
-        snprintf(out, cap, "%se%c%02d", e, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+        snprintf(out, cap, "%.30se%c%02d", e, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
         return;
     }
     int decimals = prec - 1 - exp;
@@ -125,10 +132,15 @@ static void go_float(char *out, size_t cap, double f) {
 static size_t go_value(char *out, size_t cap, const nx_conf_value *v, int depth) {
     char tmp[64];
     switch (v->type) {
-    case NX_CONF_STRING: return (size_t)snprintf(out, cap, "%s", v->u.s.ptr);
-    case NX_CONF_INT: return (size_t)snprintf(out, cap, "%lld", (long long)v->u.i);
-    case NX_CONF_FLOAT: go_float(tmp, sizeof tmp, v->u.f); return (size_t)snprintf(out, cap, "%s", tmp);
-    case NX_CONF_BOOL: return (size_t)snprintf(out, cap, "%s", v->u.b ? "true" : "false");
+    case NX_CONF_STRING:
+        return (size_t)snprintf(out, cap, "%s", v->u.s.ptr);
+    case NX_CONF_INT:
+        return (size_t)snprintf(out, cap, "%lld", (long long)v->u.i);
+    case NX_CONF_FLOAT:
+        go_float(tmp, sizeof tmp, v->u.f);
+        return (size_t)snprintf(out, cap, "%s", tmp);
+    case NX_CONF_BOOL:
+        return (size_t)snprintf(out, cap, "%s", v->u.b ? "true" : "false");
     case NX_CONF_TIME: {
         time_t t = (time_t)v->u.t;
         struct tm tm;
@@ -137,7 +149,8 @@ static size_t go_value(char *out, size_t cap, const nx_conf_value *v, int depth)
         return (size_t)snprintf(out, cap, "%s", tmp);
     }
     case NX_CONF_ARRAY:
-    case NX_CONF_MAP: break;
+    case NX_CONF_MAP:
+        break;
     }
     bool map = v->type == NX_CONF_MAP;
     size_t n = (size_t)snprintf(out, cap, "%s", map ? "map[" : "[");
@@ -146,8 +159,8 @@ static size_t go_value(char *out, size_t cap, const nx_conf_value *v, int depth)
         if (i) n += (size_t)snprintf(n < cap ? out + n : NULL, n < cap ? cap - n : 0, " ");
         const nx_conf_value *e = map ? v->u.map.items[i].value : v->u.arr.items[i];
         if (map)
-            n += (size_t)snprintf(n < cap ? out + n : NULL, n < cap ? cap - n : 0, "%s:",
-                                  v->u.map.items[i].key);
+            n += (size_t)snprintf(n < cap ? out + n : NULL, n < cap ? cap - n : 0,
+                                  "%s:", v->u.map.items[i].key);
         n += go_value(n < cap ? out + n : NULL, n < cap ? cap - n : 0, e, depth + 1);
     }
     n += (size_t)snprintf(n < cap ? out + n : NULL, n < cap ? cap - n : 0, "]");
@@ -191,7 +204,8 @@ static void duration_error(char *out, size_t cap, const char *s) {
             snprintf(out, cap, "time: missing unit in duration %s", qo);
             return;
         }
-        static const char *const units[] = {"ns", "us", "\xc2\xb5s", "\xce\xbcs", "ms", "s", "m", "h"};
+        static const char *const units[] = {"ns", "us", "\xc2\xb5s", "\xce\xbcs",
+                                            "ms", "s",  "m",         "h"};
         bool known = false;
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
             known |= strlen(units[i]) == ul && memcmp(units[i], p, ul) == 0;
@@ -226,10 +240,13 @@ typedef struct pcx {
     bool panicked;
 } pcx;
 
-static const char *const go_names[] = {
-    [NX_CONF_MAP] = "map[string]interface {}", [NX_CONF_ARRAY] = "[]interface {}",
-    [NX_CONF_STRING] = "string", [NX_CONF_INT] = "int64", [NX_CONF_FLOAT] = "float64",
-    [NX_CONF_BOOL] = "bool", [NX_CONF_TIME] = "time.Time"};
+static const char *const go_names[] = {[NX_CONF_MAP] = "map[string]interface {}",
+                                       [NX_CONF_ARRAY] = "[]interface {}",
+                                       [NX_CONF_STRING] = "string",
+                                       [NX_CONF_INT] = "int64",
+                                       [NX_CONF_FLOAT] = "float64",
+                                       [NX_CONF_BOOL] = "bool",
+                                       [NX_CONF_TIME] = "time.Time"};
 
 /* A Go type assertion v.(T): true when it holds, else Go's recovered panic text. */
 static bool assert_type(pcx *c, const nx_conf_value *v, nx_conf_type t) {
@@ -274,8 +291,8 @@ static bool key_is(const char *k, const char *const *names) {
 /* ---- permissions ------------------------------------------------------------------------ */
 
 /* Go parsePermSubjects; `at` is NULL when Go passed an unwrapped value (no position). */
-static bool perm_subjects(pcx *c, const nx_conf_value *v, const nx_conf_value *at,
-                          bool allow_queue, br_subject_perm *sp, bool deny) {
+static bool perm_subjects(pcx *c, const nx_conf_value *v, const nx_conf_value *at, bool allow_queue,
+                          br_subject_perm *sp, bool deny) {
     br_subject_perm tmp = {0};
     if (v->type == NX_CONF_STRING) {
         br_subject_perm_add(&tmp, false, v->u.s.ptr, v->u.s.len);
@@ -289,8 +306,10 @@ static bool perm_subjects(pcx *c, const nx_conf_value *v, const nx_conf_value *a
             br_subject_perm_add(&tmp, false, e->u.s.ptr, e->u.s.len);
         }
     } else {
-        add_err(c->d, at, "Expected subject permissions to be a subject, or array of subjects, "
-                          "got %s", go_type(v));
+        add_err(c->d, at,
+                "Expected subject permissions to be a subject, or array of subjects, "
+                "got %s",
+                go_type(v));
         return false;
     }
     char err[1400];
@@ -325,8 +344,7 @@ fail:
 }
 
 /* Go parseVariablePermissions: a map {allow, deny} or the old style (subject or list). */
-static br_subject_perm *variable_perms(pcx *c, const nx_conf_value *v, bool allow_queue,
-                                       bool *ok) {
+static br_subject_perm *variable_perms(pcx *c, const nx_conf_value *v, bool allow_queue, bool *ok) {
     br_subject_perm *sp = br_subject_perm_new();
     *ok = true;
     if (v->type != NX_CONF_MAP) {
@@ -484,10 +502,10 @@ static uint32_t connection_types(br_conf_diag *d, const nx_conf_value *v) {
         size_t k = 0;
         for (; k < e->u.s.len && k < sizeof up - 1; k++)
             up[k] = (e->u.s.ptr[k] >= 'a' && e->u.s.ptr[k] <= 'z') ? (char)(e->u.s.ptr[k] - 32)
-                                                                  : e->u.s.ptr[k];
+                                                                   : e->u.s.ptr[k];
         br_go_quote(q, sizeof q, up, k);
-        ul += (size_t)snprintf(unknown + ul, ul < sizeof unknown ? sizeof unknown - ul : 0,
-                               "%s%s", ul ? " " : "", q);
+        ul += (size_t)snprintf(unknown + ul, ul < sizeof unknown ? sizeof unknown - ul : 0, "%s%s",
+                               ul ? " " : "", q);
         if (ul >= sizeof unknown) ul = sizeof unknown - 1;
     }
     if (ul) add_err(d, v, "invalid connection types [%s]", unknown);
@@ -502,8 +520,8 @@ typedef struct users_out {
 } users_out;
 
 static void users_out_free(users_out *u) {
-    br_auth_opts tmp = {.users = u->users, .nusers = u->nusers, .nkeys = u->nkeys,
-                        .nnkeys = u->nnkeys};
+    br_auth_opts tmp = {
+        .users = u->users, .nusers = u->nusers, .nkeys = u->nkeys, .nnkeys = u->nnkeys};
     br_auth_opts_free(&tmp);
     memset(u, 0, sizeof *u);
 }
@@ -580,7 +598,8 @@ static int parse_users(br_conf_diag *d, const nx_conf_value *v, users_out *out) 
             br_nkey_user *nk = realloc(out->nkeys, (out->nnkeys + 1) * sizeof *nk);
             if (!nk) abort();
             out->nkeys = nk;
-            nk[out->nnkeys++] = (br_nkey_user){.nkey = nkey, .perms = perms,
+            nk[out->nnkeys++] = (br_nkey_user){.nkey = nkey,
+                                               .perms = perms,
                                                .conn_types = u.conn_types,
                                                .proxy_required = u.proxy_required};
             br_user_free(&u);
@@ -675,8 +694,10 @@ static int parse_authorization(br_conf_diag *d, const nx_conf_value *v, auth_blo
             br_permissions_free(b->defaults);
             b->defaults = p;
         } else if (KEY(e->key, "auth_callout", "auth_hook")) {
-            add_err(d, ev, "authorization option \"%s\" (auth callout) is not supported by this "
-                           "server", e->key);
+            add_err(d, ev,
+                    "authorization option \"%s\" (auth callout) is not supported by this "
+                    "server",
+                    e->key);
         } else if (KEY(e->key, "proxy_required")) {
             if (!assert_type(&c, ev, NX_CONF_BOOL)) return -2;
             b->proxy_required = ev->u.b;
@@ -740,7 +761,8 @@ static void apply_authorization(br_auth_opts *o, const nx_conf_value *v, br_conf
             char q[600];
             const char *n = b.u.users[i].username;
             bool dup = name_taken(o, n);
-            if (!dup) br_auth_opts_add_user(o, n, b.u.users[i].password, b.u.users[i].perms);
+            if (!dup)
+                br_auth_opts_add_user(o, n, b.u.users[i].password, b.u.users[i].perms);
             else {
                 br_go_quote(q, sizeof q, n, strlen(n));
                 add_err(d, v, "Duplicate user %s detected", q);
@@ -766,8 +788,7 @@ out:
     auth_block_free(&b);
 }
 
-bool br_auth_conf_apply(br_auth_opts *o, const char *key, const nx_conf_value *v,
-                        br_conf_diag *d) {
+bool br_auth_conf_apply(br_auth_opts *o, const char *key, const nx_conf_value *v, br_conf_diag *d) {
     if (!strcasecmp(key, "authorization")) {
         apply_authorization(o, v, d);
         return true;

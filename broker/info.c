@@ -123,7 +123,9 @@ char *br_write_ports_file(const br_options *o, int port) {
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     size_t n = 0;
     put(json, sizeof json, &n, "{\"nats\":[");
-    add_urls(o->host && o->host[0] ? o->host : "0.0.0.0", "nats", port, json, sizeof json, &n);
+    /* Go PortsInfo: "tls" when clients must use TLS. */
+    const char *scheme = o->tls && !o->tls_cfg.allow_non_tls ? "tls" : "nats";
+    add_urls(o->host && o->host[0] ? o->host : "0.0.0.0", scheme, port, json, sizeof json, &n);
     put(json, sizeof json, &n, "]");
     if (br_monitor_port()) { /* Go Ports.Monitoring: the HTTP(S) listener's URLs */
         const char *mh = o->http_host && o->http_host[0] ? o->http_host

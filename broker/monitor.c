@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -26,11 +27,13 @@
 #include "broker/info.h"
 #include "broker/monitor_int.h"
 #include "broker/node.h"
+#include "broker/options_conf.h"
 #include "broker/query.h"
 #include "broker/supervisor.h"
 #include "common/log.h"
 
 mon_state g_mon;
+static pthread_rwlock_t g_opts_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct MHD_Daemon *g_daemon;
 static int g_listen_fd = -1;
 static bool g_https;
@@ -710,6 +713,7 @@ static char *read_file(const char *path) {
 }
 
 static char *g_tls_cert, *g_tls_key;
+static void record_config(void);
 
 int br_monitor_start(const br_options *opts) {
     if (!opts->http_port && !opts->https_port) return 0;
@@ -723,6 +727,7 @@ int br_monitor_start(const br_options *opts) {
     }
     g_mon.opts = opts;
     g_mon.start_ns = mon_wall_ns();
+    record_config();
     g_mon.max_closed = opts->max_closed_clients > 0 ? opts->max_closed_clients : 10000;
     normalize_base_path(opts->http_base_path, g_mon.base_path, sizeof g_mon.base_path);
     const char *host = opts->http_host && opts->http_host[0] ? opts->http_host
@@ -775,6 +780,30 @@ void br_monitor_stop(void) {
     free(g_tls_cert);
     free(g_tls_key);
     g_tls_cert = g_tls_key = NULL;
+}
+
+void mon_opts_read_lock(void) {
+    pthread_rwlock_rdlock(&g_opts_lock);
+}
+
+void mon_opts_read_unlock(void) {
+    pthread_rwlock_unlock(&g_opts_lock);
+}
+
+void br_monitor_opts_write_lock(void) {
+    pthread_rwlock_wrlock(&g_opts_lock);
+}
+
+static void record_config(void) {
+    g_mon.config_ns = mon_wall_ns();
+    g_mon.config_digest[0] = '\0';
+    if (g_mon.opts && g_mon.opts->config_file)
+        br_config_digest(g_mon.opts->config_file, g_mon.config_digest, sizeof g_mon.config_digest);
+}
+
+void br_monitor_opts_write_unlock(void) {
+    record_config();
+    pthread_rwlock_unlock(&g_opts_lock);
 }
 
 void br_monitor_close_in_child(void) {

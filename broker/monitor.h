@@ -18,6 +18,11 @@ int br_monitor_start(const br_options *opts);
 void br_monitor_close_in_child(void);
 /* Stops serving (waits for requests in progress).  Safe when not started. */
 void br_monitor_stop(void);
+/* Config reload in the supervisor: the options the HTTP threads read are swapped and freed
+ * between these two calls (a write lock); the unlock also records the new config load time
+ * and digest for /varz. */
+void br_monitor_opts_write_lock(void);
+void br_monitor_opts_write_unlock(void);
 /* The bound port (after -m -1), or 0 when monitoring is off. */
 int br_monitor_port(void);
 /* "http" or "https". */

@@ -380,10 +380,9 @@ int mon_answer_connz(br_server *s, const char *args, size_t args_len, char **out
             n++;
         }
         mon_conn_sort(ptrs, n, key, now);
-        for (size_t i = 0; i < n; i++) {
-            if (k <= 0 || (int64_t)i < k) json_array_append_new(arr, mon_conn_to_json(ptrs[i], subs > 0));
-            mon_conn_clear(&recs[i]);
-        }
+        for (size_t i = 0; i < n && (k <= 0 || (int64_t)i < k); i++)
+            json_array_append_new(arr, mon_conn_to_json(ptrs[i], subs > 0));
+        for (size_t i = 0; i < n; i++) mon_conn_clear(&recs[i]); /* ptrs are sorted: not by i */
         free(recs);
         free(ptrs);
     }

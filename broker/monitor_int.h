@@ -69,7 +69,13 @@ typedef struct mon_state {
     char base_path[1024];  /* Go normalizeBasePath, "/" by default */
     int64_t start_ns;      /* wall clock, Go's s.start */
     int max_closed;        /* max_closed_clients (node-wide) */
+    int64_t config_ns;     /* Go's configTime: start, then each reload */
+    char config_digest[80]; /* Go's opts.configDigest ("sha256:..."; "" without a file) */
 } mon_state;
+
+/* Handlers hold this (read) while they look at g_mon.opts: a reload swaps them. */
+void mon_opts_read_lock(void);
+void mon_opts_read_unlock(void);
 
 extern mon_state g_mon;
 

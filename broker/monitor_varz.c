@@ -159,6 +159,7 @@ void mon_varz(const mon_req *r, mon_resp *resp) {
     mon_count_req("/varz");
     node_figs f;
     gather(&f);
+    mon_opts_read_lock(); /* a config reload swaps the options */
     const br_options *o = g_mon.opts;
     const br_node *node = br_supervisor_node();
     const br_node_shm *shm = node ? node->shm : NULL;
@@ -230,8 +231,8 @@ void mon_varz(const mon_req *r, mon_resp *resp) {
     mj_int(&b, "stalled_clients", 0);
     mj_uint(&b, "subscriptions", f.subs);
     mon_write_req_stats(&b);
-    mj_time(&b, "config_load_time", g_mon.start_ns, true);
-    mj_str(&b, "config_digest", "");
+    mj_time(&b, "config_load_time", g_mon.config_ns, true);
+    mj_str(&b, "config_digest", g_mon.config_digest);
     mj_obj(&b, "feature_flags"); /* Go's known flags and their defaults */
     mj_bool(&b, "js_ack_fc_v2", false);
     mj_bool(&b, "js_raft_delete_range", false);
@@ -258,6 +259,7 @@ void mon_varz(const mon_req *r, mon_resp *resp) {
         int64_t na = cert_not_after_ns(o->tls_cfg.cert_file);
         if (na) mj_time(&b, "tls_cert_not_after", na, true);
     }
+    mon_opts_read_unlock();
     mj_obj_end(&b);
     mon_resp_json(resp, &b);
 }

@@ -104,8 +104,7 @@ void br_permissions_free(br_permissions *p) {
     free(p);
 }
 
-static bool list_equal(char *const *a, size_t na, bool seta, char *const *b, size_t nb,
-                       bool setb) {
+static bool list_equal(char *const *a, size_t na, bool seta, char *const *b, size_t nb, bool setb) {
     if (na != nb || seta != setb) return false;
     for (size_t i = 0; i < na; i++)
         if (strcmp(a[i], b[i]) != 0) return false;
@@ -167,8 +166,20 @@ static uint32_t utf8_rune(const unsigned char *s, size_t len, size_t *width) {
 /* Go unicode.IsSpace. */
 static bool go_is_space(uint32_t r) {
     switch (r) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ': case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
         return true;
     default:
         return r >= 0x2000 && r <= 0x200A;
@@ -345,7 +356,8 @@ br_perms *br_perms_compile(const br_permissions *p) {
         if (pub->allow_set || pub->nallow) list_init(&c->pub_allow, pub->nallow);
         for (size_t i = 0; i < pub->nallow; i++) {
             const char *s = pub->allow[i];
-            if (!nx_subject_valid(s, strlen(s)) || !list_insert(&c->pub_allow, s, strlen(s), NULL, 0))
+            if (!nx_subject_valid(s, strlen(s)) ||
+                !list_insert(&c->pub_allow, s, strlen(s), NULL, 0))
                 log_invalid("invalid publish subject", s);
         }
         if (pub->ndeny) list_init(&c->pub_deny, pub->ndeny);
@@ -532,8 +544,8 @@ bool br_perms_sub_allowed(br_perm_state *st, const char *subject, size_t len, co
     return !(qlen == sizeof BR_SYS_GROUP - 1 && memcmp(queue, BR_SYS_GROUP, qlen) == 0);
 }
 
-bool br_perms_deny_delivery(br_perm_state *st, const char *subject, size_t len,
-                            const char *queue, size_t qlen) {
+bool br_perms_deny_delivery(br_perm_state *st, const char *subject, size_t len, const char *queue,
+                            size_t qlen) {
     if (!st->deny_filter || !st->perms || !st->perms->sub_deny.sl) return false;
     if (!queue) qlen = 0;
     sl_result *r = sl_match(st->perms->sub_deny.sl, subject, len);
@@ -592,8 +604,7 @@ static bool has_prefix(const char *s, size_t len, const char *pre) {
 
 bool br_perms_pub_reserved(const char *subject, size_t len) {
     /* Go: hasGWRoutedReplyPrefix, and clientNRGPrefix for accounts other than $SYS. */
-    return has_prefix(subject, len, "_GR_.") ||
-           (len >= 5 && memcmp(subject, "$NRG.", 5) == 0);
+    return has_prefix(subject, len, "_GR_.") || (len >= 5 && memcmp(subject, "$NRG.", 5) == 0);
 }
 
 bool br_perms_reply_reserved(const char *reply, size_t len) {
@@ -641,14 +652,29 @@ size_t br_go_quote(char *out, size_t cap, const char *s, size_t len) {
         } else {
             const char *esc = NULL;
             switch (r) {
-            case '\a': esc = "\\a"; break;
-            case '\b': esc = "\\b"; break;
-            case '\f': esc = "\\f"; break;
-            case '\n': esc = "\\n"; break;
-            case '\r': esc = "\\r"; break;
-            case '\t': esc = "\\t"; break;
-            case '\v': esc = "\\v"; break;
-            default: break;
+            case '\a':
+                esc = "\\a";
+                break;
+            case '\b':
+                esc = "\\b";
+                break;
+            case '\f':
+                esc = "\\f";
+                break;
+            case '\n':
+                esc = "\\n";
+                break;
+            case '\r':
+                esc = "\\r";
+                break;
+            case '\t':
+                esc = "\\t";
+                break;
+            case '\v':
+                esc = "\\v";
+                break;
+            default:
+                break;
             }
             if (esc) {
                 PUT(esc[0]), PUT(esc[1]);
@@ -699,8 +725,7 @@ int br_perms_reply_violation(char *buf, size_t cap, const char *reply, size_t le
 }
 
 int br_perms_pub_violation_log(char *buf, size_t cap, const char *subject, size_t len) {
-    return fmt_quoted(buf, cap, "Publish Violation - Subject ", subject, len, NULL, NULL, 0,
-                      NULL);
+    return fmt_quoted(buf, cap, "Publish Violation - Subject ", subject, len, NULL, NULL, 0, NULL);
 }
 
 int br_perms_sub_violation_log(char *buf, size_t cap, const char *subject, size_t len,

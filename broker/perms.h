@@ -111,12 +111,12 @@ br_permissions *br_perms_public(const br_perms *p);
 /* ---- per connection --------------------------------------------------------------------- */
 
 typedef struct br_perm_state {
-    br_perms *perms;         /* NULL: no permissions, everything allowed */
-    nx_strmap replies;       /* Go c.replies: reply subject -> tracked response */
+    br_perms *perms;   /* NULL: no permissions, everything allowed */
+    nx_strmap replies; /* Go c.replies: reply subject -> tracked response */
     uint32_t replies_since_prune;
     int64_t last_prune_ns;
-    bool pruned_once;        /* Go's zero lastReplyPrune */
-    bool deny_filter;        /* Go c.mperms != nil: filter deliveries against subscribe deny */
+    bool pruned_once; /* Go's zero lastReplyPrune */
+    bool deny_filter; /* Go c.mperms != nil: filter deliveries against subscribe deny */
 } br_perm_state;
 
 /* Go setPermissions/RegisterUser on a connection: drops previous state (tracked replies, deny
@@ -137,8 +137,8 @@ bool br_perms_sub_allowed(br_perm_state *st, const char *subject, size_t len, co
 /* Go deliverMsg's `client.mperms != nil && client.checkDenySub(subject, sub.queue)`: true when
  * a message on the literal `subject` must not be delivered to this connection's subscription
  * (queue: that subscription's queue group or NULL) because of a subscribe deny entry. */
-bool br_perms_deny_delivery(br_perm_state *st, const char *subject, size_t len,
-                            const char *queue, size_t qlen);
+bool br_perms_deny_delivery(br_perm_state *st, const char *subject, size_t len, const char *queue,
+                            size_t qlen);
 /* Go deliverMsg's reply tracking: after queuing a message carrying `reply` to this connection,
  * remember that it may publish to the reply (allow_responses).  A no-op without response
  * permissions or when the reply is publishable anyway. */

@@ -263,8 +263,10 @@ static void reload(supervisor *sv) {
         return;
     }
     apply_logging(&next);
+    br_monitor_opts_write_lock(); /* the monitoring threads read the options */
     br_options_swap(sv->opts, &next);
     br_options_free(&next);
+    br_monitor_opts_write_unlock();
     signal_workers(sv, SIGHUP);
     nx_notice("Reloaded server configuration");
 }

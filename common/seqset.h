@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define NX_SEQSET_BUCKETS 32
-#define NX_SEQSET_ENTRIES (NX_SEQSET_BUCKETS * 64) /* sequences per node */
+#define NX_SEQSET_ENTRIES ((uint64_t)NX_SEQSET_BUCKETS * 64) /* sequences per node */
 #define NX_SEQSET_MAGIC 22
 #define NX_SEQSET_VERSION 2
 

@@ -94,7 +94,7 @@ static void set_path(nx_stree_node *n, const char *p, size_t len) {
 
 /* Go pivot(): the byte at pos, or the no-pivot byte past the end. */
 static inline uint8_t pivot(const char *s, size_t len, size_t pos) {
-    return pos >= len ? NX_STREE_NO_PIVOT : (uint8_t)s[pos];
+    return pos >= len || !s ? NX_STREE_NO_PIVOT : (uint8_t)s[pos];
 }
 
 static size_t common_prefix_len(const char *a, size_t al, const char *b, size_t bl) {

@@ -247,6 +247,20 @@ bool rf_drain_and_replay_snapshot(struct rf_node *n);
 int rf_install_snapshot(struct rf_node *n, const void *data, uint64_t len, bool force) RF_WUR;
 int rf_send_snapshot(struct rf_node *n, const void *data, uint64_t len) RF_WUR;
 bool rf_need_snapshot(const struct rf_node *n);
+/* Go's CreateSnapshotCheckpoint: cut a snapshot point now, build the snapshot later (the
+ * upper layer may read the previous snapshot and the entries since), then install or abort.
+ * Only one checkpoint at a time; any other snapshot install aborts it. */
+struct rf_checkpoint;
+int rf_checkpoint_create(struct rf_node *n, bool force, struct rf_checkpoint **out) RF_WUR;
+int rf_checkpoint_load_last_snapshot(struct rf_checkpoint *c, const uint8_t **data,
+                                     uint64_t *len) RF_WUR;
+/* Next entry in (previous snapshot, checkpoint]: 1 and *ae filled (borrowed until the next
+ * call), 0 at the end, or -errno (aborted, closed). */
+int rf_checkpoint_next(struct rf_checkpoint *c, struct rf_msg *ae) RF_WUR;
+void rf_checkpoint_abort(struct rf_checkpoint *c);
+int rf_checkpoint_install(struct rf_checkpoint *c, const void *data, uint64_t len,
+                          uint64_t *compacted) RF_WUR;
+void rf_checkpoint_free(struct rf_checkpoint *c);
 void rf_reset(struct rf_node *n);
 void rf_stop(struct rf_node *n);
 /* The driver failed to persist a batch: Go's setWriteErr, the node closes. */

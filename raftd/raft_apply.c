@@ -266,10 +266,20 @@ bool rf_drain_and_replay_snapshot(struct rf_node *n)
     return true;
 }
 
-int rf_install_snapshot(struct rf_node *n, const void *data, uint64_t len, bool force)
+struct rf_checkpoint {
+    struct rf_node *n;
+    uint64_t term, applied, papplied, next;
+    uint8_t *ps;
+    uint32_t ps_len;
+    struct rf_entry *cur; /* entries lent out by rf_checkpoint_next */
+    uint32_t ncur;
+};
+
+/* Go's createSnapshotCheckpointLocked. */
+static int checkpoint_cut(struct rf_node *n, bool force, struct rf_checkpoint *c)
 {
     if (n->state == RF_CLOSED)
-        return -ESHUTDOWN;
+        return -ESHUTDOWN; /* Go's errNodeClosed */
     if (n->snapshotting)
         return -EINPROGRESS; /* Go's errSnapInProgress */
     if (n->werr)
@@ -283,17 +293,118 @@ int rf_install_snapshot(struct rf_node *n, const void *data, uint64_t len, bool 
         return -ENOENT;
     struct rf_peerstate ps;
     rf_committed_peer_state(n, n->applied, &ps);
-    uint8_t *pb;
-    uint32_t pl;
-    int rc = rf_peerstate_encode(&ps, &pb, &pl);
+    int rc = rf_peerstate_encode(&ps, &c->ps, &c->ps_len);
     rf_peerstate_free(&ps);
     if (rc < 0)
         return rc;
-    struct rf_snapshot *s = rf_snapshot_new(r->term, n->applied, pb, pl, data, len);
-    free(pb);
+    c->n = n;
+    c->term = r->term;
+    c->applied = n->applied;
+    c->papplied = n->papplied;
+    c->next = n->papplied + 1;
+    n->snapshotting = true;
+    return 0;
+}
+
+int rf_install_snapshot(struct rf_node *n, const void *data, uint64_t len, bool force)
+{
+    struct rf_checkpoint c = {0};
+    int rc = checkpoint_cut(n, force, &c);
+    if (rc < 0)
+        return rc;
+    struct rf_snapshot *s = rf_snapshot_new(c.term, c.applied, c.ps, c.ps_len, data, len);
+    free(c.ps);
     RF_LOG(n, "installing snapshot of %llu bytes [%llu:%llu]", (unsigned long long)len,
            (unsigned long long)s->term, (unsigned long long)s->index);
     return rf_install_snapshot_int(n, s);
+}
+
+int rf_checkpoint_create(struct rf_node *n, bool force, struct rf_checkpoint **out)
+{
+    struct rf_checkpoint *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    int rc = checkpoint_cut(n, force, c);
+    if (rc < 0) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static int checkpoint_live(struct rf_checkpoint *c)
+{
+    if (c->n->state == RF_CLOSED)
+        return -ESHUTDOWN;
+    if (!c->n->snapshotting)
+        return -ECANCELED; /* Go's errSnapAborted */
+    return 0;
+}
+
+int rf_checkpoint_load_last_snapshot(struct rf_checkpoint *c, const uint8_t **data,
+                                     uint64_t *len)
+{
+    int rc = checkpoint_live(c);
+    if (rc < 0)
+        return rc;
+    struct rf_snapshot *s = rf_load_last_snapshot(c->n);
+    if (!s)
+        return -ENOENT;
+    if (s->index != c->papplied)
+        return -ESTALE; /* Go: "snapshot index mismatch" */
+    *data = s->data;
+    *len = s->data_len;
+    return 0;
+}
+
+int rf_checkpoint_next(struct rf_checkpoint *c, struct rf_msg *ae)
+{
+    rf_entries_free(c->cur, c->ncur);
+    c->cur = NULL;
+    c->ncur = 0;
+    int rc = checkpoint_live(c);
+    if (rc < 0)
+        return rc;
+    if (c->next > c->applied)
+        return 0;
+    struct rf_rec *r = rf_log_get(&c->n->log, c->next);
+    if (!r)
+        return -ENOENT;
+    rf_rec_to_ae(r, c->next, ae);
+    c->cur = ae->entries = rf_entries_dup(r->entries, r->n_entries);
+    c->ncur = r->n_entries;
+    c->next++;
+    return 1;
+}
+
+void rf_checkpoint_abort(struct rf_checkpoint *c)
+{
+    c->n->snapshotting = false;
+}
+
+int rf_checkpoint_install(struct rf_checkpoint *c, const void *data, uint64_t len,
+                          uint64_t *compacted)
+{
+    int rc = checkpoint_live(c);
+    if (rc < 0)
+        return rc;
+    struct rf_node *n = c->n;
+    uint64_t before = n->log.bytes;
+    struct rf_snapshot *s = rf_snapshot_new(c->term, c->applied, c->ps, c->ps_len, data, len);
+    rc = rf_install_snapshot_int(n, s);
+    if (rc == 0 && compacted)
+        *compacted = before > n->log.bytes ? before - n->log.bytes : 0;
+    return rc;
+}
+
+void rf_checkpoint_free(struct rf_checkpoint *c)
+{
+    if (!c)
+        return;
+    rf_entries_free(c->cur, c->ncur);
+    free(c->ps);
+    free(c);
 }
 
 int rf_send_snapshot(struct rf_node *n, const void *data, uint64_t len)

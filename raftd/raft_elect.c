@@ -7,8 +7,9 @@
  * node returning from a partition cannot force a stable leader to step down.
  *
  * Invariants: a vote is granted only after the META op recording it is queued (it is durable
- * before the response leaves, see rf_ready); a node never votes twice in a term; nodes in
- * repair mode never grant a vote or a pre-vote; pre-votes never change term or vote.
+ * before the response leaves, see rf_ready); a node never votes twice in a term; a node in
+ * repair mode only ever grants "empty" votes (counted only when the whole cluster granted);
+ * pre-votes never change term or vote.
  */
 #include "raftd/raft_int.h"
 
@@ -45,12 +46,14 @@ static void reply_vote(struct rf_node *n, rf_id to, uint64_t term, bool granted,
 static int process_prevote_request(struct rf_node *n, const struct rf_msg *vr)
 {
     bool empty = n->pindex == 0;
-    bool ok = vr->term > n->term && !n->repair && n->state != RF_CLOSED;
+    bool ok = vr->term > n->term && n->state != RF_CLOSED;
     bool up = log_ok(n, vr->pterm, vr->pindex);
     bool alive = leader_alive(n);
     bool grant = ok && up && !alive;
     if (grant && empty && n->initializing)
         empty = false;
+    if (n->repair)
+        empty = true; /* see rf_process_vote_request */
     if (!up && !alive && rf_id_none(n->vote) && n->state == RF_FOLLOWER && !n->prevoting)
         rf_reset_elect(n, rf_rand_campaign_timeout(n)); /* we'd make a better leader */
     reply_vote(n, vr->from, grant ? vr->term : n->term, grant, empty, true);
@@ -80,10 +83,14 @@ int rf_process_vote_request(struct rf_node *n, const struct rf_msg *vr)
         rf_write_term_vote(n);
     }
     bool vote_ok = rf_id_none(n->vote) || rf_id_eq(n->vote, vr->leader);
-    if (n->repair)
-        vote_ok = false; /* our log may lack entries we acknowledged before the damage */
     if (vote_ok && empty && n->initializing)
         empty = false;
+    /* Our log may lack entries we acknowledged before the damage, so our vote says nothing
+     * about the candidate's log: it is an "empty" vote, which Go only counts once every
+     * member granted the candidate.  Then every intact holder of a committed entry voted for
+     * it, so its log is complete. */
+    if (n->repair)
+        empty = true;
     if (vote_ok && log_ok(n, vr->pterm, vr->pindex)) {
         n->term = vr->term;
         n->vote = vr->leader;
@@ -197,6 +204,8 @@ void rf_request_vote(struct rf_node *n)
 
 static void process_prevote_response(struct rf_node *n, const struct rf_msg *vr)
 {
+    RF_LOG(n, "pre-vote response from %.8s term %llu granted %d (prevoting %d)", vr->leader.b,
+           (unsigned long long)vr->term, (vr->flags & RF_MF_GRANTED) != 0, n->prevoting);
     if (!n->prevoting || n->state != RF_FOLLOWER)
         return;
     if ((vr->flags & RF_MF_GRANTED) && vr->term == n->prevote_term) {

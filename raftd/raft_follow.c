@@ -217,9 +217,12 @@ void rf_process_append_entry(struct rf_node *n, const struct rf_msg *ae, uint64_
     bool catching_up = n->catchup != NULL;
     bool is_new = sub == RF_SUB_NEW;
 
-    /* Ignore stale catchup streams, unless they carry the leader term and extend our log. */
-    if (!is_new && !replay && (ae->lterm == 0 || ae->pindex < n->pindex) &&
-        (!catching_up || sub != n->catchup->cid))
+    /* Ignore stale catchup streams.  Go unsubscribes a cancelled catchup inbox, so it only
+     * still sees that stream's entries already queued, and keeps those that carry the leader
+     * term and extend its log.  We accept only a seamless continuation of our log: anything
+     * else from an old stream would start catchups of its own and multiply the streams. */
+    if (!is_new && !replay && (!catching_up || sub != n->catchup->cid) &&
+        (ae->lterm == 0 || ae->pindex != n->pindex || ae->pterm != n->pterm))
         return;
 
     if (lterm > n->term) {
@@ -306,9 +309,21 @@ void rf_process_append_entry(struct rf_node *n, const struct rf_msg *ae, uint64_
                     }
                 }
             } else if (eae->term == ae->pterm) {
-                rf_truncate_wal(n, ae->pterm, ae->pindex);
-                if (ae->pterm == n->pterm && ae->pindex == n->pindex)
-                    goto cont;
+                /* The prefix matches.  Go truncates to pindex and re-stores, which is only
+                 * safe with FIFO delivery: a duplicated or late AE (or heartbeat) would cut
+                 * entries we already acknowledged.  If we hold the index this AE carries with
+                 * the same term (or, for a heartbeat, entries of the leader's own term past
+                 * it), it is a redelivery: keep everything.  Otherwise what follows in our
+                 * log is not in the leader's log, so it is uncommitted and can go. */
+                struct rf_rec *next = rf_log_get(&n->log, ae->pindex + 1);
+                uint64_t carried = ae->n_entries ? ae->term : lterm;
+                if (next && next->term == carried) {
+                    success = true;
+                } else {
+                    rf_truncate_wal(n, ae->pterm, ae->pindex);
+                    if (ae->pterm == n->pterm && ae->pindex == n->pindex)
+                        goto cont;
+                }
             } else {
                 uint64_t eae_pindex = ae->pindex - 1;
                 if (eae_pindex < n->commit)

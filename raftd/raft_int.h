@@ -294,9 +294,14 @@ rf_id rf_select_next_leader(struct rf_node *n);
 bool rf_removed_find(struct rf_node *n, rf_id id, uint64_t *ts);
 void rf_removed_del(struct rf_node *n, rf_id id);
 
+/* Debug log to stderr when RF_DEBUG is set in the environment (read once). */
+extern int rf_debug_level;
+int rf_debug_init(void);
 #define RF_LOG(n, fmt, ...)                                                                    \
     do {                                                                                       \
-        if (getenv("RF_DEBUG"))                                                                \
+        if (rf_debug_level < 0)                                                                \
+            rf_debug_level = rf_debug_init();                                                  \
+        if (rf_debug_level > 0)                                                                \
             fprintf(stderr, "%8llu RAFT [%.8s] " fmt "\n", (unsigned long long)(n)->now,     \
                     (n)->id.b, ##__VA_ARGS__);                                                 \
     } while (0)

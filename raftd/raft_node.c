@@ -15,6 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+int rf_debug_level = -1;
+
+int rf_debug_init(void)
+{
+    const char *e = getenv("RF_DEBUG");
+    return e && *e && *e != '0' ? 1 : 0;
+}
+
 void rf_config_defaults(struct rf_config *c)
 {
     memset(c, 0, sizeof(*c));

@@ -191,9 +191,9 @@ typedef struct {
 } msg_info;
 
 static void info_take(msg_info *mi, const ms_msg *m) {
-    if (m->subj_len + 1 > mi->cap) {
+    if (!mi->subj || (size_t)m->subj_len + 1 > mi->cap) {
         free(mi->subj);
-        mi->cap = m->subj_len + 1;
+        mi->cap = (size_t)m->subj_len + 1;
         mi->subj = ms_xmalloc(mi->cap);
     }
     memcpy(mi->subj, ms_subj(m), m->subj_len);

@@ -22,14 +22,9 @@ static void rehash(sd_seqmap *m, size_t ncap) {
     uint64_t *ok = m->keys;
     void **ov = m->vals;
     size_t ocap = m->cap;
-    if (ncap == 0) {
-        m->keys = NULL;
-        m->vals = NULL;
-    } else {
-        m->keys = calloc(ncap, sizeof *m->keys);
-        m->vals = calloc(ncap, sizeof *m->vals);
-        if (!m->keys || !m->vals) ms_panic("out of memory");
-    }
+    m->keys = calloc(ncap, sizeof *m->keys);
+    m->vals = calloc(ncap, sizeof *m->vals);
+    if (!m->keys || !m->vals) ms_panic("out of memory");
     m->cap = ncap;
     for (size_t i = 0; i < ocap; i++) {
         if (!ok[i]) continue;
@@ -42,7 +37,9 @@ static void rehash(sd_seqmap *m, size_t ncap) {
     free(ov);
 }
 
+/* The slot holding key, or the free slot where it would go (the table must exist). */
 static size_t slot_of(const sd_seqmap *m, uint64_t key, bool *found) {
+    if (!m->keys) ms_panic("seqmap: lookup in an empty table");
     size_t mask = m->cap - 1;
     for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
         if (m->keys[i] == key) {

@@ -1,174 +1,11 @@
 /* HTTP monitoring: Go's endpoints (/varz, /connz, /subsz, ...) and /metrics.
  *
  * Ports the single-server cases of Go nats-server v2.14.5 server/monitor_test.go and
- * test/monitor_test.go (no JetStream, clustering, TLS or accounts).  The server runs with
- * `-m -1`; the monitoring port is read from the ports file ("monitoring"), as Go writes it.
- * A small raw-socket HTTP client and jansson check the answers.  Figures must cover the whole
- * node: most tests run two broker workers.
+ * test/monitor_test.go (no JetStream, clustering or accounts).  The server runs with `-m -1`;
+ * the monitoring port is read from the ports file ("monitoring"), as Go writes it.  Figures
+ * must cover the whole node: most tests run two broker workers.  /connz: test_monitor_connz.c.
  */
-#include <poll.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <unistd.h>
-
-#include "common/gotest.h"
-#include "tests/integration/harness.h"
-
-#define QUIET "{\"verbose\":false,\"pedantic\":false}"
-
-/* ---- HTTP ---------------------------------------------------------------------------------- */
-
-typedef struct http_resp {
-    int status;
-    char ctype[128];
-    char acao[16];
-    char *body;
-} http_resp;
-
-static int http_get_raw(int port, const char *path, http_resp *r) {
-    memset(r, 0, sizeof *r);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    char req[2048];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
-    if (write(fd, req, (size_t)n) != n) {
-        close(fd);
-        return -1;
-    }
-    size_t len = 0, cap = 65536;
-    char *buf = malloc(cap);
-    int64_t deadline = h_now_ms() + 10000;
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(deadline - h_now_ms());
-        if (left <= 0 || poll(&p, 1, left) <= 0) break;
-        if (len + 4096 > cap) buf = realloc(buf, cap *= 2);
-        ssize_t got = read(fd, buf + len, cap - len - 1);
-        if (got <= 0) break;
-        len += (size_t)got;
-    }
-    close(fd);
-    buf[len] = '\0';
-    char *body = strstr(buf, "\r\n\r\n");
-    if (!body || sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1) {
-        free(buf);
-        return -1;
-    }
-    *body = '\0';
-    for (char *save = NULL, *l = strtok_r(buf, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save)) {
-        if (!strncasecmp(l, "Content-Type: ", 14)) snprintf(r->ctype, sizeof r->ctype, "%s", l + 14);
-        if (!strncasecmp(l, "Access-Control-Allow-Origin: ", 29))
-            snprintf(r->acao, sizeof r->acao, "%s", l + 29);
-    }
-    r->body = strdup(body + 4);
-    free(buf);
-    return 0;
-}
-
-/* Go readBodyEx: expects the status and content type; returns the body (malloc'd). */
-static char *read_body_ex(int port, const char *path, int status, const char *ctype) {
-    http_resp r;
-    cr_assert_eq(http_get_raw(port, path, &r), 0, "GET %s failed", path);
-    cr_assert_eq(r.status, status, "GET %s: status %d, want %d: %s", path, r.status, status, r.body);
-    cr_assert_str_eq(r.ctype, ctype, "GET %s: content type", path);
-    if (!strcmp(ctype, "application/json")) cr_assert_str_eq(r.acao, "*");
-    return r.body;
-}
-
-static json_t *get_json(int port, const char *path) {
-    char *body = read_body_ex(port, path, 200, "application/json");
-    json_error_t e;
-    json_t *j = json_loads(body, 0, &e);
-    cr_assert(j, "GET %s: bad JSON (%s): %s", path, e.text, body);
-    free(body);
-    return j;
-}
-
-#define JI(o, k) json_integer_value(json_object_get((o), (k)))
-#define JS(o, k) json_string_value(json_object_get((o), (k)))
-
-static const char *const TEXT = "text/plain; charset=utf-8";
-
-/* The monitoring port from the server's ports file; 0 when it lists none. */
-static int mon_port(const h_server *s) {
-    DIR *d = opendir(s->dir);
-    int port = 0;
-    for (struct dirent *e; d && (e = readdir(d));) {
-        size_t l = strlen(e->d_name);
-        if (l < 6 || strcmp(e->d_name + l - 6, ".ports")) continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
-        json_t *j = json_load_file(path, 0, NULL);
-        const char *u = json_string_value(json_array_get(json_object_get(j, "monitoring"), 0));
-        if (u) port = atoi(strrchr(u, ':') + 1);
-        json_decref(j);
-    }
-    if (d) closedir(d);
-    return port;
-}
-
-static h_server *srv;
-static int mp; /* monitoring port */
-
-static void start(const char *conf, const char *workers) {
-    srv = h_server_start(conf, "-m", "-1", "--workers", workers);
-    mp = mon_port(srv);
-    cr_assert_gt(mp, 0, "no monitoring port in the ports file");
-}
-
-static void fini(void) {
-    h_server_stop(srv);
-    srv = NULL;
-}
-
-/* Go createClientConnSubscribeAndPublish: SUB foo, PUB foo "Hello", auto-unsubscribed. */
-static h_conn *sub_pub(const char *name) {
-    char connect[256];
-    snprintf(connect, sizeof connect,
-             "{\"verbose\":false,\"pedantic\":false,\"lang\":\"c\",\"version\":\"1.0\"%s%s%s}",
-             name ? ",\"name\":\"" : "", name ? name : "", name ? "\"" : "");
-    h_conn *c = h_connect_setup(srv->port, connect);
-    h_send(c, "SUB foo 1\r\nUNSUB 1 1\r\nPUB foo 5\r\nHello\r\n");
-    h_ping(c);
-    return c;
-}
-
-static json_t *connz(const char *query) {
-    char path[512];
-    snprintf(path, sizeof path, "/connz%s", query);
-    return get_json(mp, path);
-}
-
-/* Polls /connz<query> until it lists n connections (Go checkClosedConns and the like). */
-static json_t *connz_wait(const char *query, size_t n) {
-    int64_t deadline = h_now_ms() + 5000;
-    for (;;) {
-        json_t *j = connz(query);
-        size_t have = json_array_size(json_object_get(j, "connections"));
-        if (have == n || h_now_ms() > deadline) {
-            cr_assert_eq(have, n, "/connz%s: %zu connections, want %zu", query, have, n);
-            return j;
-        }
-        json_decref(j);
-        h_pause_ms(10);
-    }
-}
-
-static json_t *conn_at(json_t *cz, size_t i) {
-    return json_array_get(json_object_get(cz, "connections"), i);
-}
+#include "tests/integration/monitor_util.h"
 
 TestSuite(monitor, .fini = fini, .timeout = 60);
 
@@ -209,11 +46,23 @@ Test(monitor, config_keys) {
     json_decref(cz);
 }
 
-Test(monitor, https_and_both_ports_refused) {
+Test(monitor, start_errors) {
     GO_TEST_PARTIAL("test/monitor_test.go", "TestMonitorNoTLSConfig", "via the command line");
-    GO_TEST_PARTIAL("test/monitor_test.go", "TestMonitorBothPortsConfigured", "via the config");
-    srv = h_server_start_at(__FILE__, __LINE__, 0, "https_port: -1\n", (const char *)NULL);
-    (void)srv;
+    GO_TEST_PARTIAL("test/monitor_test.go", "TestMonitorBothPortsConfigured", "command line");
+    GO_TEST_PARTIAL("test/monitor_test.go", "TestMonitorErrorOnListen", "command line");
+    char *out = run_refused("-ms -1");
+    cr_assert(strstr(out, "[FTL] Can't start monitoring: TLS cert and key required for HTTPS"), "%s", out);
+    free(out);
+    out = run_refused("-m -1 -ms -1");
+    cr_assert(strstr(out, "can't specify both HTTP (-1) and HTTPs (-1) ports"), "%s", out);
+    free(out);
+    start(NULL, "1");
+    char args[64];
+    snprintf(args, sizeof args, "-m %d", mp);
+    out = run_refused(args);
+    cr_assert(strstr(out, "Can't start monitoring: can't listen to the monitor port: listen tcp"),
+              "%s", out);
+    free(out);
 }
 
 Test(monitor, base_path) {
@@ -285,7 +134,7 @@ Test(monitor, varz_subscriptions_stable_and_server_ids) {
     start(NULL, "2");
     h_conn *c = h_connect_setup(srv->port, QUIET);
     h_send(c, "SUB a 1\r\nSUB b 2\r\n");
-    h_ping(c);
+    sync_conn(c);
     json_t *v1 = get_json(mp, "/varz"), *v2 = get_json(mp, "/varz"), *cz = connz("");
     cr_assert_eq(JI(v1, "subscriptions"), 2);
     cr_assert_eq(JI(v2, "subscriptions"), 2);
@@ -297,383 +146,6 @@ Test(monitor, varz_subscriptions_stable_and_server_ids) {
     json_decref(v2);
     json_decref(cz);
     h_close(c);
-}
-
-/* ---- /connz -------------------------------------------------------------------------------- */
-
-Test(monitor, connz) {
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorConnz", "no accounts (A, name tag)");
-    GO_TEST_PARTIAL("test/monitor_test.go", "TestConnz", "raw client instead of nats.go");
-    start("authorization { user: a, password: a }\n", "2");
-    json_t *cz = connz("");
-    cr_assert_eq(JI(cz, "num_connections"), 0);
-    cr_assert_eq(JI(cz, "total"), 0);
-    cr_assert_eq(json_array_size(json_object_get(cz, "connections")), 0);
-    json_decref(cz);
-
-    h_conn *c = h_connect_setup(srv->port, "{\"verbose\":false,\"user\":\"a\",\"pass\":\"a\"}");
-    h_send(c, "SUB foo 1\r\nUNSUB 1 1\r\nPUB foo 5\r\nHello\r\n");
-    h_ping(c);
-    cz = connz("?auth=1");
-    cr_assert_eq(JI(cz, "num_connections"), 1);
-    cr_assert_eq(JI(cz, "total"), 1);
-    cr_assert_eq(JI(cz, "limit"), 1024);
-    cr_assert_eq(JI(cz, "offset"), 0);
-    json_t *ci = conn_at(cz, 0);
-    cr_assert_neq(JI(ci, "cid"), 0);
-    cr_assert_str_eq(JS(ci, "ip"), "127.0.0.1");
-    cr_assert_neq(JI(ci, "port"), 0);
-    cr_assert_eq(JI(ci, "subscriptions"), 0);
-    cr_assert_null(json_object_get(ci, "subscriptions_list"));
-    cr_assert_eq(JI(ci, "in_msgs"), 1);
-    cr_assert_eq(JI(ci, "out_msgs"), 1);
-    cr_assert_eq(JI(ci, "in_bytes"), 5);
-    cr_assert_eq(JI(ci, "out_bytes"), 5);
-    cr_assert_str_eq(JS(ci, "kind"), "Client");
-    cr_assert_str_eq(JS(ci, "type"), "nats");
-    cr_assert(JS(ci, "start") && JS(ci, "last_activity"));
-    cr_assert_geq(strcmp(JS(ci, "last_activity"), JS(ci, "start")), 0);
-    cr_assert(JS(ci, "uptime") && JS(ci, "idle") && JS(ci, "rtt"));
-    cr_assert_str_eq(JS(ci, "authorized_user"), "a");
-    json_decref(cz);
-    h_close(c);
-}
-
-Test(monitor, connz_bad_params) {
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzBadParams");
-    GO_TEST("server/monitor_test.go", "TestMonitorRoutezWithBadParams");
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzSortBadRequest");
-    start(NULL, "1");
-    const char *bad[] = {"auth=xxx", "subs=xxx", "offset=xxx", "limit=xxx", "state=xxx", "sort=foo",
-                         "cid=-1"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char path[64];
-        snprintf(path, sizeof path, "/connz?%s", bad[i]);
-        free(read_body_ex(mp, path, 400, TEXT));
-    }
-    char *b = read_body_ex(mp, "/connz?auth=xxx", 400, TEXT);
-    cr_assert_str_eq(b, "Error decoding boolean for 'auth': strconv.ParseBool: parsing \"xxx\": "
-                        "invalid syntax");
-    free(b);
-    b = read_body_ex(mp, "/connz?limit=1x", 400, TEXT);
-    cr_assert_str_eq(b, "Error decoding int for 'limit': strconv.Atoi: parsing \"1x\": invalid syntax");
-    free(b);
-    b = read_body_ex(mp, "/connz?state=xxx", 400, TEXT);
-    cr_assert_str_eq(b, "Error decoding state for xxx");
-    free(b);
-    b = read_body_ex(mp, "/connz?sort=foo", 400, TEXT);
-    cr_assert_str_eq(b, "invalid sorting option: foo");
-    free(b);
-    free(read_body_ex(mp, "/routez?subs=xxx", 400, TEXT));
-}
-
-Test(monitor, connz_subs_and_detail) {
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzWithSubs");
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzWithSubsDetail");
-    GO_TEST_PARTIAL("test/monitor_test.go", "TestConnzWithSubs", "raw client");
-    start(NULL, "2");
-    h_conn *c = sub_pub(NULL);
-    h_send(c, "SUB hello.foo 7\r\n");
-    h_ping(c);
-    json_t *cz = connz("?subs=1");
-    json_t *list = json_object_get(conn_at(cz, 0), "subscriptions_list");
-    cr_assert_eq(json_array_size(list), 1);
-    cr_assert_str_eq(json_string_value(json_array_get(list, 0)), "hello.foo");
-    json_decref(cz);
-    cz = connz("?subs=detail");
-    json_t *d = json_array_get(json_object_get(conn_at(cz, 0), "subscriptions_list_detail"), 0);
-    cr_assert_str_eq(JS(d, "subject"), "hello.foo");
-    cr_assert_str_eq(JS(d, "sid"), "7");
-    cr_assert_eq(JI(d, "cid"), JI(conn_at(cz, 0), "cid"));
-    json_decref(cz);
-    h_close(c);
-}
-
-Test(monitor, closed_connz_with_subs_detail) {
-    GO_TEST("server/monitor_test.go", "TestMonitorClosedConnzWithSubsDetail");
-    start(NULL, "2");
-    h_conn *c = sub_pub(NULL);
-    h_send(c, "SUB hello.foo 7\r\n");
-    h_ping(c);
-    h_close(c);
-    json_t *cz = connz_wait("?state=closed&subs=detail", 1);
-    json_t *ci = conn_at(cz, 0);
-    json_t *d = json_array_get(json_object_get(ci, "subscriptions_list_detail"), 0);
-    cr_assert_str_eq(JS(d, "subject"), "hello.foo");
-    cr_assert(JS(ci, "stop") && JS(ci, "reason"));
-    json_decref(cz);
-}
-
-Test(monitor, connz_with_cid) {
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzWithCID");
-    start(NULL, "2");
-    h_conn *cs[10];
-    for (int i = 0; i < 10; i++) {
-        cs[i] = sub_pub(NULL);
-        if (i == 4) {
-            h_send(cs[i], "SUB hello.foo 2\r\nSUB hello.bar 3\r\n");
-            h_ping(cs[i]);
-        }
-    }
-    json_t *cz = connz("?cid=5");
-    cr_assert_eq(JI(cz, "num_connections"), 1);
-    cr_assert_eq(JI(conn_at(cz, 0), "cid"), 5);
-    cr_assert_eq(JI(conn_at(cz, 0), "subscriptions"), 2);
-    json_decref(cz);
-    cz = connz("?cid=100");
-    cr_assert_eq(JI(cz, "num_connections"), 0);
-    json_decref(cz);
-    for (int i = 0; i < 10; i++) h_close(cs[i]);
-}
-
-Test(monitor, connz_rtt_and_named_client) {
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorConnzRTT",
-                    "RTT measured at the first PONG, with millisecond resolution");
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzWithNamedClient");
-    start(NULL, "2");
-    h_conn *c = sub_pub("test-client");
-    json_t *cz = connz("");
-    json_t *ci = conn_at(cz, 0);
-    cr_assert_str_eq(JS(ci, "name"), "test-client");
-    cr_assert_str_eq(JS(ci, "lang"), "c");
-    const char *rtt = JS(ci, "rtt");
-    cr_assert(rtt && strcmp(rtt, "0s") != 0, "rtt %s", rtt);
-    json_decref(cz);
-    h_close(c);
-}
-
-static const char *last_of(json_t *cz, const char *name) {
-    for (size_t i = 0; i < json_array_size(json_object_get(cz, "connections")); i++)
-        if (!strcmp(JS(conn_at(cz, i), "name") ? JS(conn_at(cz, i), "name") : "", name))
-            return JS(conn_at(cz, i), "last_activity");
-    return "";
-}
-
-Test(monitor, connz_last_activity) {
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorConnzLastActivity",
-                    "pauses 5ms between steps: last_activity has millisecond resolution");
-    start(NULL, "2");
-    h_conn *foo = h_connect_setup(srv->port, "{\"verbose\":false,\"name\":\"foo\"}");
-    h_ping(foo);
-    h_pause_ms(5);
-    h_conn *bar = h_connect_setup(srv->port, "{\"verbose\":false,\"name\":\"bar\"}");
-    h_ping(bar);
-    json_t *cz = connz("?subs=1");
-    char foo_la[64], bar_la[64];
-    snprintf(foo_la, sizeof foo_la, "%s", last_of(cz, "foo"));
-    snprintf(bar_la, sizeof bar_la, "%s", last_of(cz, "bar"));
-    cr_assert_lt(strcmp(foo_la, bar_la), 0, "foo %s should be older than bar %s", foo_la, bar_la);
-    json_decref(cz);
-    h_pause_ms(5);
-    h_send(foo, "SUB hello.world 1\r\n"); /* a subscription is activity */
-    h_ping(foo);
-    cz = connz("?subs=1");
-    cr_assert_str_neq(last_of(cz, "foo"), foo_la);
-    snprintf(foo_la, sizeof foo_la, "%s", last_of(cz, "foo"));
-    json_decref(cz);
-    h_pause_ms(5);
-    h_send(bar, "PUB hello.world 5\r\nHello\r\n"); /* publish, and delivery to foo */
-    h_ping(bar);
-    h_ping(foo);
-    cz = connz("?subs=1");
-    cr_assert_str_neq(last_of(cz, "bar"), bar_la);
-    cr_assert_str_neq(last_of(cz, "foo"), foo_la);
-    snprintf(foo_la, sizeof foo_la, "%s", last_of(cz, "foo"));
-    json_decref(cz);
-    h_pause_ms(5);
-    h_send(foo, "UNSUB 1\r\n");
-    h_ping(foo);
-    cz = connz("?subs=1");
-    cr_assert_str_neq(last_of(cz, "foo"), foo_la);
-    json_decref(cz);
-    h_close(foo);
-    h_close(bar);
-}
-
-Test(monitor, connz_offset_and_limit) {
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzWithOffsetAndLimit");
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzOffsetOverflow");
-    GO_TEST_PARTIAL("test/monitor_test.go", "TestConnzWithOffsetAndLimit", "raw clients");
-    start(NULL, "2");
-    json_t *cz = connz("?offset=1&limit=1");
-    cr_assert(json_is_array(json_object_get(cz, "connections")));
-    cr_assert_eq(json_array_size(json_object_get(cz, "connections")), 0);
-    json_decref(cz);
-    cz = connz("?offset=-1&limit=-1");
-    cr_assert_eq(JI(cz, "offset"), 0);
-    cr_assert_eq(JI(cz, "limit"), 1024);
-    json_decref(cz);
-    h_conn *a = sub_pub(NULL), *b = sub_pub(NULL);
-    cz = connz("?offset=1&limit=1");
-    cr_assert_eq(JI(cz, "limit"), 1);
-    cr_assert_eq(JI(cz, "offset"), 1);
-    cr_assert_eq(JI(cz, "num_connections"), 1);
-    cr_assert_eq(JI(cz, "total"), 2);
-    cr_assert_eq(JI(conn_at(cz, 0), "cid"), 2, "the page comes from the merged, sorted list");
-    json_decref(cz);
-    cz = connz("?offset=2&limit=1");
-    cr_assert_eq(JI(cz, "num_connections"), 0);
-    cr_assert_eq(JI(cz, "total"), 2);
-    json_decref(cz);
-    cz = connz("?offset=9223372036854775807&limit=1");
-    cr_assert_eq(JI(cz, "num_connections"), 0);
-    json_decref(cz);
-    h_close(a);
-    h_close(b);
-}
-
-/* Checks that the connections are ordered by key: ascending unless desc. */
-static void expect_sorted(json_t *cz, const char *key, bool desc) {
-    json_t *arr = json_object_get(cz, "connections");
-    for (size_t i = 1; i < json_array_size(arr); i++) {
-        json_t *p = json_object_get(json_array_get(arr, i - 1), key),
-               *q = json_object_get(json_array_get(arr, i), key);
-        int c = json_is_string(p) ? strcmp(json_string_value(p), json_string_value(q))
-                                  : (json_integer_value(p) > json_integer_value(q)) -
-                                        (json_integer_value(p) < json_integer_value(q));
-        cr_assert(desc ? c >= 0 : c <= 0, "%s not sorted %s at %zu", key, desc ? "desc" : "asc", i);
-    }
-}
-
-Test(monitor, connz_sorting) {
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzDefaultSorted");
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzSortedByCid");
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzSortedByStart");
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzSortedByBytesAndMsgs");
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzSortedBySubs");
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzSortedByLast");
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorConnzSortedByUptime",
-                    "uptimes differ by real pauses, not edited start times");
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorConnzSortedByIdle",
-                    "idle times differ by real pauses");
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorConnzSortedByPending",
-                    "checks the order only (nothing pending)");
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorConnzSortByRTT", "checks the order only");
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzSortedByStopOnOpen");
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzSortedByReasonOnOpen");
-    start(NULL, "2");
-    h_conn *cs[4];
-    for (int i = 0; i < 4; i++) {
-        cs[i] = sub_pub(NULL);
-        for (int k = 0; k < i; k++) h_sendf(cs[i], "SUB s.%d %d\r\n", k, 10 + k);
-        h_ping(cs[i]);
-        h_pause_ms(3);
-    }
-    for (int k = 0; k < 20; k++) h_send(cs[0], "PUB foo 11\r\nHello World\r\n");
-    h_send(cs[0], "SUB foo 99\r\n");
-    h_ping(cs[0]);
-    h_send(cs[1], "PUB foo 5\r\nHello\r\n");
-    h_ping(cs[1]);
-    h_ping(cs[0]);
-    h_pause_ms(3);
-    h_send(cs[2], "PING\r\n"); /* PING alone is no activity */
-    h_send(cs[3], "PUB nothing 0\r\n\r\n");
-    h_ping(cs[3]);
-    json_t *cz = connz("");
-    expect_sorted(cz, "cid", false);
-    json_decref(cz);
-    static const struct {
-        const char *q, *key;
-        bool desc;
-    } cases[] = {
-        {"?sort=cid", "cid", false},          {"?sort=start", "start", false},
-        {"?sort=bytes_to", "out_bytes", true}, {"?sort=msgs_to", "out_msgs", true},
-        {"?sort=bytes_from", "in_bytes", true}, {"?sort=msgs_from", "in_msgs", true},
-        {"?sort=subs", "subscriptions", true}, {"?sort=pending", "pending_bytes", true},
-        {"?sort=last", "last_activity", true}, {"?sort=idle", "last_activity", false},
-        {"?sort=uptime", "start", true},       {"?sort=rtt", "cid", false},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cz = connz(cases[i].q);
-        cr_assert_eq(json_array_size(json_object_get(cz, "connections")), 4, "%s", cases[i].q);
-        if (strcmp(cases[i].q, "?sort=rtt")) expect_sorted(cz, cases[i].key, cases[i].desc);
-        json_decref(cz);
-    }
-    cz = connz("?sort=msgs_from");
-    cr_assert_eq(JI(conn_at(cz, 0), "cid"), 1);
-    json_decref(cz);
-    free(read_body_ex(mp, "/connz?sort=stop", 400, TEXT));
-    free(read_body_ex(mp, "/connz?sort=reason", 400, TEXT));
-    free(read_body_ex(mp, "/connz?sort=stop&state=all", 400, TEXT));
-    for (int i = 0; i < 4; i++) h_close(cs[i]);
-}
-
-Test(monitor, closed_conns_sorted) {
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorConnzSortedByUptimeClosedConn",
-                    "uptimes differ by real pauses");
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorConnzSortedByStopTimeClosedConn",
-                    "stop times are real, not edited");
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorConnzSortedByReason",
-                    "reasons are real (client closed, protocol violation)");
-    start(NULL, "2");
-    for (int i = 0; i < 4; i++) {
-        h_conn *c = sub_pub(NULL);
-        h_pause_ms(3 * (4 - i));
-        if (i % 2) {
-            h_send(c, "BOGUS\r\n"); /* closed by the server: protocol violation */
-            h_expect_re(c, "-ERR 'Unknown Protocol Operation'\r\n");
-            h_expect_closed(c);
-        }
-        h_close(c);
-    }
-    json_decref(connz_wait("?state=closed", 4));
-    json_t *cz = connz("?state=closed&sort=stop");
-    expect_sorted(cz, "stop", true);
-    json_decref(cz);
-    cz = connz("?state=closed&sort=reason");
-    expect_sorted(cz, "reason", false);
-    json_decref(cz);
-    cz = connz("?state=closed&sort=uptime");
-    cr_assert_eq(json_array_size(json_object_get(cz, "connections")), 4);
-    json_decref(cz);
-}
-
-Test(monitor, connz_state_for_closed_conns) {
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzWithStateForClosedConns");
-    start(NULL, "2");
-    h_conn *open[10];
-    for (int i = 0; i < 10; i++) {
-        h_conn *c = sub_pub(NULL);
-        h_send(c, "SUB hello.closed.conns 1\r\n");
-        h_ping(c);
-        h_close(c);
-        open[i] = sub_pub(NULL);
-        h_send(open[i], "SUB hello.open.conns 1\r\n");
-        h_ping(open[i]);
-    }
-    json_decref(connz_wait("?state=closed", 10));
-    json_decref(connz_wait("?state=open", 10));
-    json_decref(connz_wait("?state=ALL", 20));
-    json_decref(connz_wait("?cid=1&state=open", 0));
-    json_decref(connz_wait("?cid=1&state=closed", 1));
-    json_decref(connz_wait("?cid=1&state=ALL", 1));
-    json_t *cz = connz_wait("?cid=1&state=closed&subs=true", 1);
-    cr_assert_eq(JI(conn_at(cz, 0), "subscriptions"), 1);
-    cr_assert_eq(json_array_size(json_object_get(conn_at(cz, 0), "subscriptions_list")), 1);
-    json_decref(cz);
-    cz = connz_wait("?cid=1&state=closed&subs=false", 1);
-    cr_assert_null(json_object_get(conn_at(cz, 0), "subscriptions_list"));
-    json_decref(cz);
-    json_decref(connz_wait("?cid=2&state=open", 1));
-    json_decref(connz_wait("?cid=2&state=all", 1));
-    json_decref(connz_wait("?cid=2&state=closed", 0));
-    for (int i = 0; i < 10; i++) h_close(open[i]);
-}
-
-Test(monitor, closed_conns_bad_client) {
-    GO_TEST("server/monitor_test.go", "TestMonitorConnzClosedConnsBadClient");
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorConnzClosedConnsRace",
-                    "sequential polls, 20 connections");
-    start(NULL, "2");
-    close(h_try_connect(srv->port));
-    json_t *cz = connz_wait("?state=closed", 1);
-    json_t *ci = conn_at(cz, 0);
-    cr_assert(JS(ci, "last_activity") && JS(ci, "stop"));
-    cr_assert_str_eq(JS(ci, "idle"), "0s");
-    json_decref(cz);
-    for (int i = 0; i < 19; i++) h_close(sub_pub(NULL));
-    json_decref(connz_wait("?state=closed&subs=true", 20));
-    json_decref(connz_wait("?state=closed", 20));
 }
 
 /* ---- the whole node ----------------------------------------------------------------------- */
@@ -695,17 +167,17 @@ Test(monitor, node_wide_connz_and_varz) {
     int n = 0, w0 = 0, w1 = 0;
     while (n < 64) { /* the kernel spreads connections over the workers' listeners */
         cs[n++] = h_connect_setup(srv->port, QUIET);
-        h_ping(cs[n - 1]);
+        sync_conn(cs[n - 1]);
         worker_conns(&w0, &w1);
         if (n >= 4 && w0 && w1) break;
     }
     cr_assert(w0 > 0 && w1 > 0, "all %d connections landed on one worker", n);
     cr_assert_eq(w0 + w1, n);
     h_send(cs[0], "SUB all 1\r\n");
-    h_ping(cs[0]);
+    sync_conn(cs[0]);
     for (int i = 0; i < n; i++) {
         h_send(cs[i], "PUB all 3\r\nabc\r\n");
-        h_ping(cs[i]);
+        sync_conn(cs[i]);
     }
     json_t *cz = connz("?limit=1000");
     json_t *arr = json_object_get(cz, "connections");
@@ -761,6 +233,49 @@ Test(monitor, concurrent_monitoring) {
     h_close(c);
 }
 
+static void write_conf(const char *text) {
+    FILE *f = fopen(srv->conf_path, "w");
+    cr_assert(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+Test(monitor, varz_after_reload) {
+    GO_TEST_PARTIAL("server/monitor_test.go", "TestMonitorVarzReloadRace",
+                    "SIGHUP reloads while other threads poll /varz (ASan build catches misuse)");
+    start("max_payload: 1000\n", "2");
+    json_t *v = get_json(mp, "/varz");
+    cr_assert_eq(JI(v, "max_payload"), 1000);
+    cr_assert_eq(strncmp(JS(v, "config_digest"), "sha256:", 7), 0, "%s", JS(v, "config_digest"));
+    char digest[100];
+    snprintf(digest, sizeof digest, "%s", JS(v, "config_digest"));
+    json_decref(v);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, poll_many, NULL);
+    for (int i = 0; i < 10; i++) {
+        char conf[64];
+        snprintf(conf, sizeof conf, "max_payload: %d\n", 2000 + i);
+        write_conf(conf);
+        h_server_signal(srv, SIGHUP);
+        h_pause_ms(20);
+    }
+    for (int i = 0; i < 2; i++) {
+        void *rc;
+        pthread_join(t[i], &rc);
+        cr_assert_null(rc);
+    }
+    int64_t deadline = h_now_ms() + 5000;
+    for (;;) {
+        v = get_json(mp, "/varz");
+        if (JI(v, "max_payload") == 2009 || h_now_ms() > deadline) break;
+        json_decref(v);
+        h_pause_ms(20);
+    }
+    cr_assert_eq(JI(v, "max_payload"), 2009);
+    cr_assert_str_neq(JS(v, "config_digest"), digest);
+    json_decref(v);
+}
+
 /* ---- /subsz -------------------------------------------------------------------------------- */
 
 Test(monitor, subsz) {
@@ -785,7 +300,7 @@ Test(monitor, subsz_details_offset_and_test) {
     h_conn *c = h_connect_setup(srv->port, QUIET);
     h_send(c, "SUB foo.* 1\r\nSUB foo.bar 2\r\nSUB foo.foo 3\r\n");
     h_send(c, "PUB foo.bar 5\r\nHello\r\nPUB foo.baz 5\r\nHello\r\nPUB foo.foo 5\r\nHello\r\n");
-    h_ping(c);
+    sync_conn(c);
     json_t *s = get_json(mp, "/subsz?subs=1");
     cr_assert_eq(JI(s, "num_subscriptions"), 3);
     cr_assert_eq(JI(s, "total"), 3);
@@ -809,7 +324,7 @@ Test(monitor, subsz_details_offset_and_test) {
         free(read_body_ex(mp, p, 400, TEXT));
     }
     for (int i = 0; i < 200; i++) h_sendf(c, "SUB bar.%d %d\r\n", i, 100 + i);
-    h_ping(c);
+    sync_conn(c);
     s = get_json(mp, "/subsz?subs=1&offset=10&limit=100");
     cr_assert_eq(JI(s, "num_subscriptions"), 203);
     cr_assert_eq(JI(s, "total"), 203);
@@ -831,7 +346,9 @@ Test(monitor, features_off_endpoints) {
     h_conn *c = sub_pub(NULL);
     json_t *j = get_json(mp, "/jsz");
     cr_assert(json_is_true(json_object_get(j, "disabled")));
-    cr_assert_str_eq(JS(j, "server_id"), JS(get_json(mp, "/varz"), "server_id"));
+    json_t *v = get_json(mp, "/varz");
+    cr_assert_str_eq(JS(j, "server_id"), JS(v, "server_id"));
+    json_decref(v);
     json_decref(j);
     char *b = read_body_ex(mp, "/jsz?leader-only=true", 400, TEXT);
     cr_assert_str_eq(b, "filtered response: not leader");

@@ -214,9 +214,6 @@ static void sm_apply(struct sim *s, struct sim_node *sn, const struct rf_committ
             int64_t d;
             if (e->type == RF_ENTRY_NORMAL && decode_delta(e->data, e->len, &d))
                 sn->sm.sum += d;
-            if (e->type == RF_ENTRY_REMOVE_PEER && e->len == RF_ID_LEN &&
-                memcmp(e->data, sn->id.b, RF_ID_LEN) == 0)
-                sn->removed = true;
         }
         sn->sm.chain = h;
         sn->sm.applied = ce->index;
@@ -360,13 +357,6 @@ static void complete(struct sim *s, int i)
     }
     rf_advance(sn->n, &rd);
     sn->inflight = false;
-    if (sn->removed && sn->up) {
-        /* The upper layer deletes a group this node was removed from. */
-        sim_crash(s, i);
-        sim_disk_wipe(sn->disk);
-        sn->removed = false;
-        return;
-    }
     sim_pump(s, i);
 }
 
@@ -449,8 +439,13 @@ struct sim *sim_new(const struct sim_opts *o)
 
 void sim_start_spare(struct sim *s, int i)
 {
-    if (!s->nodes[i].up)
-        node_start(s, i, true);
+    if (s->nodes[i].up)
+        return;
+    /* A new server: empty disk, knows the group's initial peers like Go's bootstrap. */
+    sim_disk_wipe(s->nodes[i].disk);
+    s->nodes[i].removed = false;
+    s->nodes[i].in_repair = false;
+    node_start(s, i, true);
 }
 
 void sim_free(struct sim *s)
@@ -462,6 +457,9 @@ void sim_free(struct sim *s)
         rf_node_destroy(sn->n);
         rf_ls_close(sn->ls);
         sim_disk_free(sn->disk);
+        for (uint32_t k = 0; k < sn->nheld; k++)
+            free(sn->held[k].buf);
+        free(sn->held);
     }
     for (uint32_t k = 0; k < s->hn; k++)
         free(s->heap[k].buf);
@@ -516,9 +514,36 @@ struct rf_node *sim_raft(struct sim *s, int i)
 
 /* ---- the event loop ---- */
 
+void sim_pause(struct sim *s, int i)
+{
+    s->nodes[i].paused = true;
+}
+
+void sim_resume(struct sim *s, int i)
+{
+    struct sim_node *sn = &s->nodes[i];
+    sn->paused = false;
+    for (uint32_t k = 0; k < sn->nheld; k++) {
+        sn->held[k].at = s->now;
+        ev_push(s, sn->held[k]);
+    }
+    sn->nheld = 0;
+}
+
 static void handle(struct sim *s, struct sim_event *ev)
 {
     struct sim_node *sn = &s->nodes[ev->node];
+    if (sn->paused) {
+        if (sn->nheld == sn->capheld) {
+            sn->capheld = sn->capheld ? sn->capheld * 2 : 64;
+            sn->held = realloc(sn->held, sn->capheld * sizeof(*sn->held));
+            if (!sn->held)
+                abort();
+        }
+        sn->held[sn->nheld++] = *ev;
+        ev->buf = NULL; /* now owned by the held copy */
+        return;
+    }
     switch (ev->type) {
     case EV_TICK:
         if (!sn->up || ev->gen != sn->gen)

@@ -52,7 +52,7 @@ struct sim_node {
     int idx;
     rf_id id;
     bool up;
-    bool removed; /* applied its own removal: the upper layer deletes the group */
+    bool removed; /* no longer a member: stopped, like the upper layer would */
     uint64_t gen; /* incarnation, bumped on crash */
     struct rf_node *n;
     struct rf_log_store *ls;
@@ -63,9 +63,13 @@ struct sim_node {
     struct sim_sm sm;
     bool was_leader;
     bool pending_corruption;
+    bool in_repair; /* last seen needing repair (sticky while down) */
     int lead_changes;
     bool last_lead_change;
     bool observer; /* re-applied on restart */
+    bool paused;   /* Go tests' n.Lock(): events wait until sim_resume */
+    struct sim_event *held;
+    uint32_t nheld, capheld;
     uint64_t crashes;
 };
 
@@ -124,6 +128,10 @@ void sim_restart(struct sim *s, int i);
 void sim_start_spare(struct sim *s, int i); /* start a fresh node that knows all ids */
 int sim_index_of(struct sim *s, rf_id id);
 void sim_pump(struct sim *s, int i); /* run the driver after a direct core call */
+
+/* Freeze a node like Go tests holding its lock: its events wait, then run on resume. */
+void sim_pause(struct sim *s, int i);
+void sim_resume(struct sim *s, int i);
 
 /* Network. */
 void sim_partition(struct sim *s, const uint8_t *group);

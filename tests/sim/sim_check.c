@@ -223,6 +223,7 @@ void sim_check_step(struct sim *s)
                 check_completeness(s, i);
         }
         sn->was_leader = lead;
+        sn->in_repair = n->repair;
         RF_ASSERT(n->applied <= n->processed && n->processed <= n->commit);
     }
 }

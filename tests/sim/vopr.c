@@ -2,7 +2,7 @@
  * runs random fault scenarios against the simulator, one seed each, checking safety after
  * every event (sim_check.c) and liveness once the faults heal.
  *
- *   raft_vopr                 the bounded default run (meson test, suite 'sim')
+ *   raft_vopr                 the bounded default run: 300 seeds (meson test, suite 'sim')
  *   raft_vopr --seed S        reproduce one seed, with stats
  *   raft_vopr --seeds N [--start S]   run N seeds
  *   raft_vopr --soak [--seeds N]      long scenarios (default 500 seeds), not in meson test
@@ -35,7 +35,7 @@ static int faulty(struct sim *s)
     int c = 0;
     for (int i = 0; i < s->n; i++) {
         struct sim_node *sn = &s->nodes[i];
-        if (sn->pending_corruption || (sn->up && rf_needs_repair(sn->n)))
+        if (sn->pending_corruption || sn->in_repair)
             c++;
     }
     return c;
@@ -45,7 +45,8 @@ static int pick(struct sim *s, bool want_up)
 {
     int c[SIM_MAX_NODES], k = 0;
     for (int i = 0; i < s->n; i++)
-        if (s->nodes[i].up == want_up)
+        if (s->nodes[i].up == want_up && !s->nodes[i].removed &&
+            (want_up || i < s->o.nodes || s->nodes[i].crashes))
             c[k++] = i;
     return k ? c[sim_rand(&s->rng, (uint64_t)k)] : -1;
 }
@@ -67,8 +68,30 @@ struct scen {
     int f;
 };
 
+/* Like JetStream does for its groups, stop a node once the leader's committed membership
+ * no longer has it; it may come back later as a new server with an empty disk. */
+static void reap_removed(struct sim *s)
+{
+    int l = sim_leader(s);
+    if (l < 0 || s->nodes[l].n->memb.active)
+        return;
+    struct rf_node *ln = s->nodes[l].n;
+    for (int i = 0; i < s->n; i++) {
+        struct sim_node *sn = &s->nodes[i];
+        if (i == l || rf_peer_find(ln, sn->id) || sn->removed)
+            continue;
+        if (i >= s->o.nodes && !sn->crashes && !sn->up)
+            continue; /* a spare never started */
+        if (!rf_removed_find(ln, sn->id, NULL))
+            continue; /* never a member (a spare not yet added) */
+        sim_crash(s, i);
+        sn->removed = true;
+    }
+}
+
 static void fault_step(struct sim *s, struct scen *sc)
 {
+    reap_removed(s);
     uint64_t r = sim_rand(&s->rng, 100);
     int i;
     if (r < 45) { /* client traffic */
@@ -112,8 +135,10 @@ static void fault_step(struct sim *s, struct scen *sc)
                 RF_IGNORE(rf_propose_remove_peer(ln, victim));
                 sim_pump(s, l);
             } else {
-                for (int k = s->o.nodes; k < s->n; k++)
-                    if (!s->nodes[k].up && !rf_peer_find(ln, s->nodes[k].id)) {
+                /* A new server joins: the leader proposes it once it answers (Go). */
+                for (int k = 0; k < s->n; k++)
+                    if (!s->nodes[k].up && !rf_peer_find(ln, s->nodes[k].id) &&
+                        (s->nodes[k].removed || (k >= s->o.nodes && !s->nodes[k].crashes))) {
                         sim_start_spare(s, k);
                         break;
                     }
@@ -161,7 +186,8 @@ static bool run_seed(uint64_t seed, bool soak, bool stats)
                       .membership = sim_rand(&rng, 3) == 0,
                       .observers = sim_rand(&rng, 4) == 0,
                       .transfers = sim_rand(&rng, 2) == 0,
-                      .f = (nodes - 1) / 2};
+                      .f = 0};
+    sc.f = sc.membership ? 1 : (nodes - 1) / 2; /* membership may shrink the group to 3 */
     struct sim *s = sim_new(&o);
     uint64_t end = s->now + sc.fault_ms;
     while (!s->failed && s->now < end) {
@@ -173,7 +199,7 @@ static bool run_seed(uint64_t seed, bool soak, bool stats)
         sim_heal(s);
         s->o.loss_ppm = s->o.dup_ppm = s->o.reorder_ppm = 0;
         for (int i = 0; i < s->n; i++) {
-            if (!s->nodes[i].up && (i < o.nodes || s->nodes[i].crashes))
+            if (!s->nodes[i].up && !s->nodes[i].removed && (i < o.nodes || s->nodes[i].crashes))
                 sim_restart(s, i);
             if (s->nodes[i].up && s->nodes[i].observer) {
                 s->nodes[i].observer = false;
@@ -215,6 +241,30 @@ static bool run_seed(uint64_t seed, bool soak, bool stats)
         printf("FAIL seed %llu: %s\n  reproduce: raft_vopr --seed %llu\n",
                (unsigned long long)seed, why, (unsigned long long)seed);
     }
+    if (!ok) {
+        for (int i = 0; i < s->n; i++) {
+            struct sim_node *sn = &s->nodes[i];
+            if (!sn->up) {
+                printf("  node %d: down%s repair %d\n", i, sn->removed ? " (removed)" : "",
+                       sn->in_repair);
+                continue;
+            }
+            printf("  node %d peers:", i);
+            for (uint32_t k = 0; k < sn->n->peers.n; k++)
+                printf(" %.8s", sn->n->peers.v[k].id.b);
+            printf("\n");
+            struct rf_node *n = sn->n;
+            printf("  node %d: %s term %llu vote %.8s leader %.8s pterm %llu pindex %llu "
+                   "commit %llu applied %llu base %llu repair %d/%llu obs %d peers %u csz %d "
+                   "catchup %d memb %d\n",
+                   i, rf_state_str(n->state), (unsigned long long)n->term, n->vote.b,
+                   n->leader.b, (unsigned long long)n->pterm, (unsigned long long)n->pindex,
+                   (unsigned long long)n->commit, (unsigned long long)n->applied,
+                   (unsigned long long)n->log.base, n->repair,
+                   (unsigned long long)n->repair_term, n->observer, n->peers.n, n->csz,
+                   n->catchup != NULL, n->memb.active);
+        }
+    }
     if (stats || !ok) {
         struct sim_stats *st = &s->st;
         printf("seed %llu: nodes=%d+%d loss=%u dup=%u reord=%u net<=%ums disk<=%ums snap=%u prevote=%d "
@@ -239,7 +289,7 @@ static bool run_seed(uint64_t seed, bool soak, bool stats)
 
 int main(int argc, char **argv)
 {
-    uint64_t start = 1, count = 24;
+    uint64_t start = 1, count = 300;
     bool one = false, soak = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
@@ -252,7 +302,7 @@ int main(int argc, char **argv)
             start = strtoull(argv[++i], NULL, 0);
         } else if (!strcmp(argv[i], "--soak")) {
             soak = true;
-            if (count == 24)
+            if (count == 300)
                 count = 500;
         } else if (!strcmp(argv[i], "-v")) {
             verbose = true;

@@ -382,7 +382,7 @@ void sd_suite_max_msgs_per_update_to_one_remove_newest(const sd_suite_factory *f
     sd_store *st = sd_suite_open(f, &cfg, &clk);
     sd_suite_store(st, "foo.0", NULL);
     /* Large fillers so a file store puts the copies of foo.0 in different blocks. */
-    size_t big = 1024 * 1024;
+    size_t big = (size_t)1024 * 1024;
     uint8_t *msg = calloc(1, big);
     char subj[16];
     for (int i = 1; i <= 9; i++) {
@@ -747,7 +747,7 @@ void sd_suite_skip_msgs_carry_forward_last_time(const sd_suite_factory *f) {
     sd_fake_clock_init(&clk);
     sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("foo")};
     sd_store *st = sd_suite_open(f, &cfg, &clk);
-    const int64_t day = 24 * 3600 * SEC;
+    const int64_t day = 24LL * 3600 * SEC;
     int64_t old = (clk.now - 30 * day) / SEC * SEC;
     cr_assert_eq(sd_store_store_raw_msg(st, "foo", 3, NULL, 0, NULL, 0, 1, old, 0, false), 0);
     sd_stream_state s;

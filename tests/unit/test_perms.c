@@ -1,5 +1,6 @@
-/* Permission tests (broker/perms.c): ports of the permission cases of nats-server v2.14.5
- * server/client_test.go that can be checked without a running server, plus Go's %q quoting,
+/* Permission tests (broker/perms.c, and the permission parts of broker/auth_conf.c): ports
+ * of the permission cases of nats-server v2.14.5 server/client_test.go and
+ * server/opts_test.go that can be checked without a running server, plus Go's %q quoting,
  * the violation texts and the reply-tracking rules.  Where Go drives a client connection
  * (CONNECT, SUB, +OK/-ERR), these tests call the checks the broker makes at the same points.
  */
@@ -7,7 +8,9 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "broker/auth.h"
 #include "broker/perms.h"
+#include "common/conf.h"
 #include "common/gotest.h"
 #include "common/subject.h"
 
@@ -98,24 +101,45 @@ Test(perms, queue_subscribe_permissions) {
         {{"foo bar.*"}, {NULL}, "foo", "bar.fizz", NULL},
         {{"> bar.>"}, {NULL}, "whizz", "bar.bang", NULL},
         {{"> bar.>"}, {NULL}, "whizz", NULL, "Permissions Violation for Subscription to \"whizz\""},
-        {{">"}, {"foo"}, "foo", "bar",
+        {{">"},
+         {"foo"},
+         "foo",
+         "bar",
          "Permissions Violation for Subscription to \"foo\" using queue \"bar\""},
         {{">"}, {"foo"}, "bar", NULL, NULL},
-        {{">"}, {">"}, "foo", "bar",
+        {{">"},
+         {">"},
+         "foo",
+         "bar",
          "Permissions Violation for Subscription to \"foo\" using queue \"bar\""},
         {{"> v1.>"}, {NULL}, "foo", "v1.prod", NULL},
         {{">"}, {"> >"}, "foo", NULL, NULL},
-        {{NULL}, {"> >"}, "foo", "bar",
+        {{NULL},
+         {"> >"},
+         "foo",
+         "bar",
          "Permissions Violation for Subscription to \"foo\" using queue \"bar\""},
         {{NULL}, {"> *.dev", "> *.stg"}, "foo", "bar", NULL},
-        {{"> *.dev", "> *.stg"}, {NULL}, "foo", "bar",
+        {{"> *.dev", "> *.stg"},
+         {NULL},
+         "foo",
+         "bar",
          "Permissions Violation for Subscription to \"foo\" using queue \"bar\""},
-        {{NULL}, {"foo >"}, "foo", "bar",
+        {{NULL},
+         {"foo >"},
+         "foo",
+         "bar",
          "Permissions Violation for Subscription to \"foo\" using queue \"bar\""},
-        {{"foo bar"}, {NULL}, "foo", "fizz",
+        {{"foo bar"},
+         {NULL},
+         "foo",
+         "fizz",
          "Permissions Violation for Subscription to \"foo\" using queue \"fizz\""},
         {{"foo"}, {NULL}, "foo", "bar", NULL},
-        {{">"}, {"admin.>", "> restricted"}, "admin.secret", "workers",
+        {{">"},
+         {"admin.>", "> restricted"},
+         "admin.secret",
+         "workers",
          "Permissions Violation for Subscription to \"admin.secret\" using queue \"workers\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -220,7 +244,8 @@ Test(perms, set_permissions_clears_stale_deny_state) {
 }
 
 Test(perms, publish_deny_queue_qualifier_fails_closed) {
-    GO_TEST("server/client_test.go", "TestClientSetPermissionsPublishDenyQueueQualifierFailsClosed");
+    GO_TEST("server/client_test.go",
+            "TestClientSetPermissionsPublishDenyQueueQualifierFailsClosed");
     br_permissions *p = br_permissions_new();
     p->publish = sp_make(NULL, LIST("admin.secret workers"));
     br_perm_state st;
@@ -482,4 +507,264 @@ Test(perms, clone_and_equal) {
     cr_assert_not(br_permissions_equal(p, NULL));
     br_permissions_free(p);
     br_permissions_free(c);
+}
+
+/* ---- permissions from config files (server/opts_test.go) ---- */
+
+/* Parses text as file "test.conf" and applies it; returns the number of errors. */
+static int load(const char *text, br_auth_opts *o, br_conf_diag *d) {
+    memset(o, 0, sizeof *o);
+    memset(d, 0, sizeof *d);
+    nx_conf_value *root = NULL;
+    char err[1024];
+    nx_conf_opts co = {.file = "test.conf"};
+    if (nx_conf_parse(text, strlen(text), &co, &root, err, sizeof err) < 0) {
+        d->errors = strdup(err);
+        d->nerrors = 1;
+        return 1;
+    }
+    int n = br_auth_conf_load(o, root, d);
+    nx_conf_free(root);
+    return n;
+}
+
+static bool has_error(const br_conf_diag *d, const char *needle) {
+    return d->errors && strstr(d->errors, needle);
+}
+
+static br_auth *auth_from(const char *text) {
+    br_auth_opts o;
+    br_conf_diag d;
+    cr_assert_eq(load(text, &o, &d), 0, "%s", d.errors ? d.errors : "");
+    br_auth *a = NULL;
+    char err[512];
+    cr_assert_eq(br_auth_new(&o, &a, err, sizeof err), 0, "%s", err);
+    br_auth_opts_free(&o);
+    br_conf_diag_free(&d);
+    return a;
+}
+
+static br_user *find_user(const br_auth_opts *o, const char *name) {
+    for (size_t i = 0; i < o->nusers; i++)
+        if (!strcmp(o->users[i].username, name)) return &o->users[i];
+    return NULL;
+}
+
+typedef struct creds {
+    const char *user, *pass;
+} creds;
+
+static int check(const br_auth *a, creds c, br_auth_result *r) {
+    br_auth_creds bc = {0};
+    if (c.user) bc.user = c.user, bc.user_len = strlen(c.user);
+    if (c.pass) bc.pass = c.pass, bc.pass_len = strlen(c.pass);
+    return br_auth_check(a, &bc, r);
+}
+
+static void expect_error(const char *conf, const char *needle) {
+    br_auth_opts o;
+    br_conf_diag d;
+    cr_assert_gt(load(conf, &o, &d), 0, "no error for %s", conf);
+    if (needle) cr_assert(has_error(&d, needle), "got %s", d.errors);
+    br_auth_opts_free(&o);
+    br_conf_diag_free(&d);
+}
+
+static void response_case(const char *a, const char *b, const char *err, int64_t max, int64_t ttl) {
+    char conf[512];
+    snprintf(conf, sizeof conf,
+             "listen: \"127.0.0.1:-1\"\nauthorization {\n users [\n {\n user: ivan\n"
+             " password: pwd\n permissions {\n allow_responses {\n %s\n %s\n }\n }\n }\n ]\n}\n",
+             a, b);
+    br_auth_opts o;
+    br_conf_diag d;
+    int n = load(conf, &o, &d);
+    if (err) {
+        cr_assert(n > 0 && has_error(&d, err), "want %s, got %s", err, d.errors);
+    } else {
+        cr_assert_eq(n, 0, "%s", d.errors);
+        const br_response_perm *p = o.users[0].perms->response;
+        cr_assert_not_null(p);
+        cr_assert_eq(p->max_msgs, max, "%s %s", a, b);
+        cr_assert_eq(p->expires_ns, ttl, "%s %s", a, b);
+    }
+    br_auth_opts_free(&o);
+    br_conf_diag_free(&d);
+}
+
+Test(perms_conf, nkey_users_default_permissions_config) {
+    GO_TEST_PARTIAL("server/opts_test.go", "TestNkeyUsersDefaultPermissionsConfig",
+                    "the accounts{} half is not ported (accounts are not supported)");
+    br_auth_opts o;
+    br_conf_diag d;
+    cr_assert_eq(load("authorization {\n default_permissions = {\n publish = \"foo\"\n }\n"
+                      " users = [\n { user: \"user\", password: \"pwd\"}\n"
+                      " { user: \"other\", password: \"pwd\",\n permissions = {\n"
+                      " subscribe = \"bar\"\n }\n }\n"
+                      " { nkey: \"UDKTV7HZVYJFJN64LLMYQBUR6MTNNYCDC3LAZH4VHURW3GZLL3FULBXV\" }\n"
+                      " { nkey: \"UA3C5TBZYK5GJQJRWPMU6NFY5JNAEVQB2V2TUZFZDHFJFUYVKTTUOFKZ\",\n"
+                      " permissions = {\n subscribe = \"bar\"\n }\n }\n ]\n}\n",
+                      &o, &d),
+                 0, "%s", d.errors);
+    cr_assert_eq(o.nusers, 2);
+    cr_assert_eq(o.nnkeys, 2);
+    const br_permissions *def[2] = {find_user(&o, "user")->perms, o.nkeys[0].perms};
+    const br_permissions *own[2] = {find_user(&o, "other")->perms, o.nkeys[1].perms};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_str_eq(def[i]->publish->allow[0], "foo");
+        cr_assert_null(def[i]->subscribe);
+        cr_assert_str_eq(own[i]->subscribe->allow[0], "bar");
+        cr_assert_null(own[i]->publish);
+    }
+    br_auth_opts_free(&o);
+    br_conf_diag_free(&d);
+}
+
+Test(perms_conf, nkey_users_with_perms_config) {
+    GO_TEST("server/opts_test.go", "TestNkeyUsersWithPermsConfig");
+    br_auth_opts o;
+    br_conf_diag d;
+    cr_assert_eq(load("authorization {\n users = [\n"
+                      " {nkey: \"UDKTV7HZVYJFJN64LLMYQBUR6MTNNYCDC3LAZH4VHURW3GZLL3FULBXV\",\n"
+                      " permissions = {\n publish = \"$SYS.>\"\n"
+                      " subscribe = { deny = [\"foo\", \"bar\", \"baz\"] }\n }\n }\n ]\n}",
+                      &o, &d),
+                 0);
+    cr_assert_eq(o.nnkeys, 1);
+    const br_permissions *p = o.nkeys[0].perms;
+    cr_assert(p && p->publish);
+    cr_assert_str_eq(p->publish->allow[0], "$SYS.>");
+    cr_assert(p->subscribe);
+    cr_assert_not(p->subscribe->allow_set);
+    cr_assert_null(p->subscribe->allow);
+    cr_assert_eq(p->subscribe->ndeny, 3);
+    cr_assert_str_eq(p->subscribe->deny[0], "foo");
+    cr_assert_str_eq(p->subscribe->deny[1], "bar");
+    cr_assert_str_eq(p->subscribe->deny[2], "baz");
+    br_auth_opts_free(&o);
+    br_conf_diag_free(&d);
+}
+
+Test(perms_conf, new_style_authorization_config) {
+    GO_TEST("server/opts_test.go", "TestNewStyleAuthorizationConfig");
+    br_auth_opts o;
+    br_conf_diag d;
+    cr_assert_eq(
+        load("listen: 127.0.0.1:4222\n\nauthorization {\n"
+             "  normal_user = {\n    publish = {\n      allow = [\"foo\", \"bar\", \"baz\"]\n"
+             "    }\n    subscribe = {\n      deny = \"$SYS.>\"\n    }\n  }\n"
+             " admin_user = {\n   publish = \"$SYS.>\"\n   subscribe = {\n"
+             "     deny = [\"foo\", \"bar\", \"baz\"]\n   }\n }\n"
+             "  users = [\n"
+             "    {user: alice, password: foo, permissions: $normal_user}\n"
+             "    {user: bob, password: special, permissions: $admin_user}\n  ]\n}\n",
+             &o, &d),
+        0, "%s", d.errors);
+    cr_assert_eq(o.nusers, 2);
+    br_user *alice = find_user(&o, "alice");
+    cr_assert(alice && alice->perms && alice->perms->publish);
+    cr_assert_eq(alice->perms->publish->nallow, 3);
+    cr_assert_str_eq(alice->perms->publish->allow[0], "foo");
+    cr_assert_str_eq(alice->perms->publish->allow[1], "bar");
+    cr_assert_str_eq(alice->perms->publish->allow[2], "baz");
+    cr_assert_eq(alice->perms->publish->ndeny, 0);
+    cr_assert(alice->perms->subscribe);
+    cr_assert_eq(alice->perms->subscribe->nallow, 0);
+    cr_assert_eq(alice->perms->subscribe->ndeny, 1);
+    cr_assert_str_eq(alice->perms->subscribe->deny[0], "$SYS.>");
+    br_user *bob = find_user(&o, "bob");
+    cr_assert(bob && bob->perms && bob->perms->publish);
+    cr_assert_eq(bob->perms->publish->nallow, 1);
+    cr_assert_str_eq(bob->perms->publish->allow[0], "$SYS.>");
+    cr_assert_eq(bob->perms->publish->ndeny, 0);
+    cr_assert(bob->perms->subscribe);
+    cr_assert_eq(bob->perms->subscribe->nallow, 0);
+    cr_assert_eq(bob->perms->subscribe->ndeny, 3);
+    cr_assert_str_eq(bob->perms->subscribe->deny[0], "foo");
+    cr_assert_str_eq(bob->perms->subscribe->deny[1], "bar");
+    cr_assert_str_eq(bob->perms->subscribe->deny[2], "baz");
+    br_auth_opts_free(&o);
+    br_conf_diag_free(&d);
+}
+
+Test(perms_conf, parsing_response_permissions) {
+    GO_TEST("server/opts_test.go", "TestParsingResponsePermissions");
+    const int64_t s = 1000000000, dm = BR_ALLOW_RESPONSE_MAX_MSGS;
+    const int64_t dt = BR_ALLOW_RESPONSE_EXPIRATION_NS;
+    response_case("", "", NULL, dm, dt);
+    response_case("max: 10", "", NULL, 10, dt);
+    response_case("", "ttl: 5s", NULL, dm, 5 * s);
+    response_case("max: 0", "", NULL, dm, dt);
+    response_case("", "ttl: \"0s\"", NULL, dm, dt);
+    response_case("max: 10", "ttl: \"5s\"", NULL, 10, 5 * s);
+    response_case("max: -1", "ttl: \"5s\"", NULL, -1, 5 * s);
+    response_case("max: 10", "ttl: \"-1s\"", NULL, 10, -1 * s);
+    response_case("max: -1", "ttl: \"-1s\"", NULL, -1, -1 * s);
+    response_case("unknown_field: 123", "", "Unknown field", 0, 0);
+    response_case("max: 10", "ttl: 123", "not a duration string", 0, 0);
+    response_case("max: 10", "ttl: xyz", "error parsing expires", 0, 0);
+}
+
+Test(perms_conf, queue_permissions) {
+    GO_TEST_PARTIAL("server/opts_test.go", "TestQueuePermissions",
+                    "checks the parsed permissions with br_perms_sub_allowed instead of a client");
+    static const struct {
+        const char *type, *queue;
+        bool err;
+    } cases[] = {{"allow", "queue.dev", false},
+                 {"allow", NULL, true},
+                 {"allow", "bad", true},
+                 {"deny", NULL, false},
+                 {"deny", "queue.dev", true}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char conf[512];
+        snprintf(conf, sizeof conf,
+                 "listen: 127.0.0.1:-1\nno_auth_user: u\nauthorization {\n users [{\n"
+                 " user: u, password: pwd, permissions: { sub: { %s: [\"foo.> *.dev\"] } }\n }]\n}",
+                 cases[i].type);
+        br_auth *a = auth_from(conf);
+        br_auth_result r;
+        cr_assert_eq(check(a, (creds){0}, &r), 0);
+        br_perm_state st = {0};
+        br_perm_state_set(&st, r.perms);
+        const char *q = cases[i].queue;
+        bool ok = br_perms_sub_allowed(&st, "foo.bar", 7, q, q ? strlen(q) : 0);
+        cr_assert_eq(ok, !cases[i].err, "case %zu", i);
+        if (!ok) {
+            char buf[256];
+            br_perms_sub_violation(buf, sizeof buf, "foo.bar", 7, q, q ? strlen(q) : 0);
+            cr_assert(strstr(buf, "Permissions Violation for Subscription to \"foo.bar\""));
+        }
+        br_perm_state_clear(&st);
+        br_auth_free(a);
+    }
+}
+
+Test(perms_conf, queue_qualifier_only_for_subscribe) {
+    GO_TEST_PARTIAL("server/opts_test.go", "TestQueueQualifierOnlyAllowedForSubscribePermissions",
+                    "the leafnode and cluster cases are not ported (not supported)");
+    br_auth_opts o;
+    br_conf_diag d;
+    cr_assert_eq(load("authorization {\n users: [{\n user: u\n password: p\n"
+                      " permissions: { subscribe: { deny: [\"admin.secret workers\"] } }\n }]\n}",
+                      &o, &d),
+                 0);
+    br_auth_opts_free(&o);
+    br_conf_diag_free(&d);
+    expect_error("authorization {\n users: [{\n user: u\n password: p\n"
+                 " permissions: { publish: { deny: [\"admin.secret workers\"] } }\n }]\n}",
+                 "test.conf:5:28: subject \"admin.secret workers\" is not a valid subject");
+    /* Programmatic permissions are checked by br_auth_new (Go validateAuth). */
+    br_auth_opts po = {0};
+    br_permissions *p = br_permissions_new();
+    p->publish = br_subject_perm_new();
+    br_subject_perm_add(p->publish, true, "admin.secret workers", 20);
+    br_auth_opts_add_user(&po, "u", "p", p);
+    br_auth *a = NULL;
+    char err[256];
+    cr_assert_lt(br_auth_new(&po, &a, err, sizeof err), 0);
+    cr_assert_str_eq(err, "invalid permissions for user \"u\": publish deny: subject "
+                          "\"admin.secret workers\" is not a valid subject");
+    br_permissions_free(p);
+    br_auth_opts_free(&po);
 }
