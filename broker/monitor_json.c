@@ -267,17 +267,14 @@ void mj_json(mj_buf *b, const char *key, json_t *v) {
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
         mj_obj(b, key);
-        const char *k;
-        json_t *m;
-        json_object_foreach(v, k, m) mj_json(b, k, m);
+        for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it))
+            mj_json(b, json_object_iter_key(it), json_object_iter_value(it));
         mj_obj_end(b);
         break;
     }
     case JSON_ARRAY: {
         mj_arr(b, key);
-        size_t i;
-        json_t *m;
-        json_array_foreach(v, i, m) mj_json(b, NULL, m);
+        for (size_t i = 0; i < json_array_size(v); i++) mj_json(b, NULL, json_array_get(v, i));
         mj_arr_end(b);
         break;
     }

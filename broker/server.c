@@ -473,7 +473,7 @@ static void lame_duck_tick(br_server *s) {
     if (s->now_ms < s->ldm_next_close_ms) return;
     if (s->clients) {
         br_client *c = s->clients;
-        while (c && c->next) c = c->next; /* oldest first */
+        while (c->next) c = c->next; /* oldest first */
         br_client_close(c, BR_CLOSE_SERVER_SHUTDOWN);
         int64_t v = s->ldm_interval_ms / 2 + random() % (s->ldm_interval_ms / 2 + 1);
         s->ldm_next_close_ms = s->now_ms + v;

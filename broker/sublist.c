@@ -616,6 +616,7 @@ static sl_result *result_with_sub(const sl_result *r, sl_sub *sub) {
     sl_sub **q = (sl_sub **)(nr->qsubs + ng);
     for (uint32_t g = 0; g < ng; g++) {
         uint32_t n = g < r->nqsubs ? r->qsubs[g].n : 0;
+        /* cppcheck-suppress pointerSize ; copying n pointers is the intent */
         if (n) memcpy(q, r->qsubs[g].subs, n * sizeof(sl_sub *));
         for (uint32_t c = 0; !plain && g == gi && c < w; c++)
             q[n++] = sub;
