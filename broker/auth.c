@@ -112,6 +112,8 @@ void br_auth_opts_add_nkey(br_auth_opts *o, const char *nkey, const br_permissio
 
 /* ---- runtime ---------------------------------------------------------------------------- */
 
+static bool ct_allowed(uint32_t allowed, uint32_t ct);
+
 struct br_auth {
     bool required;
     bool proxy_required;
@@ -268,6 +270,13 @@ bool br_auth_has_plaintext_passwords(const br_auth *a) {
     return false;
 }
 
+bool br_auth_implicit_connect_allowed(const br_auth *a, uint32_t conn_type) {
+    if (!a || !a->no_auth_user) return false;
+    uintptr_t i = (uintptr_t)nx_strmap_get(&a->by_user, a->no_auth_user, strlen(a->no_auth_user));
+    return i && !a->users[i - 1].proxy_required &&
+           ct_allowed(a->users[i - 1].conn_types, conn_type);
+}
+
 /* ---- passwords -------------------------------------------------------------------------- */
 
 bool br_auth_is_bcrypt(const char *s) {
@@ -310,7 +319,7 @@ bool br_auth_compare_passwords(const char *server, const char *client, size_t cl
     if (br_auth_is_bcrypt(server)) return bcrypt_check(server, client ? client : "", client_len);
     size_t sl = strlen(server);
     if (sl != client_len) return false;
-    return sl == 0 || CRYPTO_memcmp(server, client, sl) == 0;
+    return sl == 0 || (client && CRYPTO_memcmp(server, client, sl) == 0);
 }
 
 /* ---- nkey signatures -------------------------------------------------------------------- */
@@ -487,7 +496,8 @@ int br_auth_check(const br_auth *a, const br_auth_creds *c, br_auth_result *r) {
     if (a->token) {
         if (br_auth_compare_passwords(a->token, c->token, c->token_len)) return 0;
     } else if (a->username) {
-        if (c->user_len == strlen(a->username) && memcmp(c->user, a->username, c->user_len) == 0 &&
+        if (c->user && c->user_len == strlen(a->username) &&
+            memcmp(c->user, a->username, c->user_len) == 0 &&
             br_auth_compare_passwords(a->password, c->pass, c->pass_len))
             return 0;
     }

@@ -131,6 +131,12 @@ int br_auth_make_nonce(char out[BR_AUTH_NONCE_LEN + 1]);
  * "Plaintext passwords detected, use nkeys or bcrypt". */
 bool br_auth_has_plaintext_passwords(const br_auth *a);
 const char *br_auth_no_auth_user(const br_auth *a);
+/* Go parser.go: while a CONNECT is still expected (auth required), a first operation other
+ * than CONNECT is an auth violation unless no_auth_user names a *user* (not an nkey) that
+ * needs no proxy and may use conn_type (BR_CT_*, 0: standard).  When this returns true the
+ * broker clears the auth timer, marks CONNECT as received and runs br_auth_check with empty
+ * credentials instead. */
+bool br_auth_implicit_connect_allowed(const br_auth *a, uint32_t conn_type);
 
 /* What a CONNECT presented.  Strings are (pointer, length); NULL or length 0 is absent, as
  * Go treats "".  nonce: the one sent in this connection's INFO (NULL: none). */

@@ -82,6 +82,7 @@ br_client *br_client_new(br_server *s, int fd, const struct sockaddr_storage *pe
     c->parser.max_payload = (uint32_t)s->opts->max_payload;
     c->parser.max_control_line = (uint32_t)s->opts->max_control_line;
     c->parser.require_connect = s->auth_required;
+    if (br_auth_needs_nonce(s->auth)) br_auth_make_nonce(c->nonce); /* for nkey signatures */
     return c;
 }
 
@@ -143,6 +144,19 @@ static void process_sub(br_client *c, const np_op *op) {
     br_server *s = c->srv;
     nx_trace("%s - <<- [SUB %.*s %.*s %.*s]", c->log_prefix, (int)op->subject.len,
              op->subject.ptr, (int)op->queue.len, op->queue.ptr, (int)op->sid.len, op->sid.ptr);
+    /* Go processSubEx: permissions first (the _sys_ queue is never allowed), then limits. */
+    if (!br_perms_sub_allowed(&c->perms, op->subject.ptr, op->subject.len,
+                              op->queue.len ? op->queue.ptr : NULL, op->queue.len)) {
+        char txt[1024];
+        br_perms_sub_violation(txt, sizeof txt, op->subject.ptr, op->subject.len,
+                               op->queue.len ? op->queue.ptr : NULL, op->queue.len);
+        br_client_send_err(c, txt);
+        br_perms_sub_violation_log(txt, sizeof txt, op->subject.ptr, op->subject.len,
+                                   op->queue.len ? op->queue.ptr : NULL, op->queue.len,
+                                   op->sid.ptr, op->sid.len);
+        nx_error("%s - %s", c->log_prefix, txt);
+        return;
+    }
     if (s->opts->max_subs > 0 && c->num_subs >= (uint32_t)s->opts->max_subs) {
         nx_error("%s - maximum subscriptions exceeded", c->log_prefix);
         br_client_send_err(c, "maximum subscriptions exceeded");
@@ -205,16 +219,6 @@ static void process_unsub(br_client *c, const np_op *op) {
 
 /* ---- delivery ---------------------------------------------------------------------------- */
 
-/* Go's checks differ at the boundary: bytes.HasPrefix ("$NRG.", "_R_.") accepts the bare
- * prefix, the gateway and JS ack checks (len > prefix) do not. */
-static bool has_prefix(const char *s, size_t len, const char *pre) {
-    size_t pl = strlen(pre);
-    return len >= pl && memcmp(s, pre, pl) == 0;
-}
-
-static bool has_longer_prefix(const char *s, size_t len, const char *pre) {
-    return len > strlen(pre) && has_prefix(s, len, pre);
-}
 
 static void process_pub(br_client *c, const np_op *op) {
     br_server *s = c->srv;
@@ -238,22 +242,21 @@ static void process_pub(br_client *c, const np_op *op) {
     s->stats.in_msgs++;
     s->stats.in_bytes += op->payload_len;
 
-    if (has_longer_prefix(op->subject.ptr, op->subject.len, "_GR_.") ||
-        has_prefix(op->subject.ptr, op->subject.len, "$NRG.")) {
-        char txt[400];
-        snprintf(txt, sizeof txt, "Permissions Violation for Publish to \"%.*s\"",
-                 (int)(op->subject.len > 300 ? 300 : op->subject.len), op->subject.ptr);
+    /* Go processInboundClientMsg's order: reserved or denied subject, then reserved reply. */
+    char txt[1024];
+    if (br_perms_pub_reserved(op->subject.ptr, op->subject.len) ||
+        !br_perms_pub_allowed(&c->perms, op->subject.ptr, op->subject.len, br_now_ns())) {
+        br_perms_pub_violation(txt, sizeof txt, op->subject.ptr, op->subject.len);
         br_client_send_err(c, txt);
+        br_perms_pub_violation_log(txt, sizeof txt, op->subject.ptr, op->subject.len);
+        nx_error("%s - %s", c->log_prefix, txt);
         return;
     }
-    if (op->reply.len &&
-        (has_prefix(op->reply.ptr, op->reply.len, "_R_.") ||
-         has_longer_prefix(op->reply.ptr, op->reply.len, "$JS.ACK.") ||
-         has_longer_prefix(op->reply.ptr, op->reply.len, "_GR_."))) {
-        char txt[400];
-        snprintf(txt, sizeof txt, "Permissions Violation for Publish with Reply of \"%.*s\"",
-                 (int)(op->reply.len > 300 ? 300 : op->reply.len), op->reply.ptr);
+    if (op->reply.len && br_perms_reply_reserved(op->reply.ptr, op->reply.len)) {
+        br_perms_reply_violation(txt, sizeof txt, op->reply.ptr, op->reply.len);
         br_client_send_err(c, txt);
+        br_perms_reply_violation_log(txt, sizeof txt, op->reply.ptr, op->reply.len);
+        nx_error("%s - %s", c->log_prefix, txt);
         return;
     }
     if (c->verbose) send_ok(c);
@@ -281,18 +284,6 @@ static int64_t rtt_since(const br_server *s, int64_t start_ms) {
     return d > 0 ? d : 1;
 }
 
-static bool secret_equal(const char *a, const char *b) {
-    size_t la = a ? strlen(a) : 0, lb = b ? strlen(b) : 0;
-    if (la != lb) return false;
-    return la == 0 || CRYPTO_memcmp(a, b, la) == 0;
-}
-
-static void auth_violation(br_client *c) {
-    nx_error("%s - authentication error", c->log_prefix);
-    br_client_send_err(c, "Authorization Violation");
-    br_client_close(c, BR_CLOSE_AUTH_VIOLATION);
-}
-
 /* Reads a JSON member into a bool/int/string; a wrong type is an unmarshal error in Go. */
 static int json_get_bool(json_t *o, const char *k, bool *out) {
     json_t *v = json_object_get(o, k);
@@ -313,13 +304,6 @@ static int json_get_str(json_t *o, const char *k, const char **out) {
 static void replace_str(char **dst, const char *src) {
     free(*dst);
     *dst = src ? strdup(src) : NULL;
-}
-
-static bool check_auth(br_client *c, const char *user, const char *pass, const char *token) {
-    const br_options *o = c->srv->opts;
-    if (o->token) return secret_equal(token, o->token);
-    if (o->username) return secret_equal(user, o->username) && secret_equal(pass, o->password);
-    return true;
 }
 
 static void process_connect(br_client *c, const np_op *op) {
@@ -343,7 +327,7 @@ static void process_connect(br_client *c, const np_op *op) {
         j = json_object();
     }
     const char *user = NULL, *pass = NULL, *token = NULL, *name = NULL, *lang = NULL,
-               *version = NULL, *account = NULL;
+               *version = NULL, *account = NULL, *nkey = NULL, *sig = NULL;
     bool verbose = c->verbose, pedantic = c->pedantic, echo = c->echo, headers = false,
          no_responders = false, tls_required = false, new_account = false;
     int protocol = c->protocol;
@@ -363,7 +347,8 @@ static void process_connect(br_client *c, const np_op *op) {
                json_get_bool(j, "new_account", &new_account) | json_get_str(j, "user", &user) |
                json_get_str(j, "pass", &pass) | json_get_str(j, "auth_token", &token) |
                json_get_str(j, "name", &name) | json_get_str(j, "lang", &lang) |
-               json_get_str(j, "version", &version) | json_get_str(j, "account", &account);
+               json_get_str(j, "version", &version) | json_get_str(j, "account", &account) |
+               json_get_str(j, "nkey", &nkey) | json_get_str(j, "sig", &sig);
     }
     if (bad) {
         nx_error("%s - %s", c->log_prefix, j ? "json: cannot unmarshal CONNECT" : jerr.text);
@@ -388,18 +373,14 @@ static void process_connect(br_client *c, const np_op *op) {
     replace_str(&c->name, name);
     replace_str(&c->lang, lang);
     replace_str(&c->version, version);
-    /* Monitoring: Go getRawAuthUser (nkey/JWT users arrive with the auth work). */
-    replace_str(&c->auth_user, user && user[0] ? user : token && token[0] ? "[REDACTED]" : NULL);
     c->last_activity_ms = s->now_ms;
 
-    bool auth_ok = check_auth(c, user, pass, token) && !(account && account[0]) && !new_account;
-    /* Kept (in memory only, never logged) so a config reload can re-check this client. */
-    replace_str(&c->cred_user, user);
-    replace_str(&c->cred_pass, pass);
-    replace_str(&c->cred_token, token);
+    br_connect_creds creds = {user, pass, token, nkey, sig};
+    bool auth_ok = br_client_authenticate(c, &creds);
     json_decref(j);
-    if (!auth_ok) {
-        auth_violation(c);
+    if (!auth_ok) return; /* told and closed */
+    if ((account && account[0]) || new_account) { /* Go: account designation is an error now */
+        br_client_auth_violation(c, NULL);
         return;
     }
     c->parser.require_connect = false;
@@ -456,7 +437,7 @@ static void process_info(br_client *c, const np_op *op) {
 static void parse_error(br_client *c, np_error e) {
     const char *text = np_error_text(e);
     if (e == NP_ERR_AUTH_REQUIRED) {
-        auth_violation(c);
+        br_client_auth_violation(c, NULL);
         return;
     }
     if (np_error_action_of(e) == NP_ACT_SEND_ERR_AND_CLOSE && text) br_client_send_err(c, text);
@@ -478,8 +459,9 @@ void br_client_process_input(br_client *c, const uint8_t *data, size_t len) {
     while (off < len && !c->closing) {
         np_op op;
         ssize_t n = np_parse(&c->parser, data + off, len - off, &op);
+        if (n == -NP_ERR_AUTH_REQUIRED && br_client_implicit_connect(c)) continue; /* reparse */
         if (n < 0) {
-            parse_error(c, (np_error)-n);
+            if (!c->closing) parse_error(c, (np_error)-n);
             return;
         }
         off += (size_t)n;
@@ -596,13 +578,6 @@ void br_client_close(br_client *c, br_close_reason reason) {
     br_server_client_closed(c->srv, c);
 }
 
-bool br_client_reauthorize(br_client *c) {
-    if (c->closing || !c->connect_received) return true;
-    if (check_auth(c, c->cred_user, c->cred_pass, c->cred_token)) return true;
-    auth_violation(c);
-    return false;
-}
-
 void br_client_free(br_client *c) {
     br_outq_clear(&c->out);
     br_outq_clear(&c->wire);
@@ -616,6 +591,9 @@ void br_client_free(br_client *c) {
     free(c->cred_user);
     free(c->cred_pass);
     free(c->cred_token);
+    free(c->cred_nkey);
+    free(c->cred_sig);
+    br_perm_state_clear(&c->perms);
     if (c->fd >= 0) close(c->fd);
     free(c);
 }

@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 
 #include "broker/outbound.h"
+#include "broker/auth.h"
+#include "broker/perms.h"
 #include "broker/sublist.h"
 #include "broker/tls.h"
 #include "common/strmap.h"
@@ -87,7 +89,9 @@ struct br_client {
     bool connect_received, first_pong_sent;
     int protocol;
     char *name, *lang, *version;
-    char *cred_user, *cred_pass, *cred_token; /* credentials given, for reload re-checks */
+    char *cred_user, *cred_pass, *cred_token, *cred_nkey, *cred_sig; /* for reload re-checks */
+    char nonce[BR_AUTH_NONCE_LEN + 1]; /* sent in INFO when nkey users exist, else "" */
+    br_perm_state perms;               /* the authenticated user's permissions */
 
     /* Deadlines, all monotonic ms; 0 = not set. */
     int64_t auth_deadline_ms;
@@ -146,8 +150,18 @@ void br_client_close(br_client *c, br_close_reason reason);
 /* Queues a protocol line (INFO, PONG, -ERR ...) and marks the connection dirty. */
 void br_client_queue(br_client *c, const void *data, size_t len);
 void br_client_send_err(br_client *c, const char *text);
-/* After a config reload: closes the client with 'Authorization Violation' if its credentials
- * no longer pass; false then. */
+/* client_auth.c: credentials from CONNECT (NUL-terminated, NULL when absent). */
+typedef struct br_connect_creds {
+    const char *user, *pass, *token, *nkey, *sig;
+} br_connect_creds;
+/* Authenticates with CONNECT's credentials; on failure the client is told and closed. */
+bool br_client_authenticate(br_client *c, const br_connect_creds *creds);
+/* A first operation other than CONNECT while auth is required: allowed (and authenticated as
+ * the no_auth_user) only where Go allows it; false means an authorization violation. */
+bool br_client_implicit_connect(br_client *c);
+/* -ERR 'Authorization Violation' and close, logging as Go does. */
+void br_client_auth_violation(br_client *c, const br_auth_result *r);
+/* After a config reload: checks the client again (permissions too); false if it was closed. */
 bool br_client_reauthorize(br_client *c);
 /* Removes a subscription (UNSUB, auto-unsubscribe limit reached). */
 void br_client_sub_remove(br_client *c, br_sub *sub);

@@ -39,6 +39,11 @@ static bool deliver_local(const br_pub *m, br_sub *sub) {
     br_client *c = sub->client;
     if (sub->closed || c->closing) return false;
     if (c == m->pub && !c->echo) return false;
+    /* Go checkDenySub: a wildcard subscription may not receive a subject its user is denied. */
+    if (c->perms.deny_filter &&
+        br_perms_deny_delivery(&c->perms, m->subject.ptr, m->subject.len, sub->sl.queue,
+                               sub->sl.queue ? sub->sl.queue_len : 0))
+        return false;
 
     sub->delivered++;
     bool last = false;
@@ -108,6 +113,9 @@ static bool deliver_local(const br_pub *m, br_sub *sub) {
     br_server_mark_dirty(c->srv, c);
     if (nx_log_trace()) nx_trace("%s - ->> [%.*s]", c->log_prefix, (int)(n - 2), line);
     if (line != p) free(line);
+    /* allow_responses: a request's reply subject may be published to by its receiver. */
+    if (m->reply.len && br_perms_tracks_replies(&c->perms))
+        br_perms_track_reply(&c->perms, m->reply.ptr, m->reply.len, br_now_ns());
     if (last) br_client_sub_remove(c, sub);
     return true;
 }

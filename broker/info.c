@@ -74,7 +74,7 @@ size_t br_server_info_line(br_server *s, br_client *c, bool connect_info, char *
     br_json_str(buf, cap, &n, host);
     put(buf, cap, &n, ",\"port\":%d,\"headers\":%s", port,
         o->no_header_support ? "false" : "true");
-    if (s->auth_required) put(buf, cap, &n, ",\"auth_required\":true");
+    if (br_auth_info_auth_required(s->auth)) put(buf, cap, &n, ",\"auth_required\":true");
     if (o->tls) { /* Go: tls_required unless allow_non_tls, which advertises tls_available */
         const br_tls_config *t = &o->tls_cfg;
         if (!t->allow_non_tls) put(buf, cap, &n, ",\"tls_required\":true");
@@ -85,6 +85,7 @@ size_t br_server_info_line(br_server *s, br_client *c, bool connect_info, char *
     if (c) {
         put(buf, cap, &n, ",\"client_id\":%" PRIu64, c->cid);
         if (c->host[0]) put(buf, cap, &n, ",\"client_ip\":\"%s\"", c->host);
+        if (c->nonce[0]) put(buf, cap, &n, ",\"nonce\":\"%s\"", c->nonce);
     }
     if (s->state == BR_LAME_DUCK) put(buf, cap, &n, ",\"ldm\":true");
     if (connect_info) put(buf, cap, &n, ",\"connect_info\":true,\"remote_account\":\"$G\"");

@@ -179,7 +179,8 @@ void mon_varz(const mon_req *r, mon_resp *resp) {
     mj_str(&b, "go", gov);
     mj_str(&b, "host", o->host && o->host[0] ? o->host : "0.0.0.0");
     mj_int(&b, "port", shm ? atomic_load(&shm->listen_port) : 0);
-    if (o->username || o->token) mj_bool(&b, "auth_required", true);
+    if (o->auth.username || o->auth.token || o->auth.nusers || o->auth.nnkeys)
+        mj_bool(&b, "auth_required", true);
     if (tls_req) mj_bool(&b, "tls_required", true);
     if (o->tls && o->tls_cfg.verify) mj_bool(&b, "tls_verify", true);
     mj_int(&b, "max_connections", o->max_connections);

@@ -11,6 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "common/log.h"
 
@@ -26,7 +31,7 @@ void br_options_defaults(br_options *o) {
     o->ping_interval_ms = BR_PING_INTERVAL_MS;
     o->ping_max = BR_PING_MAX;
     o->write_deadline_ms = BR_WRITE_DEADLINE_MS;
-    o->auth_timeout_ms = BR_AUTH_TIMEOUT_MS;
+    o->auth_timeout_ms = 0; /* br_options_baseline: 2s, or the TLS timeout + 1s with TLS */
     o->lame_duck_duration_ms = BR_LAME_DUCK_DURATION_MS;
     o->lame_duck_grace_ms = BR_LAME_DUCK_GRACE_MS;
     o->tls_cfg.timeout_ms = 2000; /* Go: TLS_TIMEOUT */
@@ -38,12 +43,13 @@ void br_options_free(br_options *o) {
                      &o->remote_syslog, &o->username,       &o->password,         &o->token,
                      &o->store_dir,     &o->tls_cert,       &o->tls_key,          &o->tls_ca_cert,
                      &o->routes,        &o->cluster_listen, &o->cluster_name,     &o->cluster_advertise,
-                     &o->node_socket,   &o->http_host,      &o->http_base_path};
+                     &o->node_socket,   &o->http_host,      &o->http_base_path,   &o->bad_command};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
     }
     br_tls_config_free(&o->tls_cfg);
+    br_auth_opts_free(&o->auth);
 }
 
 typedef enum flag_kind { F_BOOL, F_INT, F_INT64, F_STR, F_SPECIAL } flag_kind;
@@ -199,11 +205,6 @@ static const char usage_text[] =
     "        --node_socket <path>         systemd: run the node daemon, workers join here\n"
     "        --worker <n>                 systemd: run worker n of the node at --node_socket\n"
     "\n"
-    "Worker Options (this server):\n"
-    "        --workers <n>                Broker worker processes (default: one per core)\n"
-    "        --node_socket <path>         systemd: run the node daemon, workers join here\n"
-    "        --worker <n>                 systemd: run worker n of the node at --node_socket\n"
-    "\n"
     "Common Options:\n"
     "    -h, --help                       Show this message\n"
     "    -v, --version                    Show version\n"
@@ -257,13 +258,17 @@ static void flag_error(const char *fmt, ...) {
 
 br_flags_result br_options_parse_flags(br_options *o, int argc, char **argv) {
     bool want_help = false, want_version = false, want_tls_help = false;
-    for (int i = 1; i < argc; i++) {
+    int i = 1;
+    for (; i < argc; i++) {
         const char *arg = argv[i];
         if (arg[0] != '-' || arg[1] == '\0') break; /* Go stops at the first non-flag */
         const char *name = arg + 1;
         if (name[0] == '-') {
             name++;
-            if (name[0] == '\0') break; /* "--" ends the flags */
+            if (name[0] == '\0') { /* "--" ends the flags */
+                i++;
+                break;
+            }
         }
         const char *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
@@ -283,6 +288,9 @@ br_flags_result br_options_parse_flags(br_options *o, int argc, char **argv) {
             }
             if (fd->kind == F_BOOL) {
                 *(bool *)((char *)o + fd->offset) = b;
+                /* Go visits flags in name order, so "tls" (false) wins over the tls* ones */
+                if (!strcmp(fd->name, "tls")) o->tls_flag_off = !b;
+                if (!strncmp(fd->name, "tls", 3)) o->tls_flag_set = true;
                 continue;
             }
             switch (fd->special) {
@@ -304,6 +312,7 @@ br_flags_result br_options_parse_flags(br_options *o, int argc, char **argv) {
             value = argv[++i];
         }
         if (fd->kind == F_STR) {
+            if (!strncmp(fd->name, "tls", 3)) o->tls_flag_set = true;
             char **dst = (char **)((char *)o + fd->offset);
             free(*dst);
             *dst = strdup(value);
@@ -338,6 +347,19 @@ br_flags_result br_options_parse_flags(br_options *o, int argc, char **argv) {
            "handshake_first, cipher_suites, min_version, pinned_certs }\n");
         return BR_FLAGS_EXIT_OK;
     }
+    /* Go ProcessCommandLineArgs: the first argument after the flags may be a command. */
+    if (i < argc) {
+        if (!strcasecmp(argv[i], "version")) {
+            br_print_version();
+            return BR_FLAGS_EXIT_OK;
+        }
+        if (!strcasecmp(argv[i], "help")) {
+            br_print_usage();
+            return BR_FLAGS_EXIT_OK;
+        }
+        free(o->bad_command);
+        o->bad_command = strdup(argv[i]); /* br_options_load reports it */
+    }
     return BR_FLAGS_RUN;
 }
 
@@ -365,9 +387,26 @@ static int refuse(const char *what) {
 }
 
 int br_options_validate(const br_options *o) {
+    char a[48], b[48];
+    /* Go validateOptions, in Go's order. */
+    if (o->lame_duck_duration_ms > 0 && o->lame_duck_grace_ms >= o->lame_duck_duration_ms) {
+        br_go_duration(o->lame_duck_grace_ms * 1000000, a, sizeof a);
+        br_go_duration(o->lame_duck_duration_ms * 1000000, b, sizeof b);
+        return opt_fail("lame duck grace period (%s) should be strictly lower than lame duck "
+                        "duration (%s)", a, b);
+    }
+    if ((int64_t)o->max_payload > o->max_pending) {
+        return opt_fail("max_payload (%d) cannot be higher than max_pending (%lld)",
+                        o->max_payload, (long long)o->max_pending);
+    }
+    if (o->server_name && strchr(o->server_name, ' ')) {
+        return opt_fail("server name cannot contain spaces");
+    }
+    /* This server's own rules and the features it does not have yet. */
+    if (o->max_payload < 0) return opt_fail("max_payload (%d) cannot be negative", o->max_payload);
     if (o->jetstream || o->store_dir) return refuse("JetStream");
     if (o->routes || o->cluster_listen) return refuse("clustering (routes)");
-    if (o->syslog || o->remote_syslog) return refuse("syslog logging");
+    if (o->syslog || (o->remote_syslog && o->remote_syslog[0])) return refuse("syslog logging");
     if (o->prof_port) return refuse("the profiling port");
     if (o->workers < 0 || o->workers > 64) {
         return opt_fail("workers must be between 1 and 64 (0: one per core)");
@@ -378,39 +417,213 @@ int br_options_validate(const br_options *o) {
     if (o->port < -1 || o->port > 65535) {
         return opt_fail("invalid port %d", o->port);
     }
-    if (o->max_payload <= 0 || o->max_payload > BR_MAX_PAYLOAD_MAX) {
-        /* Go: max_payload cannot exceed max_pending, and warns above 8MB; we cap at 64MB. */
-        if (o->max_payload <= 0 || (int64_t)o->max_payload > o->max_pending) {
-            return opt_fail("max_payload (%d) cannot be higher than max_pending (%lld)",
-                            o->max_payload, (long long)o->max_pending);
-        }
+    return 0;
+}
+
+static void set_copy(char **dst, const char *src) {
+    free(*dst);
+    *dst = src ? strdup(src) : NULL;
+}
+
+/* Go ConfigureOptions/overrideTLS: --tls=false drops TLS (also a tls {} block); any other
+ * --tls* flag builds the TLS settings from the flags alone, as GenTLSConfig would. */
+int br_options_finish_tls(br_options *o) {
+    br_tls_config *t = &o->tls_cfg;
+    if (o->tls_flag_off) {
+        o->tls = false;
+        return 0;
     }
-    if (o->token && o->username) {
-        return opt_fail("Can not have a token and a username/password");
+    if (!o->tls_flag_set) return 0;
+    if (!o->tls_cert || !o->tls_cert[0]) {
+        return opt_fail("TLS Server certificate must be present and valid");
+    }
+    if (!o->tls_key || !o->tls_key[0]) {
+        return opt_fail("TLS Server private key must be present and valid");
+    }
+    set_copy(&t->cert_file, o->tls_cert);
+    set_copy(&t->key_file, o->tls_key);
+    set_copy(&t->ca_file, o->tls_ca_cert && o->tls_ca_cert[0] ? o->tls_ca_cert : NULL);
+    set_copy(&t->cipher_suites, NULL); /* Go: the default cipher suites */
+    t->verify = o->tls_verify;
+    t->min_version = 0;
+    o->tls = true;
+    char why[512];
+    if (br_tls_pair_check(t->cert_file, t->key_file, why, sizeof why) < 0) {
+        return opt_fail("error parsing X509 certificate/key pair: %s", why);
+    }
+    if (t->ca_file && br_tls_ca_check(t->ca_file, why, sizeof why) < 0) {
+        return opt_fail("%s", why);
     }
     return 0;
 }
 
-int br_options_finish_tls(br_options *o) {
-    br_tls_config *t = &o->tls_cfg;
-    /* Go: any TLS flag turns TLS on; --tlsverify also requires client certificates. */
-    if (o->tls_cert) {
-        free(t->cert_file);
-        t->cert_file = strdup(o->tls_cert);
+void br_options_baseline(br_options *o) {
+    if (o->port == 0) o->port = BR_DEFAULT_PORT;
+    if (o->max_connections == 0) o->max_connections = BR_MAX_CONNECTIONS;
+    if (o->ping_interval_ms == 0) o->ping_interval_ms = BR_PING_INTERVAL_MS;
+    if (o->ping_max == 0) o->ping_max = BR_PING_MAX;
+    if (o->tls_cfg.timeout_ms == 0) o->tls_cfg.timeout_ms = 2000;
+    if (o->auth_timeout_ms == 0) /* Go getDefaultAuthTimeout */
+        o->auth_timeout_ms = o->tls ? o->tls_cfg.timeout_ms + 1000 : BR_AUTH_TIMEOUT_MS;
+    if (o->max_control_line == 0) o->max_control_line = BR_MAX_CONTROL_LINE;
+    if (o->max_payload == 0) o->max_payload = BR_MAX_PAYLOAD;
+    if (o->max_pending == 0) o->max_pending = BR_MAX_PENDING;
+    if (o->write_deadline_ms == 0) o->write_deadline_ms = BR_WRITE_DEADLINE_MS;
+    if (o->lame_duck_duration_ms == 0) o->lame_duck_duration_ms = BR_LAME_DUCK_DURATION_MS;
+    if (o->lame_duck_grace_ms == 0) o->lame_duck_grace_ms = BR_LAME_DUCK_GRACE_MS;
+}
+
+/* Go fmtFrac + fmtInt: v/10^prec with the fraction's trailing zeros (and a bare '.') dropped. */
+static size_t go_frac(char *out, size_t cap, uint64_t v, int prec) {
+    uint64_t p10 = 1;
+    for (int i = 0; i < prec; i++) p10 *= 10;
+    size_t n = (size_t)snprintf(out, cap, "%llu", (unsigned long long)(v / p10));
+    uint64_t frac = v % p10;
+    if (frac && n < cap) {
+        char f[24];
+        snprintf(f, sizeof f, "%0*llu", prec, (unsigned long long)frac);
+        for (int i = prec - 1; i > 0 && f[i] == '0'; i--) f[i] = '\0';
+        n += (size_t)snprintf(out + n, cap - n, ".%s", f);
     }
-    if (o->tls_key) {
-        free(t->key_file);
-        t->key_file = strdup(o->tls_key);
+    return n < cap ? n : cap - 1;
+}
+
+void br_go_duration(int64_t ns, char *buf, size_t cap) {
+    uint64_t u = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+    size_t n = ns < 0 ? (size_t)snprintf(buf, cap, "-") : 0;
+    if (u == 0) {
+        snprintf(buf, cap, "0s");
+    } else if (u < 1000) {
+        snprintf(buf + n, cap - n, "%lluns", (unsigned long long)u);
+    } else if (u < 1000000) {
+        n += go_frac(buf + n, cap - n, u, 3);
+        snprintf(buf + n, cap - n, "\xc2\xb5s");
+    } else if (u < 1000000000) {
+        n += go_frac(buf + n, cap - n, u, 6);
+        snprintf(buf + n, cap - n, "ms");
+    } else {
+        uint64_t s = u / 1000000000, h = s / 3600, m = s / 60 % 60;
+        if (h) n += (size_t)snprintf(buf + n, cap - n, "%lluh", (unsigned long long)h);
+        if (h || m) n += (size_t)snprintf(buf + n, cap - n, "%llum", (unsigned long long)m);
+        if (n < cap) n += go_frac(buf + n, cap - n, u % 60000000000ull, 9);
+        snprintf(buf + n, cap - n, "s");
     }
-    if (o->tls_ca_cert) {
-        free(t->ca_file);
-        t->ca_file = strdup(o->tls_ca_cert);
+}
+
+/* ---- Go's TLS file checks ---------------------------------------------------------------- */
+
+/* Go os.ReadFile: the file, or NULL with "open <path>: no such file or directory" (Go's errno
+ * texts are glibc's in lower case). */
+static char *read_file(const char *path, size_t *len, char *why, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    size_t n = 0, got;
+    const char *op = "open";
+    int e = errno;
+    if (f) {
+        char chunk[4096];
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            char *nd = realloc(data, n + got + 1);
+            if (!nd) abort();
+            data = nd;
+            memcpy(data + n, chunk, got);
+            n += got;
+        }
+        e = errno;
+        bool failed = ferror(f);
+        fclose(f);
+        if (!failed) {
+            if (!data) data = calloc(1, 1);
+            data[n] = '\0';
+            *len = n;
+            return data;
+        }
+        free(data);
+        op = "read";
     }
-    if (o->tls_verify) t->verify = true;
-    if (o->tls_verify || o->tls_cert || o->tls_key || o->tls_ca_cert) o->tls = true;
-    if (!o->tls) return 0;
-    if (!t->cert_file || !t->key_file) {
-        return opt_fail("TLS Server certificate must be present and valid");
+    char text[128];
+    snprintf(text, sizeof text, "%s", strerror(e));
+    if (text[0] >= 'A' && text[0] <= 'Z') text[0] = (char)(text[0] | 0x20);
+    snprintf(why, cap, "%s %s: %s", op, path, text);
+    return NULL;
+}
+
+/* The PEM block types in data, as Go lists them ("[PRIVATE KEY CERTIFICATE]"). */
+static void pem_types(const char *data, char *out, size_t cap, bool *any, bool *has_cert) {
+    size_t n = (size_t)snprintf(out, cap, "[");
+    *any = *has_cert = false;
+    for (const char *p = data; (p = strstr(p, "-----BEGIN ")); p++) {
+        const char *t = p + 11, *e = strstr(t, "-----");
+        if (!e) break;
+        if ((size_t)(e - t) == 11 && !strncmp(t, "CERTIFICATE", 11)) *has_cert = true;
+        if (n < cap) n += (size_t)snprintf(out + n, cap - n, "%s%.*s", *any ? " " : "", (int)(e - t), t);
+        *any = true;
     }
-    return 0;
+    if (n < cap) snprintf(out + n, cap - n, "]");
+}
+
+int br_tls_pair_check(const char *cert, const char *key, char *why, size_t cap) {
+    size_t clen = 0, klen = 0;
+    char *cdata = read_file(cert, &clen, why, cap), *kdata = NULL;
+    if (!cdata) return -1;
+    if (!(kdata = read_file(key, &klen, why, cap))) {
+        free(cdata);
+        return -1;
+    }
+    char types[256];
+    bool any, has_cert;
+    int rc = -1;
+    X509 *x = NULL;
+    EVP_PKEY *pk = NULL;
+    BIO *cb = BIO_new_mem_buf(cdata, (int)clen), *kb = BIO_new_mem_buf(kdata, (int)klen);
+    pem_types(cdata, types, sizeof types, &any, &has_cert);
+    if (!any) {
+        snprintf(why, cap, "tls: failed to find any PEM data in certificate input");
+    } else if (!has_cert) {
+        snprintf(why, cap, "tls: failed to find \"CERTIFICATE\" PEM block in certificate input "
+                           "after skipping PEM blocks of the following types: %s", types);
+    } else if (!(x = PEM_read_bio_X509(cb, NULL, NULL, NULL))) {
+        snprintf(why, cap, "x509: malformed certificate");
+    } else {
+        pem_types(kdata, types, sizeof types, &any, &has_cert);
+        bool has_key = strstr(kdata, "PRIVATE KEY-----") != NULL;
+        if (!any)
+            snprintf(why, cap, "tls: failed to find any PEM data in key input");
+        else if (!has_key && has_cert)
+            snprintf(why, cap, "tls: found a certificate rather than a key in the PEM for the "
+                               "private key");
+        else if (!has_key)
+            snprintf(why, cap, "tls: failed to find PEM block with type ending in \"PRIVATE KEY\" "
+                               "in key input after skipping PEM blocks of the following types: %s",
+                     types);
+        else if (!(pk = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL)))
+            snprintf(why, cap, "tls: failed to parse private key");
+        else if (X509_check_private_key(x, pk) != 1)
+            snprintf(why, cap, "tls: private key does not match public key");
+        else
+            rc = 0;
+    }
+    ERR_clear_error();
+    X509_free(x);
+    EVP_PKEY_free(pk);
+    BIO_free(cb);
+    BIO_free(kb);
+    free(cdata);
+    free(kdata);
+    return rc;
+}
+
+int br_tls_ca_check(const char *ca, char *why, size_t cap) {
+    size_t len = 0;
+    char *data = read_file(ca, &len, why, cap);
+    if (!data) return -1;
+    BIO *b = BIO_new_mem_buf(data, (int)len);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    int rc = x ? 0 : -1;
+    if (!x) snprintf(why, cap, "failed to parse root ca certificate");
+    ERR_clear_error();
+    X509_free(x);
+    BIO_free(b);
+    free(data);
+    return rc;
 }

@@ -7,8 +7,10 @@
 #define BR_OPTIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "broker/auth.h"
 #include "broker/tls.h"
 
 #define BR_DEFAULT_PORT 4222
@@ -73,10 +75,12 @@ typedef struct br_options {
     bool no_header_support;
     bool disable_short_first_ping;
 
-    /* Authorization (single user or token; the full model arrives with the auth issue) */
+    /* Authorization: --user/--pass/--auth flags, folded into `auth` (which also holds the
+     * authorization {} block and no_auth_user) by br_options_load. */
     char *username;
     char *password;
     char *token;
+    br_auth_opts auth;
 
     /* Features not built yet: recorded so they can be refused clearly. */
     bool jetstream;
@@ -85,9 +89,12 @@ typedef struct br_options {
     bool tls, tls_verify;
     char *tls_cert, *tls_key, *tls_ca_cert;
     br_tls_config tls_cfg; /* effective settings, filled by br_options_finish_tls */
+    bool tls_flag_set; /* a --tls* flag was given (Go: tlsOverride) */
+    bool tls_flag_off; /* --tls=false was given (Go: tlsDisabled) */
     char *routes, *cluster_listen, *cluster_name, *cluster_advertise;
     bool no_advertise;
     int connect_retries;
+    char *bad_command; /* first non-flag argument Go does not know ("unrecognized command") */
 } br_options;
 
 void br_options_defaults(br_options *o);
@@ -110,6 +117,19 @@ const char *br_options_error(void);
 /* Folds the --tls* flags into tls_cfg as Go's ConfigureOptions does.  0, or -1 with the
  * reason in br_options_error(). */
 int br_options_finish_tls(br_options *o);
+
+/* Go setBaselineOptions: zero values mean the defaults (port 0 is 4222, a zero auth timeout is
+ * 2s or the TLS timeout + 1s, ...).  Run after the file and the flags. */
+void br_options_baseline(br_options *o);
+
+/* Go time.Duration.String() of ns: "2m0s", "1.5s", "100µs", "0s". */
+void br_go_duration(int64_t ns, char *buf, size_t cap);
+
+/* Go tls.LoadX509KeyPair / GenTLSConfig checks, with Go's texts: 0, or -1 with the reason
+ * ("open x.pem: no such file or directory", "tls: private key does not match public key") in
+ * why.  br_tls_ca_check: the CA file ("failed to parse root ca certificate"). */
+int br_tls_pair_check(const char *cert, const char *key, char *why, size_t cap);
+int br_tls_ca_check(const char *ca, char *why, size_t cap);
 
 void br_print_usage(void);
 void br_print_version(void);

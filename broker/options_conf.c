@@ -90,50 +90,26 @@ static bool get_int(conf_ctx *cx, const nx_conf_value *v, const char *key, int64
     return true;
 }
 
-static void apply_authorization(conf_ctx *cx, const nx_conf_value *m) {
-    if (!want(cx, m, NX_CONF_MAP, "authorization")) return;
-    br_options *o = cx->o;
-    for (size_t i = 0; i < m->u.map.len; i++) {
-        const nx_conf_entry *e = &m->u.map.items[i];
-        const nx_conf_value *v = e->value;
-        const char *k = e->key;
-        if (!strcasecmp(k, "user") || !strcasecmp(k, "username")) {
-            if (want(cx, v, NX_CONF_STRING, k)) set_str(&o->username, v);
-        } else if (!strcasecmp(k, "pass") || !strcasecmp(k, "password")) {
-            if (want(cx, v, NX_CONF_STRING, k)) set_str(&o->password, v);
-        } else if (!strcasecmp(k, "token")) {
-            if (want(cx, v, NX_CONF_STRING, k)) set_str(&o->token, v);
-        } else if (!strcasecmp(k, "timeout")) {
-            double secs = 0;
-            if (v->type == NX_CONF_INT) {
-                secs = (double)v->u.i;
-            } else if (v->type == NX_CONF_FLOAT) {
-                secs = v->u.f;
-            } else if (v->type == NX_CONF_STRING) {
-                int64_t ns;
-                if (nx_parse_duration(v->u.s.ptr, &ns) < 0) {
-                    add_error(cx, v,
-                              "error parsing authorization config, 'timeout' time: invalid "
-                              "duration \"%s\"",
-                              v->u.s.ptr);
-                    continue;
-                }
-                secs = (double)ns / 1e9;
-            } else {
-                add_error(cx, v, "error parsing authorization config, 'timeout' wrong type");
-                continue;
-            }
-            if (secs > 60)
-                warn(v, k, "timeout is high, consider keeping it under 60 seconds. possibly "
-                           "caused by unquoted duration; use '1m' instead of 1m, for example");
-            o->auth_timeout_ms = (int64_t)(secs * 1000);
-        } else {
-            add_error(cx, v,
-                      "authorization option \"%s\" is not supported by this server yet (users, "
-                      "nkeys, permissions and auth callout arrive with the auth issue)",
-                      k);
+/* `authorization {}` and `no_auth_user` belong to the auth module (broker/auth_conf.c), which
+ * reports in Go's format; its messages join ours. */
+static bool apply_auth_key(conf_ctx *cx, const char *k, const nx_conf_value *v) {
+    br_conf_diag d = {0};
+    bool handled = br_auth_conf_apply(&cx->o->auth, k, v, &d);
+    if (d.errors_len) {
+        char *ne = realloc(cx->errors, cx->errors_len + d.errors_len + 1);
+        if (ne) {
+            cx->errors = ne;
+            memcpy(cx->errors + cx->errors_len, d.errors, d.errors_len + 1);
+            cx->errors_len += d.errors_len;
+            cx->nerrors += d.nerrors;
         }
     }
+    if (d.warnings_len) {
+        for (char *line = strtok(d.warnings, "\n"); line; line = strtok(NULL, "\n"))
+            nx_warn("%s", line);
+    }
+    br_conf_diag_free(&d);
+    return handled;
 }
 
 /* Keys Go accepts that configure features not built here.  Refused ones would change
@@ -141,7 +117,7 @@ static void apply_authorization(conf_ctx *cx, const nx_conf_value *m) {
 static const char *const refused_keys[] = {
     "accounts", "ocsp", "operator", "operators", "roots", "root",
     "root_operators", "root_operator", "resolver", "account_resolver", "accounts_resolver",
-    "resolver_tls", "resolver_preload", "resolver_pinned_accounts", "no_auth_user",
+    "resolver_tls", "resolver_preload", "resolver_pinned_accounts",
     "system_account", "system", "trusted", "trusted_keys", "jetstream", "store_dir", "storedir",
     "cluster", "gateway", "leaf", "leafnodes", "websocket", "ws", "mqtt", "mappings", "maps",
     "proxies", "proxy_protocol", "default_sentinel", "default_js_domain",
@@ -344,8 +320,8 @@ static void apply_key(conf_ctx *cx, const char *k, const nx_conf_value *v) {
         if (want(cx, v, NX_CONF_BOOL, k)) o->logtime = v->u.b;
     } else if (!strcasecmp(k, "logtime_utc")) {
         if (want(cx, v, NX_CONF_BOOL, k)) o->logtime_utc = v->u.b;
-    } else if (!strcasecmp(k, "authorization")) {
-        apply_authorization(cx, v);
+    } else if (apply_auth_key(cx, k, v)) {
+        /* authorization {} or no_auth_user */
     } else if (!strcasecmp(k, "logfile") || !strcasecmp(k, "log_file")) {
         if (want(cx, v, NX_CONF_STRING, k)) set_str(&o->log_file, v);
     } else if (!strcasecmp(k, "pidfile") || !strcasecmp(k, "pid_file")) {

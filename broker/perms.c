@@ -55,7 +55,7 @@ void br_subject_perm_add(br_subject_perm *sp, bool deny, const char *s, size_t l
 }
 
 static char **clone_list(char *const *l, size_t n) {
-    if (!l && !n) return NULL;
+    if (!l || !n) return NULL;
     char **c = xcalloc(n, sizeof(char *));
     for (size_t i = 0; i < n; i++)
         c[i] = xstrndup(l[i], strlen(l[i]));
@@ -479,15 +479,18 @@ static bool response_allowed(br_perm_state *st, const char *s, size_t len, int64
 bool br_perms_pub_allowed(br_perm_state *st, const char *subject, size_t len, int64_t now_ns) {
     br_perms *p = st->perms;
     if (!p || (!p->pub_allow.sl && !p->pub_deny.sl)) return true;
+    /* Go counts the plain subscriptions of the list (NumInterest); sl_match gives the same
+     * answer and keeps the list's result cache warm, which plays the part of Go's pcache. */
     bool allowed = true;
-    uint32_t np, nq;
     if (p->pub_allow.sl) {
-        sl_num_interest(p->pub_allow.sl, subject, len, &np, &nq);
-        allowed = np != 0;
+        sl_result *r = sl_match(p->pub_allow.sl, subject, len);
+        allowed = r->npsubs != 0;
+        sl_result_release(r);
     }
     if (allowed && p->pub_deny.sl) {
-        sl_num_interest(p->pub_deny.sl, subject, len, &np, &nq);
-        allowed = np == 0;
+        sl_result *r = sl_match(p->pub_deny.sl, subject, len);
+        allowed = r->npsubs == 0;
+        sl_result_release(r);
     }
     if (!allowed && p->has_resp) allowed = response_allowed(st, subject, len, now_ns);
     return allowed;

@@ -17,8 +17,9 @@
  *    whether delivery must be filtered against subscribe deny entries (Go mperms).
  *
  * Go's per-connection publish cache (pcache) is an optimisation only here: the shared sublists
- * keep their own result cache, and, as in Go, subjects allowed only as tracked replies are
- * never cached, so reply permissions stay dynamic.
+ * keep their own bounded result cache (a cached literal subject is checked without
+ * allocating), and, as in Go, whether a subject is allowed as a tracked reply is never cached,
+ * so reply permissions stay dynamic.
  *
  * Single-threaded: a br_perm_state belongs to its connection's worker loop.  A br_perms may be
  * read from several threads only if its reference count is changed by one thread.

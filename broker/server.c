@@ -30,6 +30,7 @@
 #include "broker/query.h"
 #include "broker/reload.h"
 #include "common/log.h"
+#include "common/net.h"
 
 #define RING_ENTRIES 4096
 #define RECV_BUF_COUNT 256 /* power of two */
@@ -56,6 +57,12 @@ enum op_tag {
 static uint64_t pack(void *p, enum op_tag t) {
     if (t >= 8) return (uint64_t)t;
     return (uint64_t)(uintptr_t)p | (uint64_t)t;
+}
+
+int64_t br_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 int64_t br_now_ms(void) {
@@ -126,7 +133,7 @@ void br_server_deadline_changed(br_server *s, br_client *c) {
     if (c->heap_idx == UINT32_MAX) {
         if (s->heap_len == s->heap_cap) {
             uint32_t ncap = s->heap_cap ? s->heap_cap * 2 : 64;
-            br_client **nh = realloc(s->heap, ncap * sizeof *nh);
+            br_client **nh = realloc(s->heap, ncap * sizeof *nh); // NOLINT(bugprone-sizeof-expression)
             if (!nh) abort();
             s->heap = nh;
             s->heap_cap = ncap;
@@ -163,11 +170,7 @@ static int open_listener(br_server *s) {
         nx_fatal("Error listening on port: %s:%d, \"%s\"", host, o->port, strerror(e));
     }
     freeaddrinfo(res);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    s->listen_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                    : ((struct sockaddr_in *)&ss)->sin_port);
+    s->listen_port = nx_socket_port(fd);
     s->listen_fd = fd;
     nx_debug("Worker %u listening for client connections on %s:%d", s->worker, host,
              s->listen_port);
@@ -528,9 +531,18 @@ static void reload_worker(br_server *s) {
         if (s->tls_ctx) SSL_CTX_free(s->tls_ctx);
         s->tls_ctx = ctx;
     }
+    char aerr[1024];
+    br_auth *auth = NULL;
+    if (br_auth_new(&next.auth, &auth, aerr, sizeof aerr) < 0) {
+        nx_error("Worker %u: authorization reload failed: %s", s->worker, aerr);
+        br_options_free(&next);
+        return;
+    }
     br_options_swap(s->opts, &next);
     br_options_free(&next);
-    s->auth_required = s->opts->username || s->opts->token;
+    br_auth_free(s->auth); /* connections hold references to their permissions */
+    s->auth = auth;
+    s->auth_required = br_auth_required(s->auth);
     for (br_client *c = s->clients, *n; c; c = n) {
         n = c->next; /* reauthorize may close (unlink) c */
         c->parser.max_payload = (uint32_t)s->opts->max_payload;
@@ -702,7 +714,9 @@ int br_server_init(br_server *s, br_options *opts, br_node *node, uint32_t worke
     s->server_id = node->shm->server_id;
     s->xkey = node->shm->xkey;
     s->server_name = node->shm->server_name;
-    s->auth_required = opts->username || opts->token;
+    char aerr[1024];
+    if (br_auth_new(&opts->auth, &s->auth, aerr, sizeof aerr) < 0) nx_fatal("%s", aerr);
+    s->auth_required = br_auth_required(s->auth);
     s->sublist = sl_new(true);
     if (!s->sublist) return -ENOMEM;
     int rc = setup_signals(s);
@@ -785,7 +799,7 @@ int br_server_run(br_server *s) {
             count++;
             uint64_t ud = io_uring_cqe_get_data64(cqe);
             enum op_tag tag = (enum op_tag)(ud < TAG_ALONE_MAX ? ud : ud & 7);
-            void *ptr = (void *)(uintptr_t)(ud & ~(uint64_t)7);
+            void *ptr = (void *)(uintptr_t)(ud & ~(uint64_t)7); // NOLINT(performance-no-int-to-ptr)
             switch (tag) {
             case TAG_ACCEPT: on_accept(s, cqe); break;
             case TAG_RECV: on_recv(s, ptr, cqe); break;
@@ -821,6 +835,7 @@ void br_server_free(br_server *s) {
     br_mesh_free(&s->mesh);
     mon_closed_free(s); /* monitoring's closed-connection ring */
     if (s->tls_ctx) SSL_CTX_free(s->tls_ctx);
+    br_auth_free(s->auth);
     sl_free(s->sublist);
     free(s->control_in);
     br_outq_clear(&s->control_out);

@@ -83,6 +83,7 @@ typedef struct br_server {
     const char *xkey;
     const char *server_name;
     bool auth_required;
+    struct br_auth *auth; /* users, nkeys, permissions (auth.h); rebuilt on reload */
 
     br_client *clients; /* doubly linked list of open connections */
     uint32_t num_clients;
@@ -115,6 +116,7 @@ int br_server_run(br_server *s);
 void br_server_free(br_server *s);
 
 int64_t br_now_ms(void);
+int64_t br_now_ns(void);
 
 /* Used by connections. */
 void br_server_mark_dirty(br_server *s, br_client *c);

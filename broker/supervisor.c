@@ -31,6 +31,7 @@
 #include "broker/reload.h"
 #include "broker/server.h"
 #include "common/log.h"
+#include "common/net.h"
 
 #define RESTART_BACKOFF_MIN_MS 100
 #define RESTART_BACKOFF_MAX_MS 5000
@@ -93,11 +94,7 @@ static int reserve_port(supervisor *sv) {
     }
     freeaddrinfo(res);
     /* Bound but never listening: it receives no connections, it only keeps the port ours. */
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    sv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                              : ((struct sockaddr_in *)&ss)->sin_port);
+    sv->port = nx_socket_port(fd);
     sv->reserve_fd = fd;
     atomic_store(&sv->node.shm->listen_port, sv->port);
     nx_notice("Listening for client connections on %s:%d", host, sv->port);
@@ -306,6 +303,13 @@ static void log_banner(const supervisor *sv) {
     nx_notice("  Name:     %s", shm->server_name);
     nx_notice("  ID:       %s", shm->server_id);
     if (sv->opts->config_file) nx_notice("Using configuration file: %s", sv->opts->config_file);
+    br_auth *a = NULL;
+    char err[256];
+    if (br_auth_new(&sv->opts->auth, &a, err, sizeof err) == 0) {
+        if (br_auth_has_plaintext_passwords(a))
+            nx_warn("Plaintext passwords detected, use nkeys or bcrypt");
+        br_auth_free(a);
+    }
     nx_notice("Starting %u broker worker%s", sv->nworkers, sv->nworkers == 1 ? "" : "s");
 }
 

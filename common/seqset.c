@@ -106,17 +106,19 @@ static nx_seqset_node *rebalance(nx_seqset_node *n) {
     return n;
 }
 
-static nx_seqset_node *node_insert(nx_seqset_node *n, uint64_t seq, bool *inserted,
-                                   size_t *nodes) {
+static nx_seqset_node *node_insert(nx_seqset_node *n, uint64_t seq, bool *inserted, size_t *nodes) {
     if (!n) {
         nx_seqset_node *nn = node_new((seq / NX_SEQSET_ENTRIES) * NX_SEQSET_ENTRIES);
         *inserted = node_set(nn, seq);
         (*nodes)++;
         return nn;
     }
-    if (seq < n->base) n->l = node_insert(n->l, seq, inserted, nodes);
-    else if (seq >= n->base + NX_SEQSET_ENTRIES) n->r = node_insert(n->r, seq, inserted, nodes);
-    else *inserted = node_set(n, seq);
+    if (seq < n->base)
+        n->l = node_insert(n->l, seq, inserted, nodes);
+    else if (seq >= n->base + NX_SEQSET_ENTRIES)
+        n->r = node_insert(n->r, seq, inserted, nodes);
+    else
+        *inserted = node_set(n, seq);
     n->h = max_h(n) + 1;
     return rebalance(n);
 }
@@ -135,14 +137,15 @@ static bool node_clear(nx_seqset_node *n, uint64_t seq, bool *deleted) {
 
 /* Inserts nn, which is less than everything in n, as n's leftmost descendant. */
 static nx_seqset_node *insert_node_prev(nx_seqset_node *n, nx_seqset_node *nn) {
-    if (!n->l) n->l = nn;
-    else n->l = insert_node_prev(n->l, nn);
+    if (!n->l)
+        n->l = nn;
+    else
+        n->l = insert_node_prev(n->l, nn);
     n->h = max_h(n) + 1;
     return rebalance(n);
 }
 
-static nx_seqset_node *node_delete(nx_seqset_node *n, uint64_t seq, bool *deleted,
-                                   size_t *nodes) {
+static nx_seqset_node *node_delete(nx_seqset_node *n, uint64_t seq, bool *deleted, size_t *nodes) {
     if (!n) return NULL;
     if (seq < n->base) {
         n->l = node_delete(n->l, seq, deleted, nodes);
@@ -151,8 +154,10 @@ static nx_seqset_node *node_delete(nx_seqset_node *n, uint64_t seq, bool *delete
     } else if (node_clear(n, seq, deleted)) {
         (*nodes)--;
         nx_seqset_node *old = n;
-        if (!n->l) n = n->r;
-        else if (!n->r) n = n->l;
+        if (!n->l)
+            n = n->r;
+        else if (!n->r)
+            n = n->l;
         else {
             n->r = insert_node_prev(n->r, n->l);
             n = n->r;
@@ -171,8 +176,10 @@ void nx_seqset_init(nx_seqset *ss) {
 void nx_seqset_insert(nx_seqset *ss, uint64_t seq) {
     /* Fast path: a node covering seq exists, so the shape can not change. */
     for (nx_seqset_node *n = ss->root; n;) {
-        if (seq < n->base) n = n->l;
-        else if (seq >= n->base + NX_SEQSET_ENTRIES) n = n->r;
+        if (seq < n->base)
+            n = n->l;
+        else if (seq >= n->base + NX_SEQSET_ENTRIES)
+            n = n->r;
         else {
             if (node_set(n, seq)) ss->size++;
             return;
@@ -185,8 +192,10 @@ void nx_seqset_insert(nx_seqset *ss, uint64_t seq) {
 
 bool nx_seqset_exists(const nx_seqset *ss, uint64_t seq) {
     for (const nx_seqset_node *n = ss ? ss->root : NULL; n;) {
-        if (seq < n->base) n = n->l;
-        else if (seq >= n->base + NX_SEQSET_ENTRIES) n = n->r;
+        if (seq < n->base)
+            n = n->l;
+        else if (seq >= n->base + NX_SEQSET_ENTRIES)
+            n = n->r;
         else {
             uint64_t off = seq - n->base;
             return (n->bits[off / 64] >> (off % 64)) & 1;
@@ -260,7 +269,8 @@ static uint64_t node_min(const nx_seqset_node *n) {
 
 static uint64_t node_max(const nx_seqset_node *n) {
     for (int i = NX_SEQSET_BUCKETS - 1; i >= 0; i--)
-        if (n->bits[i]) return n->base + (uint64_t)i * 64 + 63 - (uint64_t)__builtin_clzll(n->bits[i]);
+        if (n->bits[i])
+            return n->base + (uint64_t)i * 64 + 63 - (uint64_t)__builtin_clzll(n->bits[i]);
     return 0;
 }
 
@@ -268,10 +278,12 @@ void nx_seqset_min_max(const nx_seqset *ss, uint64_t *min, uint64_t *max) {
     *min = *max = 0;
     if (!ss || !ss->root) return;
     const nx_seqset_node *n = ss->root;
-    while (n->l) n = n->l;
+    while (n->l)
+        n = n->l;
     *min = node_min(n);
     n = ss->root;
-    while (n->r) n = n->r;
+    while (n->r)
+        n = n->r;
     *max = node_max(n);
 }
 
@@ -327,7 +339,8 @@ static bool insert_visit(void *arg, uint64_t seq) {
 }
 
 void nx_seqset_union_into(nx_seqset *ss, const nx_seqset *const *sets, size_t n) {
-    for (size_t i = 0; i < n; i++) nx_seqset_range(sets[i], insert_visit, ss);
+    for (size_t i = 0; i < n; i++)
+        nx_seqset_range(sets[i], insert_visit, ss);
 }
 
 void nx_seqset_union(const nx_seqset *const *sets, size_t n, nx_seqset *out) {
@@ -346,12 +359,14 @@ size_t nx_seqset_encode_len(const nx_seqset *ss) {
 }
 
 static void put_le(uint8_t *p, uint64_t v, int n) {
-    for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static uint64_t get_le(const uint8_t *p, int n) {
     uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
 
@@ -359,7 +374,8 @@ static size_t node_encode(const nx_seqset_node *n, uint8_t *buf, size_t i) {
     if (!n) return i;
     put_le(buf + i, n->base, 8);
     i += 8;
-    for (int b = 0; b < NX_SEQSET_BUCKETS; b++, i += 8) put_le(buf + i, n->bits[b], 8);
+    for (int b = 0; b < NX_SEQSET_BUCKETS; b++, i += 8)
+        put_le(buf + i, n->bits[b], 8);
     put_le(buf + i, (uint64_t)n->h, 2);
     i += 2;
     i = node_encode(n->l, buf, i);
@@ -405,7 +421,8 @@ int nx_seqset_decode(const uint8_t *buf, size_t len, nx_seqset *out, size_t *use
         for (uint64_t i = 0; i < nn; i++) {
             nx_seqset_node *n = node_new(get_le(buf + idx, 8));
             idx += 8;
-            for (int b = 0; b < NX_SEQSET_BUCKETS; b++, idx += 8) n->bits[b] = get_le(buf + idx, 8);
+            for (int b = 0; b < NX_SEQSET_BUCKETS; b++, idx += 8)
+                n->bits[b] = get_le(buf + idx, 8);
             n->h = (int)get_le(buf + idx, 2);
             idx += 2;
             insert_decoded(out, n);
@@ -435,10 +452,14 @@ int nx_seqset_decode(const uint8_t *buf, size_t len, nx_seqset *out, size_t *use
 
 const char *nx_seqset_strerror(int err) {
     switch (err) {
-    case NX_SEQSET_ERR_BAD_ENCODING: return "ss: bad encoding";
-    case NX_SEQSET_ERR_BAD_VERSION: return "ss: bad version";
-    case NX_SEQSET_ERR_NOT_EMPTY: return "ss: set not empty";
-    default: return "ss: unknown error";
+    case NX_SEQSET_ERR_BAD_ENCODING:
+        return "ss: bad encoding";
+    case NX_SEQSET_ERR_BAD_VERSION:
+        return "ss: bad version";
+    case NX_SEQSET_ERR_NOT_EMPTY:
+        return "ss: set not empty";
+    default:
+        return "ss: unknown error";
     }
 }
 

@@ -23,7 +23,7 @@
 #define NX_SEQSET_VERSION 2
 
 /* Errors (negative errno values; texts are Go's, see nx_seqset_strerror). */
-#define NX_SEQSET_ERR_BAD_ENCODING (-EBADMSG)       /* "ss: bad encoding" */
+#define NX_SEQSET_ERR_BAD_ENCODING (-EBADMSG)        /* "ss: bad encoding" */
 #define NX_SEQSET_ERR_BAD_VERSION (-EPROTONOSUPPORT) /* "ss: bad version" */
 #define NX_SEQSET_ERR_NOT_EMPTY (-ENOTEMPTY)         /* "ss: set not empty" */
 

@@ -30,9 +30,9 @@
 
 struct nx_stree_node {
     uint8_t kind;
-    uint16_t size;  /* number of children (inner nodes) */
-    uint32_t plen;  /* prefix length (inner) or suffix length (leaf) */
-    char *prefix;   /* owned, NULL when plen == 0 */
+    uint16_t size; /* number of children (inner nodes) */
+    uint32_t plen; /* prefix length (inner) or suffix length (leaf) */
+    char *prefix;  /* owned, NULL when plen == 0 */
 };
 
 typedef struct {
@@ -99,7 +99,8 @@ static inline uint8_t pivot(const char *s, size_t len, size_t pos) {
 
 static size_t common_prefix_len(const char *a, size_t al, const char *b, size_t bl) {
     size_t lim = al < bl ? al : bl, i = 0;
-    while (i < lim && a[i] == b[i]) i++;
+    while (i < lim && a[i] == b[i])
+        i++;
     return i;
 }
 
@@ -108,12 +109,23 @@ static size_t common_prefix_len(const char *a, size_t al, const char *b, size_t 
 nx_stree_node *nx_stree_node_new(int kind, const char *prefix, size_t len) {
     size_t sz = 0;
     switch (kind) {
-    case NX_STREE_NODE4: sz = sizeof(node4); break;
-    case NX_STREE_NODE10: sz = sizeof(node10); break;
-    case NX_STREE_NODE16: sz = sizeof(node16); break;
-    case NX_STREE_NODE48: sz = sizeof(node48); break;
-    case NX_STREE_NODE256: sz = sizeof(node256); break;
-    default: panic_msg("bad node kind");
+    case NX_STREE_NODE4:
+        sz = sizeof(node4);
+        break;
+    case NX_STREE_NODE10:
+        sz = sizeof(node10);
+        break;
+    case NX_STREE_NODE16:
+        sz = sizeof(node16);
+        break;
+    case NX_STREE_NODE48:
+        sz = sizeof(node48);
+        break;
+    case NX_STREE_NODE256:
+        sz = sizeof(node256);
+        break;
+    default:
+        panic_msg("bad node kind");
     }
     nx_stree_node *n = xcalloc(sz);
     n->kind = (uint8_t)kind;
@@ -158,18 +170,23 @@ uint16_t nx_stree_node_num_children(const nx_stree_node *n) {
 
 bool nx_stree_node_is_full(const nx_stree_node *n) {
     switch (n->kind) {
-    case NX_STREE_LEAF: return true;
-    case NX_STREE_NODE4: return n->size >= 4;
-    case NX_STREE_NODE10: return n->size >= 10;
-    case NX_STREE_NODE16: return n->size >= 16;
-    case NX_STREE_NODE48: return n->size >= 48;
-    default: return false;
+    case NX_STREE_LEAF:
+        return true;
+    case NX_STREE_NODE4:
+        return n->size >= 4;
+    case NX_STREE_NODE10:
+        return n->size >= 10;
+    case NX_STREE_NODE16:
+        return n->size >= 16;
+    case NX_STREE_NODE48:
+        return n->size >= 48;
+    default:
+        return false;
     }
 }
 
 /* Small nodes share one layout shape: key[cap] then child[cap]. */
-static void small_arrays(nx_stree_node *n, uint8_t **key, nx_stree_node ***child,
-                         uint16_t *cap) {
+static void small_arrays(nx_stree_node *n, uint8_t **key, nx_stree_node ***child, uint16_t *cap) {
     switch (n->kind) {
     case NX_STREE_NODE4:
         *key = ((node4 *)n)->key, *child = ((node4 *)n)->child, *cap = 4;
@@ -188,7 +205,8 @@ void nx_stree_node_add_child(nx_stree_node *n, uint8_t c, nx_stree_node *child) 
     nx_stree_node **ch;
     uint16_t cap;
     switch (n->kind) {
-    case NX_STREE_LEAF: panic_msg("addChild called on leaf");
+    case NX_STREE_LEAF:
+        panic_msg("addChild called on leaf");
     case NX_STREE_NODE4:
     case NX_STREE_NODE10:
     case NX_STREE_NODE16:
@@ -220,7 +238,8 @@ nx_stree_node **nx_stree_node_find_child(nx_stree_node *n, uint8_t c) {
     nx_stree_node **ch;
     uint16_t cap;
     switch (n->kind) {
-    case NX_STREE_LEAF: panic_msg("findChild called on leaf");
+    case NX_STREE_LEAF:
+        panic_msg("findChild called on leaf");
     case NX_STREE_NODE4:
     case NX_STREE_NODE10:
     case NX_STREE_NODE16:
@@ -245,7 +264,8 @@ void nx_stree_node_delete_child(nx_stree_node *n, uint8_t c) {
     nx_stree_node **ch;
     uint16_t cap;
     switch (n->kind) {
-    case NX_STREE_LEAF: panic_msg("deleteChild called on leaf");
+    case NX_STREE_LEAF:
+        panic_msg("deleteChild called on leaf");
     case NX_STREE_NODE4:
     case NX_STREE_NODE10:
     case NX_STREE_NODE16:
@@ -299,15 +319,21 @@ nx_stree_node **nx_stree_node_children(nx_stree_node *n, size_t *count) {
     nx_stree_node **ch;
     uint16_t cap;
     switch (n->kind) {
-    case NX_STREE_LEAF: *count = 0; return NULL;
+    case NX_STREE_LEAF:
+        *count = 0;
+        return NULL;
     case NX_STREE_NODE4:
     case NX_STREE_NODE10:
     case NX_STREE_NODE16:
         small_arrays(n, &key, &ch, &cap);
         *count = n->size;
         return ch;
-    case NX_STREE_NODE48: *count = n->size; return ((node48 *)n)->child;
-    default: *count = 256; return ((node256 *)n)->child;
+    case NX_STREE_NODE48:
+        *count = n->size;
+        return ((node48 *)n)->child;
+    default:
+        *count = 256;
+        return ((node256 *)n)->child;
     }
 }
 
@@ -322,8 +348,7 @@ uint8_t nx_stree_node48_key(const nx_stree_node *n, uint8_t c) {
     return ((const node48 *)n)->key[c];
 }
 
-void nx_stree_node_iter(nx_stree_node *n, bool (*f)(void *arg, nx_stree_node *child),
-                        void *arg) {
+void nx_stree_node_iter(nx_stree_node *n, bool (*f)(void *arg, nx_stree_node *child), void *arg) {
     if (n->kind == NX_STREE_LEAF) return;
     if (n->kind == NX_STREE_NODE48) {
         /* Go walks the whole fixed child array and skips empty slots. */
@@ -339,8 +364,8 @@ void nx_stree_node_iter(nx_stree_node *n, bool (*f)(void *arg, nx_stree_node *ch
 
 /* Copies all children of n into a fresh node of `kind` (with n's prefix if keep_prefix). */
 static nx_stree_node *copy_children(nx_stree_node *n, int kind, bool keep_prefix) {
-    nx_stree_node *nn = nx_stree_node_new(kind, keep_prefix ? n->prefix : NULL,
-                                          keep_prefix ? n->plen : 0);
+    nx_stree_node *nn =
+        nx_stree_node_new(kind, keep_prefix ? n->prefix : NULL, keep_prefix ? n->plen : 0);
     if (n->kind == NX_STREE_NODE48) {
         node48 *m = (node48 *)n;
         for (int c = 0; c < 256; c++)
@@ -354,31 +379,44 @@ static nx_stree_node *copy_children(nx_stree_node *n, int kind, bool keep_prefix
         nx_stree_node **ch;
         uint16_t cap;
         small_arrays(n, &key, &ch, &cap);
-        for (uint16_t i = 0; i < n->size; i++) nx_stree_node_add_child(nn, key[i], ch[i]);
+        for (uint16_t i = 0; i < n->size; i++)
+            nx_stree_node_add_child(nn, key[i], ch[i]);
     }
     return nn;
 }
 
 nx_stree_node *nx_stree_node_grow(nx_stree_node *n) {
     switch (n->kind) {
-    case NX_STREE_LEAF: panic_msg("grow called on leaf");
-    case NX_STREE_NODE4: return copy_children(n, NX_STREE_NODE10, true);
-    case NX_STREE_NODE10: return copy_children(n, NX_STREE_NODE16, true);
-    case NX_STREE_NODE16: return copy_children(n, NX_STREE_NODE48, true);
-    case NX_STREE_NODE48: return copy_children(n, NX_STREE_NODE256, true);
-    default: panic_msg("grow can not be called on node256");
+    case NX_STREE_LEAF:
+        panic_msg("grow called on leaf");
+    case NX_STREE_NODE4:
+        return copy_children(n, NX_STREE_NODE10, true);
+    case NX_STREE_NODE10:
+        return copy_children(n, NX_STREE_NODE16, true);
+    case NX_STREE_NODE16:
+        return copy_children(n, NX_STREE_NODE48, true);
+    case NX_STREE_NODE48:
+        return copy_children(n, NX_STREE_NODE256, true);
+    default:
+        panic_msg("grow can not be called on node256");
     }
 }
 
 nx_stree_node *nx_stree_node_shrink(nx_stree_node *n) {
     switch (n->kind) {
-    case NX_STREE_LEAF: panic_msg("shrink called on leaf");
-    case NX_STREE_NODE4: return n->size == 1 ? ((node4 *)n)->child[0] : NULL;
+    case NX_STREE_LEAF:
+        panic_msg("shrink called on leaf");
+    case NX_STREE_NODE4:
+        return n->size == 1 ? ((node4 *)n)->child[0] : NULL;
     /* The smaller node starts without a prefix; delete() prepends the old one. */
-    case NX_STREE_NODE10: return n->size > 4 ? NULL : copy_children(n, NX_STREE_NODE4, false);
-    case NX_STREE_NODE16: return n->size > 10 ? NULL : copy_children(n, NX_STREE_NODE10, false);
-    case NX_STREE_NODE48: return n->size > 16 ? NULL : copy_children(n, NX_STREE_NODE16, false);
-    default: return n->size > 48 ? NULL : copy_children(n, NX_STREE_NODE48, false);
+    case NX_STREE_NODE10:
+        return n->size > 4 ? NULL : copy_children(n, NX_STREE_NODE4, false);
+    case NX_STREE_NODE16:
+        return n->size > 10 ? NULL : copy_children(n, NX_STREE_NODE10, false);
+    case NX_STREE_NODE48:
+        return n->size > 16 ? NULL : copy_children(n, NX_STREE_NODE16, false);
+    default:
+        return n->size > 48 ? NULL : copy_children(n, NX_STREE_NODE48, false);
     }
 }
 
@@ -393,7 +431,8 @@ void nx_stree_node_free(nx_stree_node *n) {
     if (n->kind != NX_STREE_LEAF) {
         size_t cnt;
         nx_stree_node **ch = nx_stree_node_children(n, &cnt);
-        for (size_t i = 0; i < cnt; i++) nx_stree_node_free(ch[i]);
+        for (size_t i = 0; i < cnt; i++)
+            nx_stree_node_free(ch[i]);
     }
     nx_stree_node_free_shell(n);
 }
@@ -491,8 +530,7 @@ static int tree_insert(nx_stree *t, nx_stree_node **np, const char *subj, size_t
     return 0;
 }
 
-int nx_stree_insert(nx_stree *t, const char *subj, size_t len, const void *value,
-                    void *old_out) {
+int nx_stree_insert(nx_stree *t, const char *subj, size_t len, const void *value, void *old_out) {
     if (!t) return -EINVAL;
     /* Never insert anything holding the no-pivot byte: it would confuse pivots. */
     if (len && memchr(subj, NX_STREE_NO_PIVOT, len)) return -EINVAL;
@@ -594,7 +632,8 @@ static void pre_free(prebuf *pb) {
 static size_t pre_put(prebuf *pb, size_t at, const char *s, size_t n) {
     if (at + n > pb->cap) {
         size_t nc = pb->cap * 2;
-        while (nc < at + n) nc *= 2;
+        while (nc < at + n)
+            nc *= 2;
         char *nb = xmalloc(nc);
         memcpy(nb, pb->buf, at);
         pre_free(pb);
@@ -700,7 +739,7 @@ static size_t gen_parts(const char *f, size_t flen, part *out) {
             if (i < e && f[i + 1] == PWC && ((i + 2 <= e && f[i + 2] == TSEP) || i + 1 == e)) {
                 if (i > start) out[n++] = (part){f + start, i + 1 - start};
                 out[n++] = (part){f + i + 1, 1};
-                i++; /* skip pwc */
+                i++;                 /* skip pwc */
                 if (i + 2 <= e) i++; /* and the tsep after it */
                 start = i + 1;
             } else if (i < e && f[i + 1] == FWC && i + 1 == e) {
@@ -836,8 +875,7 @@ static bool match_rec(match_ctx *mc, nx_stree_node *n, pview parts, size_t plen)
                 nx_stree_node *cn = ch[i];
                 if (!cn) continue;
                 if (cn->kind == NX_STREE_LEAF) {
-                    if (cn->plen == 0 ||
-                        (term_pwc && !memchr(cn->prefix, TSEP, cn->plen))) {
+                    if (cn->plen == 0 || (term_pwc && !memchr(cn->prefix, TSEP, cn->plen))) {
                         size_t l = pre_put(&mc->pb, plen, cn->prefix, cn->plen);
                         if (!mc->cb(mc->arg, mc->pb.buf, l, LEAF_VAL(cn))) return false;
                     }
@@ -890,8 +928,7 @@ static bool match_always(void *arg, const char *subj, size_t len, void *value) {
     return true;
 }
 
-void nx_stree_match(const nx_stree *t, const char *filter, size_t flen, nx_stree_cb cb,
-                    void *arg) {
+void nx_stree_match(const nx_stree *t, const char *filter, size_t flen, nx_stree_cb cb, void *arg) {
     if (!cb) return;
     always_ctx c = {cb, arg};
     nx_stree_match_until(t, filter, flen, match_always, &c);
@@ -910,8 +947,10 @@ static bool lazy_visit(void *arg, const char *subj, size_t len, void *value) {
     lazy_ctx *c = arg;
     void *ov = nx_stree_find(c->other, subj, len);
     if (ov) {
-        if (c->other_is_right) c->cb(c->arg, subj, len, value, ov);
-        else c->cb(c->arg, subj, len, ov, value);
+        if (c->other_is_right)
+            c->cb(c->arg, subj, len, value, ov);
+        else
+            c->cb(c->arg, subj, len, ov, value);
     }
     return true;
 }
@@ -935,9 +974,11 @@ void nx_filter_set_init(nx_filter_set *fs) {
 
 void nx_filter_set_destroy(nx_filter_set *fs) {
     nx_strmap_entry *e;
-    for (uint32_t i = 0; nx_strmap_next(&fs->literals, &i, &e);) free(e->value);
+    for (uint32_t i = 0; nx_strmap_next(&fs->literals, &i, &e);)
+        free(e->value);
     nx_strmap_free(&fs->literals);
-    for (size_t i = 0; i < fs->nwild; i++) free(fs->wild[i]);
+    for (size_t i = 0; i < fs->nwild; i++)
+        free(fs->wild[i]);
     free(fs->wild);
     memset(fs, 0, sizeof *fs);
 }

@@ -53,8 +53,7 @@ void *nx_stree_find(const nx_stree *t, const char *subj, size_t len);
 bool nx_stree_delete(nx_stree *t, const char *subj, size_t len, void *old_out);
 
 /* Calls cb for each key matched by filter ('*' one token, '>' the rest). */
-void nx_stree_match(const nx_stree *t, const char *filter, size_t flen, nx_stree_cb cb,
-                    void *arg);
+void nx_stree_match(const nx_stree *t, const char *filter, size_t flen, nx_stree_cb cb, void *arg);
 /* Like nx_stree_match but stops when cb returns false.  Returns true if it ran to the end. */
 bool nx_stree_match_until(const nx_stree *t, const char *filter, size_t flen, nx_stree_cb cb,
                           void *arg);
@@ -124,8 +123,7 @@ nx_stree_node *nx_stree_node_shrink(nx_stree_node *n);
 /* Go's children(): the child array (node256: all 256 slots, NULL where empty). */
 nx_stree_node **nx_stree_node_children(nx_stree_node *n, size_t *count);
 /* Visits non-NULL children until f returns false (a leaf has none). */
-void nx_stree_node_iter(nx_stree_node *n, bool (*f)(void *arg, nx_stree_node *child),
-                        void *arg);
+void nx_stree_node_iter(nx_stree_node *n, bool (*f)(void *arg, nx_stree_node *child), void *arg);
 uint8_t nx_stree_node48_key(const nx_stree_node *n, uint8_t c); /* 1-based index or 0 */
 nx_stree_node *nx_stree_node_child_at(nx_stree_node *n, size_t i);
 /* Frees the node itself, not its children / frees the node and everything below it. */

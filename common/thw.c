@@ -70,7 +70,8 @@ static void slot_rehash(slot *s, size_t ncap) {
     for (size_t i = 0; i < ocap; i++) {
         if (old[i].state != E_USED) continue;
         size_t j = hash_seq(old[i].seq) & (ncap - 1);
-        while (s->tab[j].state != E_FREE) j = (j + 1) & (ncap - 1);
+        while (s->tab[j].state != E_FREE)
+            j = (j + 1) & (ncap - 1);
         s->tab[j] = old[i];
     }
     free(old);
@@ -85,11 +86,13 @@ static bool slot_put(slot *s, uint64_t seq, int64_t expires) {
     }
     if ((s->used + s->dead + 1) * 4 > s->cap * 3) {
         size_t ncap = s->cap ? s->cap : 8;
-        while ((s->used + 1) * 2 > ncap) ncap *= 2;
+        while ((s->used + 1) * 2 > ncap)
+            ncap *= 2;
         slot_rehash(s, ncap);
     }
     size_t mask = s->cap - 1, i = hash_seq(seq) & mask;
-    while (s->tab[i].state == E_USED) i = (i + 1) & mask;
+    while (s->tab[i].state == E_USED)
+        i = (i + 1) & mask;
     if (s->tab[i].state == E_DEAD) s->dead--;
     s->tab[i] = (entry){seq, expires, E_USED};
     s->used++;
@@ -242,12 +245,14 @@ static int get_uvarint(const uint8_t *b, size_t len, uint64_t *v) {
 }
 
 static void put_u64le(uint8_t *b, uint64_t v) {
-    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
 }
 
 static uint64_t get_u64le(const uint8_t *b) {
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)b[i] << (8 * i);
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)b[i] << (8 * i);
     return v;
 }
 
@@ -300,11 +305,16 @@ int nx_thw_decode(nx_thw *hw, const uint8_t *buf, size_t len, uint64_t *high_seq
 
 const char *nx_thw_strerror(int err) {
     switch (err) {
-    case NX_THW_ERR_TASK_NOT_FOUND: return "thw: task not found";
-    case NX_THW_ERR_INVALID_VERSION: return "thw: encoded version not known";
-    case NX_THW_ERR_SHORT_BUFFER: return "short buffer";
-    case NX_THW_ERR_UNEXPECTED_EOF: return "unexpected EOF";
-    default: return "thw: unknown error";
+    case NX_THW_ERR_TASK_NOT_FOUND:
+        return "thw: task not found";
+    case NX_THW_ERR_INVALID_VERSION:
+        return "thw: encoded version not known";
+    case NX_THW_ERR_SHORT_BUFFER:
+        return "short buffer";
+    case NX_THW_ERR_UNEXPECTED_EOF:
+        return "unexpected EOF";
+    default:
+        return "thw: unknown error";
     }
 }
 

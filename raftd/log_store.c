@@ -233,6 +233,7 @@ static void recover_meta(struct rf_log_store *ls, struct rf_recovered *rec, bool
         rec->vote = best.vote;
         rec->repair = best.repair;
         rec->repair_term = best.repair_term;
+        rec->commit = best.commit;
         rec->has_peerstate = true;
         rec->ps = best.ps;
         ls->meta_seq = best.seq;
@@ -274,9 +275,11 @@ static void recover_snapshot(struct rf_log_store *ls, struct rf_recovered *rec, 
             rec->snap = s;
             return;
         }
-        rf_snapshot_unref(s);
-        if (bi > 0)
+        if (s) /* Go: a 2.9.12 bug allowed index 0 snapshots; clean them up */
+            ls->d->ops->unlink(ls->d->ctx, names[best]);
+        else if (bi > 0)
             rec->damaged = true;
+        rf_snapshot_unref(s);
         free(names[best]);
         names[best] = NULL;
     }
@@ -655,6 +658,11 @@ void rf_ls_close(struct rf_log_store *ls)
         seg_free(ls, &ls->segs[i]);
     free(ls->segs);
     free(ls);
+}
+
+void rf_ls_set_segment_bytes(struct rf_log_store *ls, uint64_t bytes)
+{
+    ls->cfg.segment_bytes = bytes ? bytes : 1;
 }
 
 uint64_t rf_ls_last_index(const struct rf_log_store *ls)

@@ -63,6 +63,7 @@ int rf_ls_apply(struct rf_log_store *ls, const struct rf_op *ops, uint32_t n) RF
 /* The fsync barrier. */
 int rf_ls_sync(struct rf_log_store *ls) RF_WUR;
 void rf_ls_close(struct rf_log_store *ls);
+void rf_ls_set_segment_bytes(struct rf_log_store *ls, uint64_t bytes);
 /* Introspection for tests. */
 uint64_t rf_ls_last_index(const struct rf_log_store *ls);
 uint32_t rf_ls_segments(const struct rf_log_store *ls);

@@ -190,6 +190,7 @@ struct rf_recovered {
     bool has_meta;
     uint64_t term;
     rf_id vote;
+    uint64_t commit;       /* commit index recorded with the meta */
     bool repair;           /* persisted repair flag */
     uint64_t repair_term;  /* persisted repair term */
     bool has_peerstate;
@@ -227,6 +228,8 @@ void rf_node_destroy(struct rf_node *n);
 void rf_tick(struct rf_node *n, uint64_t now_ms);
 void rf_step(struct rf_node *n, const struct rf_msg *m);
 int rf_propose(struct rf_node *n, uint64_t term, const void *data, uint32_t len) RF_WUR;
+int rf_propose_multi(struct rf_node *n, uint64_t term, const struct rf_entry *e,
+                     uint32_t count) RF_WUR;
 int rf_forward_proposal(struct rf_node *n, const void *data, uint32_t len) RF_WUR;
 int rf_propose_add_peer(struct rf_node *n, rf_id peer) RF_WUR;
 int rf_propose_remove_peer(struct rf_node *n, rf_id peer) RF_WUR;

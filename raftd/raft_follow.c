@@ -301,9 +301,17 @@ void rf_process_append_entry(struct rf_node *n, const struct rf_msg *ae, uint64_
                 } else {
                     struct rf_snapshot *s = n->snap;
                     if (s && s->index == ae->pindex && s->term == ae->pterm) {
-                        rf_truncate_wal(n, s->term, s->index);
-                        if (ae->pterm == n->pterm && ae->pindex == n->pindex)
-                            goto cont;
+                        /* Prefix matches our snapshot; as below, keep a redelivered entry
+                         * rather than truncate what follows it. */
+                        struct rf_rec *next = rf_log_get(&n->log, ae->pindex + 1);
+                        uint64_t carried = ae->n_entries ? ae->term : lterm;
+                        if (next && next->term == carried) {
+                            success = true;
+                        } else {
+                            rf_truncate_wal(n, s->term, s->index);
+                            if (ae->pterm == n->pterm && ae->pindex == n->pindex)
+                                goto cont;
+                        }
                     } else {
                         rf_reset_wal(n);
                     }

@@ -146,11 +146,26 @@ int rf_propose(struct rf_node *n, uint64_t term, const void *data, uint32_t len)
     return 0;
 }
 
+int rf_propose_multi(struct rf_node *n, uint64_t term, const struct rf_entry *e, uint32_t count)
+{
+    if (n->state != RF_LEADER || term != n->term)
+        return -EPERM;
+    if (n->werr)
+        return n->werr;
+    if (rf_is_leader_overrun(n))
+        return overrun_stepdown(n);
+    for (uint32_t i = 0; i < count; i++)
+        push_prop(n, e[i].type, e[i].data, e[i].len);
+    return 0;
+}
+
 int rf_forward_proposal(struct rf_node *n, const void *data, uint32_t len)
 {
     if (n->state == RF_LEADER)
         return rf_propose(n, n->term, data, len);
-    struct rf_msg m = {.type = RF_MSG_PROPOSAL, .to = n->leader, .data_len = len};
+    /* Go publishes on $NRG.P.<group>, which only the leader subscribes to: broadcast, and
+     * whoever leads now takes it (a follower's idea of the leader may be stale). */
+    struct rf_msg m = {.type = RF_MSG_PROPOSAL, .data_len = len};
     if (len) {
         m.data = malloc(len);
         if (!m.data)
@@ -178,7 +193,7 @@ int rf_propose_remove_peer(struct rf_node *n, rf_id peer)
     if (n->werr)
         return n->werr;
     if (n->state != RF_LEADER) {
-        struct rf_msg m = {.type = RF_MSG_REMOVE_PEER, .to = n->leader, .data_len = RF_ID_LEN};
+        struct rf_msg m = {.type = RF_MSG_REMOVE_PEER, .data_len = RF_ID_LEN}; /* $NRG.RP */
         m.data = malloc(RF_ID_LEN);
         memcpy(m.data, peer.b, RF_ID_LEN);
         rf_send(n, &m);
@@ -399,13 +414,17 @@ void rf_progress_clear(struct rf_node *n)
     n->progress.n = 0;
 }
 
-static void progress_done(struct rf_node *n, uint32_t i)
+static void progress_done(struct rf_node *n, uint32_t i, bool finished)
 {
     rf_id peer = n->progress.v[i].peer;
     progress_free(&n->progress.v[i]);
     VEC_DEL(n->progress, i);
-    /* Go: a caught up follower that isn't a peer yet is proposed as one. */
-    if (!rf_peer_find(n, peer) && n->state == RF_LEADER)
+    /* Go: a caught up follower that isn't a peer yet is proposed as one.  Go also does it
+     * when the catchup stalled and for recently removed peers; raftd only adds a follower
+     * that finished its catchup and that trackPeer would accept too. */
+    uint64_t rts = 0;
+    bool removed = rf_removed_find(n, peer, &rts) && n->now - rts < n->cfg.peer_remove_timeout_ms;
+    if (finished && !removed && !rf_peer_find(n, peer) && n->state == RF_LEADER)
         RF_IGNORE(rf_propose_add_peer(n, peer));
 }
 
@@ -513,7 +532,7 @@ void rf_catchup_follower(struct rf_node *n, const struct rf_msg *ar)
     VEC_PUSH(n->progress, p);
     struct rf_progress *pp = &n->progress.v[n->progress.n - 1];
     if (send_next(n, pp))
-        progress_done(n, n->progress.n - 1);
+        progress_done(n, n->progress.n - 1, true);
 }
 
 void rf_process_catchup_ack(struct rf_node *n, const struct rf_msg *m)
@@ -533,7 +552,7 @@ void rf_process_catchup_ack(struct rf_node *n, const struct rf_msg *m)
             }
             p->snap_phase = false;
             if (p->snap_pindex + 1 > p->last || n->log.n == 0) {
-                progress_done(n, i);
+                progress_done(n, i, true);
                 return;
             }
         } else {
@@ -549,12 +568,12 @@ void rf_process_catchup_ack(struct rf_node *n, const struct rf_msg *m)
             }
             p->om_n = k;
             if (m->index > p->last) {
-                progress_done(n, i);
+                progress_done(n, i, true);
                 return;
             }
         }
         if (send_next(n, p))
-            progress_done(n, i);
+            progress_done(n, i, true);
         return;
     }
 }
@@ -564,7 +583,7 @@ void rf_progress_tick(struct rf_node *n)
     for (uint32_t i = 0; i < n->progress.n;) {
         if (n->now >= n->progress.v[i].deadline) {
             RF_LOG(n, "catching up %.8s stalled", n->progress.v[i].peer.b);
-            progress_done(n, i);
+            progress_done(n, i, false);
             continue;
         }
         i++;

@@ -61,6 +61,7 @@ void rf_adjust_cluster_size_and_quorum(struct rf_node *n)
 
 void rf_add_peer(struct rf_node *n, rf_id peer)
 {
+    RF_LOG(n, "added peer %.8s", peer.b);
     rf_removed_del(n, peer);
     if (!rf_peer_find(n, peer)) {
         struct rf_peer p = {.id = peer};
@@ -72,6 +73,7 @@ void rf_add_peer(struct rf_node *n, rf_id peer)
 
 void rf_remove_peer(struct rf_node *n, rf_id peer)
 {
+    RF_LOG(n, "removed peer %.8s", peer.b);
     removed_set(n, peer);
     for (uint32_t i = 0; i < n->peers.n; i++)
         if (rf_id_eq(n->peers.v[i].id, peer)) {
@@ -165,6 +167,8 @@ bool rf_send_membership_change(struct rf_node *n, struct rf_entry *e)
     struct rf_peer *ps = rf_peer_find(n, peer);
     if ((e->type == RF_ENTRY_ADD_PEER && ps) || (e->type == RF_ENTRY_REMOVE_PEER && !ps))
         return false;
+    RF_LOG(n, "proposing %s %.8s at %llu", rf_entry_type_str(e->type), peer.b,
+           (unsigned long long)(n->pindex + 1));
     /* Set before sending: with one node we commit as soon as the entry is durable. */
     n->memb = (struct rf_memb_change){.active = true, .index = n->pindex + 1, .peer = peer};
     if (e->type == RF_ENTRY_REMOVE_PEER) {

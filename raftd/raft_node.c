@@ -155,7 +155,7 @@ static int write_meta(struct rf_node *n)
     if (n->werr)
         return n->werr;
     struct rf_meta m = {.term = n->term, .vote = n->vote, .repair = n->repair,
-                        .repair_term = n->repair_term};
+                        .repair_term = n->repair_term, .commit = n->commit};
     rf_current_peer_state(n, &m.ps);
     uint8_t *buf;
     uint32_t len;
@@ -463,6 +463,14 @@ int rf_node_create(const struct rf_config *cfg, const struct rf_peerstate *boot,
                 rf_queue_op(n, RF_OP_COMPACT, rec->snap->index + 1, 0, NULL, 0);
             replay(n, rec);
         }
+    }
+    /* Apply, in log order, what the meta knew was committed beyond what the replayed records
+     * carried (so membership changes land in the order they were committed). */
+    if (rec && rec->has_meta && !n->paused) {
+        uint64_t target = rec->commit < n->pindex ? rec->commit : n->pindex;
+        for (uint64_t idx = n->commit + 1; idx <= target; idx++)
+            if (rf_apply_commit(n, idx) < 0)
+                break;
     }
     if (n->repair && n->repair_term < n->term)
         n->repair_term = n->term;

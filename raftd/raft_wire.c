@@ -549,7 +549,7 @@ int rf_meta_encode(const struct rf_meta *m, uint8_t **out, uint32_t *len)
     int rc = rf_peerstate_encode(&m->ps, &ps, &pl);
     if (rc < 0)
         return rc;
-    uint32_t sz = 4 + 4 + 8 + 8 + RF_ID_LEN + 4 + 8 + 4 + pl + 8;
+    uint32_t sz = 4 + 4 + 8 + 8 + RF_ID_LEN + 4 + 8 + 8 + 4 + pl + 8;
     uint8_t *b = malloc(sz);
     if (!b) {
         free(ps);
@@ -562,10 +562,11 @@ int rf_meta_encode(const struct rf_meta *m, uint8_t **out, uint32_t *len)
     memcpy(b + 24, m->vote.b, RF_ID_LEN);
     put32(b + 32, m->repair ? 1 : 0);
     put64(b + 36, m->repair_term);
-    put32(b + 44, pl);
-    memcpy(b + 48, ps, pl);
+    put64(b + 44, m->commit);
+    put32(b + 52, pl);
+    memcpy(b + 56, ps, pl);
     free(ps);
-    put64(b + 48 + pl, rf_checksum(b, 48 + pl));
+    put64(b + 56 + pl, rf_checksum(b, 56 + pl));
     *out = b;
     *len = sz;
     return 0;
@@ -574,17 +575,18 @@ int rf_meta_encode(const struct rf_meta *m, uint8_t **out, uint32_t *len)
 int rf_meta_decode(const uint8_t *b, uint32_t len, struct rf_meta *m)
 {
     memset(m, 0, sizeof(*m));
-    if (len < 56 || memcmp(b, "RFMT", 4) != 0 || get32(b + 4) != 1)
+    if (len < 64 || memcmp(b, "RFMT", 4) != 0 || get32(b + 4) != 1)
         return -EBADMSG;
-    uint32_t pl = get32(b + 44);
-    if (pl > len - 56 || 56u + pl != len)
+    uint32_t pl = get32(b + 52);
+    if (pl > len - 64 || 64u + pl != len)
         return -EBADMSG;
-    if (rf_checksum(b, 48 + pl) != get64(b + 48 + pl))
+    if (rf_checksum(b, 56 + pl) != get64(b + 56 + pl))
         return -EBADMSG;
     m->seq = get64(b + 8);
     m->term = get64(b + 16);
     memcpy(m->vote.b, b + 24, RF_ID_LEN);
     m->repair = (get32(b + 32) & 1) != 0;
     m->repair_term = get64(b + 36);
-    return rf_peerstate_decode(b + 48, pl, &m->ps);
+    m->commit = get64(b + 44);
+    return rf_peerstate_decode(b + 56, pl, &m->ps);
 }

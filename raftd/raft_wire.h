@@ -19,7 +19,8 @@
  * Snapshot: Go's u64 term | u64 index | u32 ps_len | peerstate | data | u64 xxh64 of all
  * previous bytes (Go uses highwayhash here; raftd only reads its own files).
  * Meta: "RFMT" | u32 version | u64 seq | u64 term | vote[8] | u32 flags | u64 repair_term |
- * u32 ps_len | peerstate | u64 xxh64 of all previous bytes.
+ * u64 commit | u32 ps_len | peerstate | u64 xxh64 of all previous bytes.  The commit index
+ * (as known when the meta was written) lets replay apply membership changes in order.
  *
  * Invariant: every decoder checks lengths before reading and returns -EBADMSG on any
  * malformed input; no decoder trusts a length field without bounds checking.
@@ -70,6 +71,7 @@ struct rf_meta {
     rf_id vote;
     bool repair;
     uint64_t repair_term;
+    uint64_t commit;
     struct rf_peerstate ps;
 };
 int rf_meta_encode(const struct rf_meta *m, uint8_t **out, uint32_t *len) RF_WUR;

@@ -49,7 +49,8 @@ int64_t ms_now(const sd_memstore *ms) {
 
 static void cfg_free(sd_memstore *ms) {
     free(ms->cfg_name);
-    for (size_t i = 0; i < ms->cfg.num_subjects; i++) free(ms->cfg_subjects[i]);
+    for (size_t i = 0; i < ms->cfg.num_subjects; i++)
+        free(ms->cfg_subjects[i]);
     free(ms->cfg_subjects);
     ms->cfg_name = NULL;
     ms->cfg_subjects = NULL;
@@ -61,7 +62,8 @@ static void cfg_copy(sd_memstore *ms, const sd_stream_config *cfg) {
     ms->cfg = *cfg;
     ms->cfg_name = xstrdup(cfg->name ? cfg->name : "");
     ms->cfg_subjects = cfg->num_subjects ? ms_xmalloc(cfg->num_subjects * sizeof(char *)) : NULL;
-    for (size_t i = 0; i < cfg->num_subjects; i++) ms->cfg_subjects[i] = xstrdup(cfg->subjects[i]);
+    for (size_t i = 0; i < cfg->num_subjects; i++)
+        ms->cfg_subjects[i] = xstrdup(cfg->subjects[i]);
     ms->cfg.name = ms->cfg_name;
     ms->cfg.subjects = (const char *const *)ms->cfg_subjects;
 }
@@ -69,12 +71,13 @@ static void cfg_copy(sd_memstore *ms, const sd_stream_config *cfg) {
 void ms_free_all_msgs(sd_memstore *ms) {
     uint64_t k;
     void *v;
-    for (size_t i = 0; sd_seqmap_next(&ms->msgmap, &i, &k, &v);) free(v);
+    for (size_t i = 0; sd_seqmap_next(&ms->msgmap, &i, &k, &v);)
+        free(v);
     sd_seqmap_clear(&ms->msgmap);
 }
 
 void ms_scb(sd_memstore *ms, int64_t msgs, int64_t bytes, uint64_t seq, const char *subj,
-                size_t len) {
+            size_t len) {
     if (ms->cb.storage_update)
         ms->cb.storage_update(ms->cb.storage_update_arg, msgs, bytes, seq, subj, len);
 }
@@ -122,7 +125,8 @@ static void update_first_seq(sd_memstore *ms, uint64_t seq) {
     if (old_first == ms->first_seq - 1) {
         nx_seqset_delete(&ms->dmap, old_first);
     } else {
-        for (uint64_t s = old_first; s < ms->first_seq; s++) nx_seqset_delete(&ms->dmap, s);
+        for (uint64_t s = old_first; s < ms->first_seq; s++)
+            nx_seqset_delete(&ms->dmap, s);
     }
 }
 
@@ -220,13 +224,15 @@ static void enforce_per_subject_limit(sd_memstore *ms, const char *subj, size_t 
 static void enforce_msg_limit(sd_memstore *ms) {
     if (ms->cfg.discard != SD_DISCARD_OLD) return;
     if (ms->cfg.max_msgs <= 0 || ms->msgs <= (uint64_t)ms->cfg.max_msgs) return;
-    while (ms->msgs > (uint64_t)ms->cfg.max_msgs) delete_first_msg_or_panic(ms);
+    while (ms->msgs > (uint64_t)ms->cfg.max_msgs)
+        delete_first_msg_or_panic(ms);
 }
 
 static void enforce_bytes_limit(sd_memstore *ms) {
     if (ms->cfg.discard != SD_DISCARD_OLD) return;
     if (ms->cfg.max_bytes <= 0 || ms->bytes <= (uint64_t)ms->cfg.max_bytes) return;
-    while (ms->bytes > (uint64_t)ms->cfg.max_bytes) delete_first_msg_or_panic(ms);
+    while (ms->bytes > (uint64_t)ms->cfg.max_bytes)
+        delete_first_msg_or_panic(ms);
 }
 
 /* --- Storing -------------------------------------------------------------------------- */
@@ -257,8 +263,7 @@ static int store_raw(sd_memstore *ms, const char *subj, size_t slen, const uint8
         if (ms->cfg.max_bytes > 0 && ms->bytes + nsize > (uint64_t)ms->cfg.max_bytes) {
             if (!asl) return SD_ERR_MAX_BYTES;
             /* Would dropping the subject's oldest message make enough room? */
-            if (ss->first_needs_update || ss->last_needs_update)
-                ms_recalc_subj(ms, subj, slen, ss);
+            if (ss->first_needs_update || ss->last_needs_update) ms_recalc_subj(ms, subj, slen, ss);
             const ms_msg *fm = sd_seqmap_get(&ms->msgmap, ss->first);
             if (!fm || ms_size(fm) < nsize) return SD_ERR_MAX_BYTES;
         }
@@ -330,8 +335,8 @@ static int ms_store_msg(sd_store *st, const char *subj, size_t slen, const uint8
 }
 
 static int ms_store_raw_msg(sd_store *st, const char *subj, size_t slen, const uint8_t *hdr,
-                            size_t hlen, const uint8_t *msg, size_t mlen, uint64_t seq,
-                            int64_t ts, int64_t ttl, bool discard_new_check) {
+                            size_t hlen, const uint8_t *msg, size_t mlen, uint64_t seq, int64_t ts,
+                            int64_t ttl, bool discard_new_check) {
     sd_memstore *ms = ms_of(st);
     int rc = store_raw(ms, subj, slen, hdr, hlen, msg, mlen, seq, ts, ttl, discard_new_check);
     /* The first message may need expiring sooner than the MaxAge timer set up at start. */
@@ -385,7 +390,8 @@ static int ms_skip_msgs(sd_store *st, uint64_t seq, uint64_t num) {
         ms->first_seq = lseq + 1;
         ms->first_ts = 0;
     } else {
-        for (; seq <= lseq; seq++) nx_seqset_insert(&ms->dmap, seq);
+        for (; seq <= lseq; seq++)
+            nx_seqset_insert(&ms->dmap, seq);
     }
     return 0;
 }
@@ -478,8 +484,10 @@ static sd_storage_type ms_type(sd_store *st) {
 
 static void ms_register(sd_store *st, const sd_store_callbacks *cbs) {
     sd_memstore *ms = ms_of(st);
-    if (cbs) ms->cb = *cbs;
-    else memset(&ms->cb, 0, sizeof ms->cb);
+    if (cbs)
+        ms->cb = *cbs;
+    else
+        memset(&ms->cb, 0, sizeof ms->cb);
 }
 
 static int ms_consumer_store(sd_store *st, const char *name, int64_t created_ns,
@@ -504,8 +512,8 @@ static int ms_remove_consumer(sd_store *st, sd_consumer_store *o) {
     return 0;
 }
 
-static int ms_snapshot(sd_store *st, int64_t deadline_ns, bool include_consumers,
-                       bool check_msgs, sd_snapshot_result *out) {
+static int ms_snapshot(sd_store *st, int64_t deadline_ns, bool include_consumers, bool check_msgs,
+                       sd_snapshot_result *out) {
     (void)st, (void)deadline_ns, (void)include_consumers, (void)check_msgs, (void)out;
     return SD_ERR_NO_IMPL;
 }

@@ -19,35 +19,63 @@
 
 const char *sd_strerror(int err) {
     switch (err) {
-    case 0: return "ok";
-    case SD_ERR_STORE_CLOSED: return "store is closed";
-    case SD_ERR_MSG_NOT_FOUND: return "no message found";
-    case SD_ERR_STORE_EOF: return "stream store EOF";
-    case SD_ERR_MAX_MSGS: return "maximum messages exceeded";
-    case SD_ERR_MAX_BYTES: return "maximum bytes exceeded";
-    case SD_ERR_MAX_MSGS_PER_SUBJECT: return "maximum messages per subject exceeded";
-    case SD_ERR_SNAPSHOT_IN_PROGRESS: return "snapshot in progress";
-    case SD_ERR_MSG_TOO_LARGE: return "message too large";
-    case SD_ERR_WRONG_TYPE: return "wrong storage type";
-    case SD_ERR_NO_ACK_POLICY: return "ack policy is none";
-    case SD_ERR_SEQUENCE_MISMATCH: return "expected sequence does not match store";
-    case SD_ERR_CORRUPT_STREAM_STATE: return "stream state snapshot is corrupt";
-    case SD_ERR_TOO_MANY_RESULTS: return "too many matching results for request";
-    case SD_ERR_OLD_UPDATE: return "old update ignored";
-    case SD_ERR_BAD_STREAM_STATE_ENCODING: return "bad stream state encoding";
-    case SD_ERR_PARTIAL_PURGE: return "partial purges not supported on memory store";
-    case SD_ERR_CONFIG_REQUIRED: return "config required";
-    case SD_ERR_MEMSTORE_TYPE: return "memStore requires memory storage type in config";
-    case SD_ERR_BAD_CONSUMER_CONFIG: return "bad consumer config";
-    case SD_ERR_BAD_ACK_FLOOR_CONSUMER: return "bad ack floor for consumer";
-    case SD_ERR_BAD_ACK_FLOOR_STREAM: return "bad ack floor for stream";
+    case 0:
+        return "ok";
+    case SD_ERR_STORE_CLOSED:
+        return "store is closed";
+    case SD_ERR_MSG_NOT_FOUND:
+        return "no message found";
+    case SD_ERR_STORE_EOF:
+        return "stream store EOF";
+    case SD_ERR_MAX_MSGS:
+        return "maximum messages exceeded";
+    case SD_ERR_MAX_BYTES:
+        return "maximum bytes exceeded";
+    case SD_ERR_MAX_MSGS_PER_SUBJECT:
+        return "maximum messages per subject exceeded";
+    case SD_ERR_SNAPSHOT_IN_PROGRESS:
+        return "snapshot in progress";
+    case SD_ERR_MSG_TOO_LARGE:
+        return "message too large";
+    case SD_ERR_WRONG_TYPE:
+        return "wrong storage type";
+    case SD_ERR_NO_ACK_POLICY:
+        return "ack policy is none";
+    case SD_ERR_SEQUENCE_MISMATCH:
+        return "expected sequence does not match store";
+    case SD_ERR_CORRUPT_STREAM_STATE:
+        return "stream state snapshot is corrupt";
+    case SD_ERR_TOO_MANY_RESULTS:
+        return "too many matching results for request";
+    case SD_ERR_OLD_UPDATE:
+        return "old update ignored";
+    case SD_ERR_BAD_STREAM_STATE_ENCODING:
+        return "bad stream state encoding";
+    case SD_ERR_PARTIAL_PURGE:
+        return "partial purges not supported on memory store";
+    case SD_ERR_CONFIG_REQUIRED:
+        return "config required";
+    case SD_ERR_MEMSTORE_TYPE:
+        return "memStore requires memory storage type in config";
+    case SD_ERR_BAD_CONSUMER_CONFIG:
+        return "bad consumer config";
+    case SD_ERR_BAD_ACK_FLOOR_CONSUMER:
+        return "bad ack floor for consumer";
+    case SD_ERR_BAD_ACK_FLOOR_STREAM:
+        return "bad ack floor for stream";
     /* Go formats the offending sequence into this text; callers that need it have it. */
-    case SD_ERR_BAD_PENDING: return "bad pending entry, sequence out of range";
-    case SD_ERR_NO_IMPL: return "no impl";
-    case SD_ERR_CORRUPT_STATE: return "corrupt state file";
-    case SD_ERR_UNSUPPORTED_VERSION: return "unsupported version";
-    case SD_ERR_MSG_TTL_INVALID: return "invalid per-message TTL";
-    default: return err < 0 && err > -SD_ERR_BASE ? strerror(-err) : "unknown store error";
+    case SD_ERR_BAD_PENDING:
+        return "bad pending entry, sequence out of range";
+    case SD_ERR_NO_IMPL:
+        return "no impl";
+    case SD_ERR_CORRUPT_STATE:
+        return "corrupt state file";
+    case SD_ERR_UNSUPPORTED_VERSION:
+        return "unsupported version";
+    case SD_ERR_MSG_TTL_INVALID:
+        return "invalid per-message TTL";
+    default:
+        return err < 0 && err > -SD_ERR_BASE ? strerror(-err) : "unknown store error";
     }
 }
 
@@ -59,13 +87,13 @@ void sd_store_msg_free(sd_store_msg *sm) {
     memset(sm, 0, sizeof *sm);
 }
 
-void sd_store_msg_set(sd_store_msg *sm, uint64_t seq, int64_t ts, const char *subj,
-                      size_t subj_len, const uint8_t *hdr, size_t hdr_len, const uint8_t *msg,
-                      size_t msg_len) {
+void sd_store_msg_set(sd_store_msg *sm, uint64_t seq, int64_t ts, const char *subj, size_t subj_len,
+                      const uint8_t *hdr, size_t hdr_len, const uint8_t *msg, size_t msg_len) {
     size_t need = subj_len + hdr_len + msg_len + 1;
     if (need > sm->buf_cap) {
         size_t nc = sm->buf_cap ? sm->buf_cap : 64;
-        while (nc < need) nc *= 2;
+        while (nc < need)
+            nc *= 2;
         uint8_t *nb = realloc(sm->buf, nc);
         if (!nb) ms_panic("out of memory");
         sm->buf = nb;
@@ -100,7 +128,9 @@ void sd_stream_state_free(sd_stream_state *s) {
 void sd_delete_block_state(const sd_delete_block *db, uint64_t *first, uint64_t *last,
                            uint64_t *num) {
     switch (db->kind) {
-    case SD_DB_SEQSET: nx_seqset_state(&db->seqset, first, last, num); return;
+    case SD_DB_SEQSET:
+        nx_seqset_state(&db->seqset, first, last, num);
+        return;
     case SD_DB_RANGE:
         *first = db->first;
         *last = db->first + (db->num > 0 ? db->num - 1 : 0);
@@ -121,7 +151,9 @@ void sd_delete_block_state(const sd_delete_block *db, uint64_t *first, uint64_t 
 void sd_delete_block_range(const sd_delete_block *db, bool (*f)(void *arg, uint64_t seq),
                            void *arg) {
     switch (db->kind) {
-    case SD_DB_SEQSET: nx_seqset_range(&db->seqset, f, arg); return;
+    case SD_DB_SEQSET:
+        nx_seqset_range(&db->seqset, f, arg);
+        return;
     case SD_DB_RANGE:
         for (uint64_t s = db->first; s < db->first + db->num; s++)
             if (!f(arg, s)) return;
@@ -223,8 +255,7 @@ int sd_decode_stream_state(const uint8_t *buf, size_t len, sd_stream_replicated_
     memset(out, 0, sizeof *out);
     if (!sd_is_encoded_stream_state(buf, len)) return SD_ERR_BAD_STREAM_STATE_ENCODING;
     size_t bi = 2;
-    uint64_t *fields[] = {&out->msgs, &out->bytes, &out->first_seq, &out->last_seq,
-                          &out->failed};
+    uint64_t *fields[] = {&out->msgs, &out->bytes, &out->first_seq, &out->last_seq, &out->failed};
     for (size_t i = 0; i < 5; i++) {
         int n = bi < len ? sd_get_uvarint(buf + bi, len - bi, fields[i]) : 0;
         if (n <= 0) return SD_ERR_CORRUPT_STREAM_STATE;
@@ -324,14 +355,18 @@ int sd_decode_consumer_state(const uint8_t *buf, size_t len, sd_consumer_state *
 #define READ_SEQ(dst)                                                                              \
     do {                                                                                           \
         int rn_ = (!bad && bi < len) ? sd_get_uvarint(buf + bi, len - bi, &(dst)) : 0;             \
-        if (rn_ <= 0) bad = true, (dst) = 0;                                                       \
-        else bi += (size_t)rn_;                                                                    \
+        if (rn_ <= 0)                                                                              \
+            bad = true, (dst) = 0;                                                                 \
+        else                                                                                       \
+            bi += (size_t)rn_;                                                                     \
     } while (0)
 #define READ_TS(dst)                                                                               \
     do {                                                                                           \
         int rn_ = (!bad && bi < len) ? sd_get_varint(buf + bi, len - bi, &(dst)) : 0;              \
-        if (rn_ <= 0) bad = true, (dst) = -1;                                                      \
-        else bi += (size_t)rn_;                                                                    \
+        if (rn_ <= 0)                                                                              \
+            bad = true, (dst) = -1;                                                                \
+        else                                                                                       \
+            bi += (size_t)rn_;                                                                     \
     } while (0)
     READ_SEQ(out->ack_floor.consumer);
     READ_SEQ(out->ack_floor.stream);
@@ -420,13 +455,13 @@ static long header_key_index(const char *key, const uint8_t *hdr, size_t hlen) {
     }
 }
 
-const uint8_t *sd_slice_header(const char *key, const uint8_t *hdr, size_t hdr_len,
-                               size_t *vlen) {
+const uint8_t *sd_slice_header(const char *key, const uint8_t *hdr, size_t hdr_len, size_t *vlen) {
     if (!hdr || hdr_len == 0) return NULL;
     long idx = header_key_index(key, hdr, hdr_len);
     if (idx < 0) return NULL;
     size_t i = (size_t)idx + strlen(key) + 1;
-    while (i < hdr_len && hdr[i] == ' ') i++;
+    while (i < hdr_len && hdr[i] == ' ')
+        i++;
     size_t start = i;
     while (i < hdr_len) {
         if (hdr[i] == '\r' && i < hdr_len - 1 && hdr[i + 1] == '\n') break;
@@ -481,11 +516,13 @@ bool sd_is_subject_delete_marker(const uint8_t *hdr, size_t hdr_len) {
 
 size_t sd_format_duration_s(int64_t secs, char *buf, size_t cap) {
     int n;
-    if (secs == 0) n = snprintf(buf, cap, "0s");
-    else if (secs < 60 && secs > -60) n = snprintf(buf, cap, "%llds", (long long)secs);
+    if (secs == 0)
+        n = snprintf(buf, cap, "0s");
+    else if (secs < 60 && secs > -60)
+        n = snprintf(buf, cap, "%llds", (long long)secs);
     else if (secs < 3600 && secs > -3600)
-        n = snprintf(buf, cap, "%s%lldm%llds", secs < 0 ? "-" : "",
-                     (long long)(llabs(secs) / 60), (long long)(llabs(secs) % 60));
+        n = snprintf(buf, cap, "%s%lldm%llds", secs < 0 ? "-" : "", (long long)(llabs(secs) / 60),
+                     (long long)(llabs(secs) % 60));
     else
         n = snprintf(buf, cap, "%s%lldh%lldm%llds", secs < 0 ? "-" : "",
                      (long long)(llabs(secs) / 3600), (long long)(llabs(secs) % 3600 / 60),

@@ -38,7 +38,8 @@ static inline ms_consumer *mc_of(sd_consumer_store *o) {
 static void clear_pending(ms_consumer *o) {
     uint64_t k;
     void *v;
-    for (size_t i = 0; sd_seqmap_next(&o->pending, &i, &k, &v);) free(v);
+    for (size_t i = 0; sd_seqmap_next(&o->pending, &i, &k, &v);)
+        free(v);
     sd_seqmap_clear(&o->pending);
 }
 
@@ -166,8 +167,7 @@ static int mc_update_delivered(sd_consumer_store *oo, uint64_t dseq, uint64_t ss
         if (dseq > o->delivered.consumer) o->delivered.consumer = dseq;
         if (sseq > o->delivered.stream) o->delivered.stream = sseq;
         if (dc > 1) {
-            if (o->cfg.max_deliver > 0 && dc > (uint64_t)o->cfg.max_deliver)
-                pending_del(o, sseq);
+            if (o->cfg.max_deliver > 0 && dc > (uint64_t)o->cfg.max_deliver) pending_del(o, sseq);
             if (redelivered_get(o, sseq) < dc - 1) redelivered_set(o, sseq, dc - 1);
         }
     } else {
@@ -186,7 +186,7 @@ static int mc_update_delivered(sd_consumer_store *oo, uint64_t dseq, uint64_t ss
 static int mc_update_acks(sd_consumer_store *oo, uint64_t dseq, uint64_t sseq) {
     ms_consumer *o = mc_of(oo);
     if (o->cfg.ack_policy == SD_ACK_NONE) return SD_ERR_NO_ACK_POLICY;
-    sd_seqmap_del(&o->redelivered, sseq); /* regardless */
+    sd_seqmap_del(&o->redelivered, sseq);        /* regardless */
     if (dseq <= o->ack_floor.consumer) return 0; /* stale replay */
     sd_pending *p = sd_seqmap_get(&o->pending, sseq);
     if (o->pending.count == 0 || !p) return SD_ERR_MSG_NOT_FOUND;
@@ -250,7 +250,8 @@ static void mc_remove_redelivered_below(sd_consumer_store *oo, uint64_t seq) {
     void *v;
     for (size_t i = 0; sd_seqmap_next(&o->redelivered, &i, &k, &v);)
         if (k < seq) drop[nd++] = k;
-    for (size_t i = 0; i < nd; i++) sd_seqmap_del(&o->redelivered, drop[i]);
+    for (size_t i = 0; i < nd; i++)
+        sd_seqmap_del(&o->redelivered, drop[i]);
     free(drop);
 }
 
@@ -286,8 +287,7 @@ static void copy_state(const ms_consumer *o, sd_consumer_state *out) {
         out->redelivered = ms_xmalloc(o->redelivered.count * sizeof *out->redelivered);
         for (size_t i = 0; sd_seqmap_next(&o->redelivered, &i, &k, &v);)
             out->redelivered[out->num_redelivered++] = (sd_redelivered){k, (uint64_t)(uintptr_t)v};
-        qsort(out->redelivered, out->num_redelivered, sizeof *out->redelivered,
-              cmp_redelivered);
+        qsort(out->redelivered, out->num_redelivered, sizeof *out->redelivered, cmp_redelivered);
     }
 }
 
@@ -333,8 +333,10 @@ static void mc_free(sd_consumer_store *oo) {
     ms_consumer *o = mc_of(oo);
     if (!o->closed) mc_stop(oo);
     if (o->ms) {
-        if (o->prev) o->prev->next = o->next;
-        else o->ms->consumer_list = o->next;
+        if (o->prev)
+            o->prev->next = o->next;
+        else
+            o->ms->consumer_list = o->next;
         if (o->next) o->next->prev = o->prev;
     }
     clear_pending(o);

@@ -84,10 +84,12 @@ void ms_sdm_empty(sd_memstore *ms) {
     if (!ms->sdm_init) return;
     uint64_t k;
     void *v;
-    for (size_t i = 0; sd_seqmap_next(&ms->sdm_pending, &i, &k, &v);) free(v);
+    for (size_t i = 0; sd_seqmap_next(&ms->sdm_pending, &i, &k, &v);)
+        free(v);
     sd_seqmap_clear(&ms->sdm_pending);
     nx_strmap_entry *e;
-    for (uint32_t i = 0; nx_strmap_next(&ms->sdm_totals, &i, &e);) free(e->value);
+    for (uint32_t i = 0; nx_strmap_next(&ms->sdm_totals, &i, &e);)
+        free(e->value);
     nx_strmap_free(&ms->sdm_totals);
 }
 
@@ -96,8 +98,7 @@ void ms_sdm_free(sd_memstore *ms) {
     ms->sdm_init = false;
 }
 
-void ms_sdm_remove_seq_and_subject(sd_memstore *ms, uint64_t seq, const char *subj,
-                                   size_t len) {
+void ms_sdm_remove_seq_and_subject(sd_memstore *ms, uint64_t seq, const char *subj, size_t len) {
     if (!ms->sdm_init) return;
     sdm_pending *p = sd_seqmap_del(&ms->sdm_pending, seq);
     if (!p) return;
@@ -176,8 +177,8 @@ static void handle_removal_or_sdm(sd_memstore *ms, uint64_t seq, const char *sub
         int n = snprintf(hdr, sizeof hdr, "NATS/1.0\r\n%s: %s\r\n%s: %s\r\n%s: %s\r\n\r\n",
                          SD_HDR_MARKER_REASON, SD_MARKER_REASON_MAX_AGE, SD_HDR_MSG_TTL, dur,
                          SD_HDR_ROLLUP, SD_ROLLUP_SUBJECT);
-        ms->cb.process_msg(ms->cb.process_msg_arg, subj, len, (const uint8_t *)hdr, (size_t)n,
-                           NULL, 0);
+        ms->cb.process_msg(ms->cb.process_msg_arg, subj, len, (const uint8_t *)hdr, (size_t)n, NULL,
+                           0);
     } else {
         ms->cb.remove_msg(ms->cb.remove_msg_arg, seq);
     }
@@ -274,8 +275,7 @@ int ms_expire(sd_memstore *ms, int64_t now) {
                 info_take(&mi, m);
                 bool process, last = should_process_sdm(ms, seq, mi.subj, mi.len, now, &process);
                 if (process)
-                    handle_removal_or_sdm(ms, seq, mi.subj, mi.len, last && !mi.is_marker,
-                                          sdm_ttl);
+                    handle_removal_or_sdm(ms, seq, mi.subj, mi.len, last && !mi.is_marker, sdm_ttl);
             } else {
                 ms_remove_msg(ms, seq, false);
             }
@@ -324,8 +324,11 @@ int ms_expire(sd_memstore *ms, int64_t now) {
     /* Cancel only when nothing is left, not when a lookup failed. */
     ms->age_chk_run = false;
     ms->age_chk_time = 0;
-    if (ms->msgs == 0 && next_ttl == INT64_MAX) ms_cancel_age_chk(ms);
-    else if (!have_sm) ms_reset_age_chk(ms, 0);
-    else ms_reset_age_chk(ms, sm_ts - min_age);
+    if (ms->msgs == 0 && next_ttl == INT64_MAX)
+        ms_cancel_age_chk(ms);
+    else if (!have_sm)
+        ms_reset_age_chk(ms, 0);
+    else
+        ms_reset_age_chk(ms, sm_ts - min_age);
     return 0;
 }

@@ -143,8 +143,7 @@ int ms_purge(sd_memstore *ms, uint64_t fseq, uint64_t *purged);
 int ms_compact(sd_memstore *ms, uint64_t seq, uint64_t *purged);
 int ms_purge_op(sd_store *st, uint64_t *purged);
 int ms_compact_op(sd_store *st, uint64_t seq, uint64_t *purged);
-int ms_purge_ex_op(sd_store *st, const char *subj, uint64_t seq, uint64_t keep,
-                   uint64_t *purged);
+int ms_purge_ex_op(sd_store *st, const char *subj, uint64_t seq, uint64_t keep, uint64_t *purged);
 int ms_truncate_op(sd_store *st, uint64_t seq);
 void ms_state_op(sd_store *st, sd_stream_state *out);
 void ms_fast_state_op(sd_store *st, sd_stream_state *out);
@@ -153,13 +152,13 @@ int ms_sync_deleted_op(sd_store *st, const sd_delete_block *dbs, size_t n);
 
 /* memstore_query.c */
 int ms_load_msg_op(sd_store *st, uint64_t seq, sd_store_msg *sm);
-int ms_load_next_msg_op(sd_store *st, const char *filter, bool wc, uint64_t start,
-                        sd_store_msg *sm, uint64_t *seq);
+int ms_load_next_msg_op(sd_store *st, const char *filter, bool wc, uint64_t start, sd_store_msg *sm,
+                        uint64_t *seq);
 int ms_load_next_msg_multi_op(sd_store *st, const nx_filter_set *fs, uint64_t start,
                               sd_store_msg *sm, uint64_t *seq);
 int ms_load_last_msg_op(sd_store *st, const char *subj, sd_store_msg *sm);
-int ms_load_prev_msg_op(sd_store *st, const char *filter, bool wc, uint64_t start,
-                        sd_store_msg *sm, uint64_t *seq);
+int ms_load_prev_msg_op(sd_store *st, const char *filter, bool wc, uint64_t start, sd_store_msg *sm,
+                        uint64_t *seq);
 int ms_load_prev_msg_multi_op(sd_store *st, const nx_filter_set *fs, uint64_t start,
                               sd_store_msg *sm, uint64_t *seq);
 uint64_t ms_get_seq_from_time_op(sd_store *st, int64_t ts);
@@ -170,8 +169,8 @@ int ms_all_last_seqs_op(sd_store *st, uint64_t **seqs, size_t *n);
 int ms_multi_last_seqs_op(sd_store *st, const char *const *filters, size_t nfilters,
                           uint64_t max_seq, int max_allowed, uint64_t **seqs, size_t *n);
 int ms_subject_for_seq_op(sd_store *st, uint64_t seq, char **subj);
-int ms_num_pending_op(sd_store *st, uint64_t sseq, const char *filter, bool lps,
-                      uint64_t *total, uint64_t *valid_through);
+int ms_num_pending_op(sd_store *st, uint64_t sseq, const char *filter, bool lps, uint64_t *total,
+                      uint64_t *valid_through);
 int ms_num_pending_multi_op(sd_store *st, uint64_t sseq, const nx_filter_set *fs, bool lps,
                             uint64_t *total, uint64_t *valid_through);
 void ms_recalc_subj(sd_memstore *ms, const char *subj, size_t len, sd_simple_state *ss);

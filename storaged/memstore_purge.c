@@ -30,8 +30,10 @@ int ms_purge(sd_memstore *ms, uint64_t fseq, uint64_t *purged) {
     /* After Stop, Go's message map is nil and counts as zero purged messages. */
     uint64_t n = ms->closed ? 0 : ms->msgmap.count;
     int64_t bytes = (int64_t)ms->bytes;
-    if (fseq == 0) fseq = ms->last_seq + 1;
-    else if (fseq < ms->last_seq) return SD_ERR_PARTIAL_PURGE;
+    if (fseq == 0)
+        fseq = ms->last_seq + 1;
+    else if (fseq < ms->last_seq)
+        return SD_ERR_PARTIAL_PURGE;
     ms->first_seq = fseq;
     ms->last_seq = fseq - 1;
     ms->first_ts = 0;
@@ -105,7 +107,7 @@ int ms_compact_op(sd_store *st, uint64_t seq, uint64_t *purged) {
 }
 
 int ms_purge_ex_op(sd_store *st, const char *subj, uint64_t sequence, uint64_t keep,
-                       uint64_t *purged_out) {
+                   uint64_t *purged_out) {
     sd_memstore *ms = ms_of(st);
     if (purged_out) *purged_out = 0;
     /* sequence == 1: "up to but not including 1", nothing. */
@@ -132,9 +134,9 @@ int ms_purge_ex_op(sd_store *st, const char *subj, uint64_t sequence, uint64_t k
     for (uint64_t seq = ss.first; seq <= last; seq++) {
         const ms_msg *m = sd_seqmap_get(&ms->msgmap, seq);
         if (!m) continue;
-        bool eq = all ? true
-                      : wild ? nx_subject_subset_match(ms_subj(m), m->subj_len, subj, flen)
-                             : (m->subj_len == flen && memcmp(ms_subj(m), subj, flen) == 0);
+        bool eq = all    ? true
+                  : wild ? nx_subject_subset_match(ms_subj(m), m->subj_len, subj, flen)
+                         : (m->subj_len == flen && memcmp(ms_subj(m), subj, flen) == 0);
         if (!eq) continue;
         uint64_t before = ms->bytes;
         ms_msg *rm = ms_remove_msg_nocb(ms, seq, false);
@@ -150,8 +152,10 @@ int ms_purge_ex_op(sd_store *st, const char *subj, uint64_t sequence, uint64_t k
         free(rm);
         if (maxp > 0 && purged >= maxp) break;
     }
-    if (purged == 1) ms_scb(ms, -1, -(int64_t)bytes, low_seq, low_subj, low_len);
-    else if (purged > 1) ms_scb(ms, -(int64_t)purged, -(int64_t)bytes, 0, "", 0);
+    if (purged == 1)
+        ms_scb(ms, -1, -(int64_t)bytes, low_seq, low_subj, low_len);
+    else if (purged > 1)
+        ms_scb(ms, -(int64_t)purged, -(int64_t)bytes, 0, "", 0);
     free(low_subj);
     if (purged_out) *purged_out = purged;
     return 0;
@@ -230,8 +234,10 @@ static void push_u64(uint64_t **a, size_t *n, size_t *cap, uint64_t v) {
 
 static bool del_visit(void *arg, uint64_t seq) {
     del_ctx *c = arg;
-    if (seq < c->fseq || seq > c->lseq) push_u64(&c->stray, &c->ns, &c->scap, seq);
-    else push_u64(&c->del, &c->n, &c->cap, seq);
+    if (seq < c->fseq || seq > c->lseq)
+        push_u64(&c->stray, &c->ns, &c->scap, seq);
+    else
+        push_u64(&c->del, &c->n, &c->cap, seq);
     return true;
 }
 
@@ -251,7 +257,8 @@ void ms_state_op(sd_store *st, sd_stream_state *out) {
     if ((int64_t)((ms->last_seq - ms->first_seq + 1) - ms->msgs) > 0) {
         del_ctx c = {ms->first_seq, ms->last_seq, NULL, 0, 0, NULL, 0, 0};
         nx_seqset_range(&ms->dmap, del_visit, &c);
-        for (size_t i = 0; i < c.ns; i++) nx_seqset_delete(&ms->dmap, c.stray[i]);
+        for (size_t i = 0; i < c.ns; i++)
+            nx_seqset_delete(&ms->dmap, c.stray[i]);
         free(c.stray);
         out->deleted = c.del;
         out->deleted_len = c.n;
@@ -325,4 +332,3 @@ int ms_sync_deleted_op(sd_store *st, const sd_delete_block *dbs, size_t n) {
     }
     return 0;
 }
-

@@ -183,8 +183,10 @@ static sd_simple_state fs_scan(sd_memstore *ms, fs_ctx *c, const matcher *mt, bo
 #define EXCLUDE(m)                                                                                 \
     do {                                                                                           \
         if (c->lps) tss = nx_stree_find(&ms->fss, ms_subj(m), (m)->subj_len);                      \
-        if (!tss) adjust++;                                                                        \
-        else if (tss->last < first) adjust += tss->msgs; /* all of it is before first */           \
+        if (!tss)                                                                                  \
+            adjust++;                                                                              \
+        else if (tss->last < first)                                                                \
+            adjust += tss->msgs; /* all of it is before first */                                   \
         seen_add(seen, m);                                                                         \
     } while (0)
         if (first - ms->first_seq > nmsgs) {
@@ -233,8 +235,7 @@ static sd_simple_state fs_scan(sd_memstore *ms, fs_ctx *c, const matcher *mt, bo
     return ss;
 }
 
-sd_simple_state ms_filtered_state(sd_memstore *ms, uint64_t sseq, const char *filter,
-                                  bool lps) {
+sd_simple_state ms_filtered_state(sd_memstore *ms, uint64_t sseq, const char *filter, bool lps) {
     sd_simple_state none = {0};
     if (sseq < ms->first_seq) sseq = ms->first_seq;
     if (sseq > ms->last_seq) return none; /* past the end */
@@ -242,8 +243,8 @@ sd_simple_state ms_filtered_state(sd_memstore *ms, uint64_t sseq, const char *fi
     bool all = strcmp(filter, FWCS) == 0;
     /* Everything from the start: the totals are at hand. */
     if (all && sseq <= ms->first_seq) {
-        sd_simple_state ss = {lps ? nx_stree_size(&ms->fss) : ms->msgs, ms->first_seq,
-                              ms->last_seq, false, false};
+        sd_simple_state ss = {lps ? nx_stree_size(&ms->fss) : ms->msgs, ms->first_seq, ms->last_seq,
+                              false, false};
         return ss;
     }
     size_t flen = strlen(filter);
@@ -259,8 +260,8 @@ int ms_filtered_state_op(sd_store *st, uint64_t sseq, const char *subj, sd_simpl
     return 0;
 }
 
-int ms_num_pending_op(sd_store *st, uint64_t sseq, const char *filter, bool lps,
-                      uint64_t *total, uint64_t *valid_through) {
+int ms_num_pending_op(sd_store *st, uint64_t sseq, const char *filter, bool lps, uint64_t *total,
+                      uint64_t *valid_through) {
     sd_memstore *ms = ms_of(st);
     sd_simple_state ss = ms_filtered_state(ms, sseq, filter, lps);
     *total = ss.msgs;
@@ -581,8 +582,8 @@ const ms_msg *ms_next_msg(sd_memstore *ms, const char *filter, bool wc, uint64_t
     return NULL;
 }
 
-int ms_load_next_msg_op(sd_store *st, const char *filter, bool wc, uint64_t start,
-                        sd_store_msg *sm, uint64_t *seq) {
+int ms_load_next_msg_op(sd_store *st, const char *filter, bool wc, uint64_t start, sd_store_msg *sm,
+                        uint64_t *seq) {
     sd_memstore *ms = ms_of(st);
     const ms_msg *m = ms_next_msg(ms, filter, wc, start);
     if (!m) {
@@ -611,8 +612,8 @@ int ms_load_next_msg_multi_op(sd_store *st, const nx_filter_set *fs, uint64_t st
     return SD_ERR_STORE_EOF;
 }
 
-int ms_load_prev_msg_op(sd_store *st, const char *filter, bool wc, uint64_t start,
-                        sd_store_msg *sm, uint64_t *seq) {
+int ms_load_prev_msg_op(sd_store *st, const char *filter, bool wc, uint64_t start, sd_store_msg *sm,
+                        uint64_t *seq) {
     sd_memstore *ms = ms_of(st);
     if (ms->closed) {
         *seq = 0;
@@ -677,7 +678,8 @@ uint64_t ms_get_seq_from_time_op(sd_store *st, int64_t ts) {
         uint64_t mid = fseq + (lseq - fseq) / 2, off = 0;
         const ms_msg *m = NULL;
         /* Step over a gap, remembering how far. */
-        while (!(m = sd_seqmap_get(&ms->msgmap, mid + off)) && mid + off + 1 <= lseq) off++;
+        while (!(m = sd_seqmap_get(&ms->msgmap, mid + off)) && mid + off + 1 <= lseq)
+            off++;
         if (!m) {
             /* Only deletes to the right of mid: keep searching to the left. */
             if (mid == 0) break;

@@ -29,7 +29,8 @@ static void rehash(sd_seqmap *m, size_t ncap) {
     for (size_t i = 0; i < ocap; i++) {
         if (!ok[i]) continue;
         size_t j = hash_u64(ok[i]) & (ncap - 1);
-        while (m->keys[j]) j = (j + 1) & (ncap - 1);
+        while (m->keys[j])
+            j = (j + 1) & (ncap - 1);
         m->keys[j] = ok[i];
         m->vals[j] = ov[i];
     }

@@ -41,32 +41,32 @@
 
 enum {
     SD_ERR_BASE = 10000,
-    SD_ERR_STORE_CLOSED = -(SD_ERR_BASE + 1),       /* "store is closed" */
-    SD_ERR_MSG_NOT_FOUND = -(SD_ERR_BASE + 2),      /* "no message found" */
-    SD_ERR_STORE_EOF = -(SD_ERR_BASE + 3),          /* "stream store EOF" */
-    SD_ERR_MAX_MSGS = -(SD_ERR_BASE + 4),           /* "maximum messages exceeded" */
-    SD_ERR_MAX_BYTES = -(SD_ERR_BASE + 5),          /* "maximum bytes exceeded" */
+    SD_ERR_STORE_CLOSED = -(SD_ERR_BASE + 1),         /* "store is closed" */
+    SD_ERR_MSG_NOT_FOUND = -(SD_ERR_BASE + 2),        /* "no message found" */
+    SD_ERR_STORE_EOF = -(SD_ERR_BASE + 3),            /* "stream store EOF" */
+    SD_ERR_MAX_MSGS = -(SD_ERR_BASE + 4),             /* "maximum messages exceeded" */
+    SD_ERR_MAX_BYTES = -(SD_ERR_BASE + 5),            /* "maximum bytes exceeded" */
     SD_ERR_MAX_MSGS_PER_SUBJECT = -(SD_ERR_BASE + 6), /* "maximum messages per subject ..." */
     SD_ERR_SNAPSHOT_IN_PROGRESS = -(SD_ERR_BASE + 7), /* "snapshot in progress" */
-    SD_ERR_MSG_TOO_LARGE = -(SD_ERR_BASE + 8),      /* "message too large" */
-    SD_ERR_WRONG_TYPE = -(SD_ERR_BASE + 9),         /* "wrong storage type" */
-    SD_ERR_NO_ACK_POLICY = -(SD_ERR_BASE + 10),     /* "ack policy is none" */
-    SD_ERR_SEQUENCE_MISMATCH = -(SD_ERR_BASE + 11), /* "expected sequence does not match store" */
+    SD_ERR_MSG_TOO_LARGE = -(SD_ERR_BASE + 8),        /* "message too large" */
+    SD_ERR_WRONG_TYPE = -(SD_ERR_BASE + 9),           /* "wrong storage type" */
+    SD_ERR_NO_ACK_POLICY = -(SD_ERR_BASE + 10),       /* "ack policy is none" */
+    SD_ERR_SEQUENCE_MISMATCH = -(SD_ERR_BASE + 11),   /* "expected sequence does not match store" */
     SD_ERR_CORRUPT_STREAM_STATE = -(SD_ERR_BASE + 12), /* "stream state snapshot is corrupt" */
-    SD_ERR_TOO_MANY_RESULTS = -(SD_ERR_BASE + 13),  /* "too many matching results for request" */
-    SD_ERR_OLD_UPDATE = -(SD_ERR_BASE + 14),        /* "old update ignored" */
+    SD_ERR_TOO_MANY_RESULTS = -(SD_ERR_BASE + 13),     /* "too many matching results for request" */
+    SD_ERR_OLD_UPDATE = -(SD_ERR_BASE + 14),           /* "old update ignored" */
     SD_ERR_BAD_STREAM_STATE_ENCODING = -(SD_ERR_BASE + 15), /* "bad stream state encoding" */
-    SD_ERR_PARTIAL_PURGE = -(SD_ERR_BASE + 16),     /* "partial purges not supported on ..." */
-    SD_ERR_CONFIG_REQUIRED = -(SD_ERR_BASE + 17),   /* "config required" */
-    SD_ERR_MEMSTORE_TYPE = -(SD_ERR_BASE + 18),     /* "memStore requires memory storage ..." */
+    SD_ERR_PARTIAL_PURGE = -(SD_ERR_BASE + 16),       /* "partial purges not supported on ..." */
+    SD_ERR_CONFIG_REQUIRED = -(SD_ERR_BASE + 17),     /* "config required" */
+    SD_ERR_MEMSTORE_TYPE = -(SD_ERR_BASE + 18),       /* "memStore requires memory storage ..." */
     SD_ERR_BAD_CONSUMER_CONFIG = -(SD_ERR_BASE + 19), /* "bad consumer config" */
     SD_ERR_BAD_ACK_FLOOR_CONSUMER = -(SD_ERR_BASE + 20), /* "bad ack floor for consumer" */
     SD_ERR_BAD_ACK_FLOOR_STREAM = -(SD_ERR_BASE + 21),   /* "bad ack floor for stream" */
     SD_ERR_BAD_PENDING = -(SD_ERR_BASE + 22), /* "bad pending entry, sequence [%d] out of range" */
     SD_ERR_NO_IMPL = -(SD_ERR_BASE + 23),     /* "no impl" (memory store snapshots) */
-    SD_ERR_CORRUPT_STATE = -(SD_ERR_BASE + 24),  /* "corrupt state file" (consumer state) */
+    SD_ERR_CORRUPT_STATE = -(SD_ERR_BASE + 24),       /* "corrupt state file" (consumer state) */
     SD_ERR_UNSUPPORTED_VERSION = -(SD_ERR_BASE + 25), /* "unsupported version: %d" */
-    SD_ERR_MSG_TTL_INVALID = -(SD_ERR_BASE + 26), /* "invalid per-message TTL" (JS 10165) */
+    SD_ERR_MSG_TTL_INVALID = -(SD_ERR_BASE + 26),     /* "invalid per-message TTL" (JS 10165) */
 };
 
 /* Go's error text for an SD_ERR_* code (or strerror for a negative errno). */
@@ -89,15 +89,15 @@ typedef struct sd_stream_config {
     size_t num_subjects;
     sd_storage_type storage;
     sd_retention_policy retention;
-    int64_t max_msgs;      /* <= 0: unlimited */
-    int64_t max_bytes;     /* <= 0: unlimited */
-    int64_t max_age_ns;    /* 0: unlimited */
-    int64_t max_msgs_per;  /* per subject; <= 0 unlimited; update clamps < -1 to -1 */
-    int32_t max_msg_size;  /* enforced by the stream layer, as in Go */
+    int64_t max_msgs;     /* <= 0: unlimited */
+    int64_t max_bytes;    /* <= 0: unlimited */
+    int64_t max_age_ns;   /* 0: unlimited */
+    int64_t max_msgs_per; /* per subject; <= 0 unlimited; update clamps < -1 to -1 */
+    int32_t max_msg_size; /* enforced by the stream layer, as in Go */
     sd_discard_policy discard;
-    bool discard_new_per;  /* DiscardNew also per subject */
-    uint64_t first_seq;    /* initial sequence of an empty stream */
-    bool allow_msg_ttl;    /* honour per-message TTLs */
+    bool discard_new_per;                 /* DiscardNew also per subject */
+    uint64_t first_seq;                   /* initial sequence of an empty stream */
+    bool allow_msg_ttl;                   /* honour per-message TTLs */
     int64_t subject_delete_marker_ttl_ns; /* > 0: place markers when MaxAge removes the last */
 } sd_stream_config;
 
@@ -127,9 +127,8 @@ typedef struct sd_store_msg {
 
 void sd_store_msg_free(sd_store_msg *sm);
 /* Fills sm with copies of the given parts (used by implementations). */
-void sd_store_msg_set(sd_store_msg *sm, uint64_t seq, int64_t ts, const char *subj,
-                      size_t subj_len, const uint8_t *hdr, size_t hdr_len, const uint8_t *msg,
-                      size_t msg_len);
+void sd_store_msg_set(sd_store_msg *sm, uint64_t seq, int64_t ts, const char *subj, size_t subj_len,
+                      const uint8_t *hdr, size_t hdr_len, const uint8_t *msg, size_t msg_len);
 
 /* Go SimpleState: per-subject or filtered totals. */
 typedef struct sd_simple_state {
@@ -169,9 +168,8 @@ typedef void (*sd_storage_update_cb)(void *arg, int64_t msgs, int64_t bytes, uin
 typedef void (*sd_remove_msg_cb)(void *arg, uint64_t seq);
 /* Go ProcessJetStreamMsgHandler: the store asks its owner to publish a message into the
  * stream (subject delete markers). */
-typedef void (*sd_process_msg_cb)(void *arg, const char *subj, size_t subj_len,
-                                  const uint8_t *hdr, size_t hdr_len, const uint8_t *msg,
-                                  size_t msg_len);
+typedef void (*sd_process_msg_cb)(void *arg, const char *subj, size_t subj_len, const uint8_t *hdr,
+                                  size_t hdr_len, const uint8_t *msg, size_t msg_len);
 
 typedef struct sd_store_callbacks {
     sd_storage_update_cb storage_update;
@@ -193,9 +191,9 @@ typedef enum { SD_DB_SEQSET, SD_DB_RANGE, SD_DB_SLICE } sd_delete_block_kind;
 /* Go DeleteBlock: an AVL seqset, a run-length range, or a legacy sorted slice. */
 typedef struct sd_delete_block {
     sd_delete_block_kind kind;
-    nx_seqset seqset;  /* SD_DB_SEQSET */
-    uint64_t first;    /* SD_DB_RANGE */
-    uint64_t num;      /* SD_DB_RANGE */
+    nx_seqset seqset;     /* SD_DB_SEQSET */
+    uint64_t first;       /* SD_DB_RANGE */
+    uint64_t num;         /* SD_DB_RANGE */
     const uint64_t *seqs; /* SD_DB_SLICE */
     size_t nseqs;
 } sd_delete_block;
@@ -223,12 +221,7 @@ void sd_stream_replicated_state_free(sd_stream_replicated_state *s);
 
 /* --- Consumer store ------------------------------------------------------------------ */
 
-typedef enum {
-    SD_ACK_NONE = 0,
-    SD_ACK_ALL,
-    SD_ACK_EXPLICIT,
-    SD_ACK_FLOW_CONTROL
-} sd_ack_policy;
+typedef enum { SD_ACK_NONE = 0, SD_ACK_ALL, SD_ACK_EXPLICIT, SD_ACK_FLOW_CONTROL } sd_ack_policy;
 
 /* The parts of Go's ConsumerConfig a consumer store looks at. */
 typedef struct sd_consumer_config {
@@ -332,8 +325,7 @@ typedef struct sd_store_ops {
     int (*remove_msg)(sd_store *st, uint64_t seq);
     int (*erase_msg)(sd_store *st, uint64_t seq);
     int (*purge)(sd_store *st, uint64_t *purged);
-    int (*purge_ex)(sd_store *st, const char *subj, uint64_t seq, uint64_t keep,
-                    uint64_t *purged);
+    int (*purge_ex)(sd_store *st, const char *subj, uint64_t seq, uint64_t keep, uint64_t *purged);
     int (*compact)(sd_store *st, uint64_t seq, uint64_t *purged);
     int (*truncate)(sd_store *st, uint64_t seq);
     uint64_t (*get_seq_from_time)(sd_store *st, int64_t ts);
@@ -405,8 +397,7 @@ static inline uint64_t sd_memstore_msg_size(size_t subj_len, size_t hdr_len, siz
 #define SD_ROLLUP_SUBJECT "sub"
 
 /* The value of header `key` (pointer into hdr, length in *vlen), or NULL if absent. */
-const uint8_t *sd_slice_header(const char *key, const uint8_t *hdr, size_t hdr_len,
-                               size_t *vlen);
+const uint8_t *sd_slice_header(const char *key, const uint8_t *hdr, size_t hdr_len, size_t *vlen);
 /* Go parseMessageTTL / getMessageTTL: seconds (> 0), 0 for none, -1 for "never";
  * SD_ERR_MSG_TTL_INVALID on a bad value. */
 int sd_parse_message_ttl(const char *s, size_t len, int64_t *ttl_s);
@@ -424,10 +415,10 @@ static inline int sd_store_store_msg(sd_store *st, const char *subj, size_t subj
 }
 static inline int sd_store_store_raw_msg(sd_store *st, const char *subj, size_t subj_len,
                                          const uint8_t *hdr, size_t hdr_len, const uint8_t *msg,
-                                         size_t msg_len, uint64_t seq, int64_t ts,
-                                         int64_t ttl_s, bool discard_new_check) {
-    return st->ops->store_raw_msg(st, subj, subj_len, hdr, hdr_len, msg, msg_len, seq, ts,
-                                  ttl_s, discard_new_check);
+                                         size_t msg_len, uint64_t seq, int64_t ts, int64_t ttl_s,
+                                         bool discard_new_check) {
+    return st->ops->store_raw_msg(st, subj, subj_len, hdr, hdr_len, msg, msg_len, seq, ts, ttl_s,
+                                  discard_new_check);
 }
 static inline int sd_store_skip_msg(sd_store *st, uint64_t seq, uint64_t *out) {
     return st->ops->skip_msg(st, seq, out);
@@ -441,8 +432,8 @@ static inline int sd_store_skip_msgs(sd_store *st, uint64_t seq, uint64_t num) {
 static inline int sd_store_load_msg(sd_store *st, uint64_t seq, sd_store_msg *sm) {
     return st->ops->load_msg(st, seq, sm);
 }
-static inline int sd_store_load_next_msg(sd_store *st, const char *filter, bool wc,
-                                         uint64_t start, sd_store_msg *sm, uint64_t *seq) {
+static inline int sd_store_load_next_msg(sd_store *st, const char *filter, bool wc, uint64_t start,
+                                         sd_store_msg *sm, uint64_t *seq) {
     return st->ops->load_next_msg(st, filter, wc, start, sm, seq);
 }
 static inline int sd_store_load_next_msg_multi(sd_store *st, const nx_filter_set *fs,
@@ -452,8 +443,8 @@ static inline int sd_store_load_next_msg_multi(sd_store *st, const nx_filter_set
 static inline int sd_store_load_last_msg(sd_store *st, const char *subj, sd_store_msg *sm) {
     return st->ops->load_last_msg(st, subj, sm);
 }
-static inline int sd_store_load_prev_msg(sd_store *st, const char *filter, bool wc,
-                                         uint64_t start, sd_store_msg *sm, uint64_t *seq) {
+static inline int sd_store_load_prev_msg(sd_store *st, const char *filter, bool wc, uint64_t start,
+                                         sd_store_msg *sm, uint64_t *seq) {
     return st->ops->load_prev_msg(st, filter, wc, start, sm, seq);
 }
 static inline int sd_store_load_prev_msg_multi(sd_store *st, const nx_filter_set *fs,
@@ -487,12 +478,12 @@ static inline int sd_store_filtered_state(sd_store *st, uint64_t sseq, const cha
                                           sd_simple_state *out) {
     return st->ops->filtered_state(st, sseq, subj, out);
 }
-static inline int sd_store_subjects_state(sd_store *st, const char *filter,
-                                          sd_subject_state_cb cb, void *arg) {
+static inline int sd_store_subjects_state(sd_store *st, const char *filter, sd_subject_state_cb cb,
+                                          void *arg) {
     return st->ops->subjects_state(st, filter, cb, arg);
 }
-static inline int sd_store_subjects_totals(sd_store *st, const char *filter,
-                                           sd_subject_state_cb cb, void *arg) {
+static inline int sd_store_subjects_totals(sd_store *st, const char *filter, sd_subject_state_cb cb,
+                                           void *arg) {
     return st->ops->subjects_totals(st, filter, cb, arg);
 }
 static inline int sd_store_all_last_seqs(sd_store *st, uint64_t **seqs, size_t *n) {
@@ -511,9 +502,9 @@ static inline int sd_store_num_pending(sd_store *st, uint64_t sseq, const char *
                                        uint64_t *valid_through) {
     return st->ops->num_pending(st, sseq, filter, last_per_subject, total, valid_through);
 }
-static inline int sd_store_num_pending_multi(sd_store *st, uint64_t sseq,
-                                             const nx_filter_set *fs, bool last_per_subject,
-                                             uint64_t *total, uint64_t *valid_through) {
+static inline int sd_store_num_pending_multi(sd_store *st, uint64_t sseq, const nx_filter_set *fs,
+                                             bool last_per_subject, uint64_t *total,
+                                             uint64_t *valid_through) {
     return st->ops->num_pending_multi(st, sseq, fs, last_per_subject, total, valid_through);
 }
 static inline void sd_store_state(sd_store *st, sd_stream_state *out) {

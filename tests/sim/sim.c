@@ -279,6 +279,8 @@ static void net_send(struct sim *s, int from, const struct rf_msg *m)
             deliver_to(s, from, j, buf, len, m);
     }
     free(buf);
+    if (s->tap) /* after routing, like Go's raftTransportHub after-message hook */
+        s->tap(s, from, m, s->tap_arg);
 }
 
 /* ---- node driver ---- */
@@ -360,11 +362,15 @@ static void complete(struct sim *s, int i)
     sim_pump(s, i);
 }
 
-static void boot_peers(struct sim *s, struct rf_peerstate *ps, rf_id *ids)
+/* Go's bootstrapRaftNode with serverPeerNames: the initial members, plus the node itself
+ * when it is a server added later. */
+static void boot_peers(struct sim *s, struct rf_peerstate *ps, rf_id *ids, int i)
 {
     int members = s->o.nodes;
     for (int j = 0; j < members; j++)
         ids[j] = s->nodes[j].id;
+    if (i >= members)
+        ids[members++] = s->nodes[i].id;
     ps->n_peers = (uint32_t)members;
     ps->peers = ids;
     ps->cluster_size = (uint32_t)members;
@@ -387,7 +393,7 @@ static void node_start(struct sim *s, int i, bool fresh_boot)
     rc.recovering = rec.has_meta;
     rf_id ids[SIM_MAX_NODES];
     struct rf_peerstate boot;
-    boot_peers(s, &boot, ids);
+    boot_peers(s, &boot, ids, i);
     (void)fresh_boot;
     if (rf_node_create(&rc, &boot, &rec, s->now, &sn->n) < 0) {
         sim_fail(s, "node %d: create failed", i);
@@ -673,6 +679,40 @@ void sim_heal(struct sim *s)
     memset(s->isolated_oneway, 0, sizeof(s->isolated_oneway));
 }
 
+int sim_snapshot(struct sim *s, int i)
+{
+    struct sim_node *sn = &s->nodes[i];
+    if (!sn->up)
+        return -ENOTCONN;
+    uint8_t b[32];
+    sim_sm_encode(&sn->sm, b);
+    int rc = rf_install_snapshot(sn->n, b, sizeof(b), false);
+    if (rc == 0) {
+        sn->sm.last_snap = sn->sm.applied;
+        s->st.snapshots++;
+    }
+    sim_pump(s, i);
+    return rc;
+}
+
+void sim_inject(struct sim *s, int i, const struct rf_msg *m)
+{
+    if (!s->nodes[i].up)
+        return;
+    rf_tick(s->nodes[i].n, s->now);
+    rf_step(s->nodes[i].n, m);
+    sim_pump(s, i);
+}
+
+bool sim_is_member(struct sim *s, int i)
+{
+    if (!s->nodes[i].up)
+        return false;
+    int l = sim_state_leader(s);
+    struct rf_node *ref = l >= 0 ? s->nodes[l].n : s->nodes[i].n;
+    return rf_peer_find(ref, s->nodes[i].id) != NULL;
+}
+
 int sim_propose(struct sim *s, int i, int64_t delta)
 {
     if (!s->nodes[i].up)
@@ -695,7 +735,7 @@ static bool totals_ok(struct sim *s, void *arg)
     struct total_arg *a = arg;
     for (int i = 0; i < s->n; i++) {
         struct sim_node *sn = &s->nodes[i];
-        if (!sn->up || !rf_peer_find(sn->n, sn->id))
+        if (!sim_is_member(s, i))
             continue;
         if (sn->sm.sum != a->total)
             return false;
@@ -714,7 +754,7 @@ static bool applied_ok(struct sim *s, void *arg)
     uint64_t idx = *(uint64_t *)arg;
     for (int i = 0; i < s->n; i++) {
         struct sim_node *sn = &s->nodes[i];
-        if (sn->up && rf_peer_find(sn->n, sn->id) && sn->sm.applied < idx)
+        if (sim_is_member(s, i) && sn->sm.applied < idx)
             return false;
     }
     return true;

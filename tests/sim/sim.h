@@ -79,6 +79,8 @@ struct sim_check;
 
 typedef bool (*sim_filter_fn)(struct sim *s, int from, int to, const struct rf_msg *m,
                               void *arg);
+/* Sees every message a node sends (before routing), like a test subscription. */
+typedef void (*sim_tap_fn)(struct sim *s, int from, const struct rf_msg *m, void *arg);
 
 struct sim_stats {
     uint64_t events, msgs_sent, msgs_dropped, msgs_dup, crashes, restarts, corruptions;
@@ -99,6 +101,8 @@ struct sim {
     uint64_t link_last[SIM_MAX_NODES][SIM_MAX_NODES];   /* FIFO per link (TCP) */
     sim_filter_fn filter;
     void *filter_arg;
+    sim_tap_fn tap;
+    void *tap_arg;
     /* checker state */
     struct sim_check *chk;
     bool failed;
@@ -137,6 +141,12 @@ void sim_resume(struct sim *s, int i);
 void sim_partition(struct sim *s, const uint8_t *group);
 void sim_isolate(struct sim *s, int i);
 void sim_heal(struct sim *s);
+
+/* State machine snapshot of node i into its RAFT node (Go's stateAdder.snapshot). */
+int sim_snapshot(struct sim *s, int i);
+/* Deliver a message to node i now, as if it came from the network. */
+void sim_inject(struct sim *s, int i, const struct rf_msg *m);
+bool sim_is_member(struct sim *s, int i);
 
 /* Workload. */
 int sim_propose(struct sim *s, int i, int64_t delta); /* forwards to the leader */

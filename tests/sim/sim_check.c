@@ -233,7 +233,7 @@ bool sim_check_converged(struct sim *s, char *why, size_t len)
     int ref = -1;
     for (int i = 0; i < s->n; i++) {
         struct sim_node *sn = &s->nodes[i];
-        if (!sn->up || !rf_peer_find(sn->n, sn->id))
+        if (!sim_is_member(s, i))
             continue;
         if (sn->sm.applied < s->chk->max_committed) {
             snprintf(why, len, "node %d applied %llu < committed %llu", i,

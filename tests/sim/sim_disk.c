@@ -466,3 +466,36 @@ uint32_t sim_disk_count(struct sim_disk *d, const char *prefix)
             c++;
     return c;
 }
+
+uint32_t sim_disk_remove(struct sim_disk *d, const char *prefix)
+{
+    uint32_t c = 0;
+    for (uint32_t k = 0; k < d->vol.n;) {
+        if (strncmp(d->vol.e[k].name, prefix, strlen(prefix)) == 0) {
+            char *name = strdup(d->vol.e[k].name);
+            dir_del(&d->vol, name);
+            free(name);
+            c++;
+            continue;
+        }
+        k++;
+    }
+    d_sync_dir(d);
+    return c;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+const char *sim_disk_name(struct sim_disk *d, const char *prefix, uint32_t i)
+{
+    const char *v[1024];
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < d->vol.n && n < 1024; k++)
+        if (strncmp(d->vol.e[k].name, prefix, strlen(prefix)) == 0)
+            v[n++] = d->vol.e[k].name;
+    qsort(v, n, sizeof(v[0]), cmp_str);
+    return i < n ? v[i] : NULL;
+}

@@ -33,6 +33,10 @@ void sim_disk_fail_writes(struct sim_disk *d, uint32_t n);
 int64_t sim_disk_read(struct sim_disk *d, const char *name, uint8_t **out);
 int sim_disk_write(struct sim_disk *d, const char *name, const uint8_t *b, uint64_t len);
 uint32_t sim_disk_count(struct sim_disk *d, const char *prefix);
+/* Remove files whose name starts with prefix (durably); returns how many. */
+uint32_t sim_disk_remove(struct sim_disk *d, const char *prefix);
+/* Name of the i-th file starting with prefix, sorted, or NULL. */
+const char *sim_disk_name(struct sim_disk *d, const char *prefix, uint32_t i);
 
 uint64_t sim_rand(uint64_t *rng, uint64_t bound);
 

@@ -36,12 +36,11 @@ struct sn *sn_new_peers(const char *const *peers, int npeers, int csz, bool reco
     rf_config_defaults(&h->cfg);
     h->cfg.id = rf_id_from_str(SN_SELF);
     h->cfg.seed = 42;
-    rf_id ids[16];
-    for (int i = 0; i < npeers; i++)
-        ids[i] = rf_id_from_str(peers[i]);
-    struct rf_peerstate boot = {.n_peers = (uint32_t)npeers, .peers = ids,
-                                .cluster_size = (uint32_t)csz};
-    open_node(h, &boot, recovering);
+    for (int i = 0; i < npeers && i < 16; i++)
+        h->boot_ids[i] = rf_id_from_str(peers[i]);
+    h->boot = (struct rf_peerstate){.n_peers = (uint32_t)npeers, .peers = h->boot_ids,
+                                    .cluster_size = (uint32_t)csz};
+    open_node(h, &h->boot, recovering);
     sn_flush(h);
     sn_clear_apply(h); /* Go's initRaftNode doesn't push the nil entry, run() does */
     memset(&h->lc, 0, sizeof(h->lc));
@@ -91,7 +90,7 @@ void sn_restart(struct sn *h)
     rf_node_destroy(h->n);
     rf_ls_close(h->ls);
     h->n = NULL;
-    open_node(h, NULL, true);
+    open_node(h, &h->boot, true);
     sn_flush(h);
 }
 

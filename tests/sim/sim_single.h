@@ -29,6 +29,8 @@ struct sn {
     uint32_t napply, capapply;
     struct rf_lead_change lc; /* latest unconsumed lead change (Go's leadc) */
     uint64_t now;
+    rf_id boot_ids[16];
+    struct rf_peerstate boot; /* given again on restart, used only if the meta is lost */
     struct rf_msg **owned;
     uint32_t nowned;
 };

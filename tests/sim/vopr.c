@@ -84,6 +84,8 @@ static void reap_removed(struct sim *s)
             continue; /* a spare never started */
         if (!rf_removed_find(ln, sn->id, NULL))
             continue; /* never a member (a spare not yet added) */
+        if (verbose)
+            printf("  t=%llu reaping removed node %d\n", (unsigned long long)s->now, i);
         sim_crash(s, i);
         sn->removed = true;
     }

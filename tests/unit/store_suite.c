@@ -13,7 +13,9 @@
 
 #define SEC 1000000000LL
 #define MSEC 1000000LL
-#define SUBJECTS(...) (const char *const[]){__VA_ARGS__}, (sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *))
+#define SUBJECTS(...)                                                                              \
+    (const char *const[]){__VA_ARGS__},                                                            \
+        (sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *))
 
 int64_t sd_fake_clock_now(void *arg) {
     sd_fake_clock *c = arg;
@@ -201,7 +203,8 @@ void sd_suite_load_prev_msg(const sd_suite_factory *f) {
     sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("foo.*", "bar.*")};
     sd_store *st = sd_suite_open(f, &cfg, &clk);
     const char *subs[] = {"foo.1", "bar.1", "foo.2", "bar.2", "foo.3"};
-    for (int i = 0; i < 5; i++) sd_suite_store(st, subs[i], "ZZZ");
+    for (int i = 0; i < 5; i++)
+        sd_suite_store(st, subs[i], "ZZZ");
     sd_store_msg sm = {0};
     uint64_t seq;
     cr_assert_eq(sd_store_load_prev_msg(st, "", false, 5, &sm, &seq), 0);
@@ -256,7 +259,8 @@ void sd_suite_load_prev_msg_multi_full_wildcard_skip(const sd_suite_factory *f) 
         seq = nseq - 1;
     }
     cr_assert_eq(n, 10);
-    for (size_t i = 0; i < 10; i++) cr_assert_eq(got[i], 10 - i);
+    for (size_t i = 0; i < 10; i++)
+        cr_assert_eq(got[i], 10 - i);
     nx_filter_set_destroy(&fs);
     sd_store_msg_free(&sm);
     sd_store_free(st);
@@ -293,7 +297,8 @@ void sd_suite_subject_state_consistency(const sd_suite_factory *f) {
     sd_fake_clock_init(&clk);
     sd_stream_config cfg = {.name = "TEST", .subjects = SUBJECTS("foo")};
     sd_store *st = sd_suite_open(f, &cfg, &clk);
-    for (int i = 0; i < 4; i++) sd_suite_store(st, "foo", NULL);
+    for (int i = 0; i < 4; i++)
+        sd_suite_store(st, "foo", NULL);
     expect_ss(st, 4, 1, 4);
     remove_ok(st, 1); /* first becomes lazy */
     expect_ss(st, 3, 2, 4);
@@ -301,7 +306,8 @@ void sd_suite_subject_state_consistency(const sd_suite_factory *f) {
     expect_ss(st, 2, 2, 3);
     remove_ok(st, 2);
     expect_ss(st, 1, 3, 3);
-    for (int i = 0; i < 3; i++) sd_suite_store(st, "foo", NULL);
+    for (int i = 0; i < 3; i++)
+        sd_suite_store(st, "foo", NULL);
     expect_ss(st, 4, 3, 7);
     remove_ok(st, 7);
     remove_ok(st, 3);
@@ -333,19 +339,23 @@ void sd_suite_subject_state_consistency_optimization(const sd_suite_factory *f) 
     sd_fake_clock_init(&clk);
     sd_stream_config cfg = {.name = "TEST", .subjects = SUBJECTS("foo")};
     sd_store *st = sd_suite_open(f, &cfg, &clk);
-    for (int i = 0; i < 3; i++) sd_suite_store(st, "foo", NULL);
+    for (int i = 0; i < 3; i++)
+        sd_suite_store(st, "foo", NULL);
     remove_ok(st, 2);
     remove_ok(st, 1);
     expect_raw(st, 1, 3, 3, false, false, 3);
-    for (int i = 0; i < 2; i++) sd_suite_store(st, "foo", NULL);
+    for (int i = 0; i < 2; i++)
+        sd_suite_store(st, "foo", NULL);
     remove_ok(st, 3);
     remove_ok(st, 5);
     expect_raw(st, 1, 3, 5, true, true, 4);
-    for (int i = 0; i < 2; i++) sd_suite_store(st, "foo", NULL);
+    for (int i = 0; i < 2; i++)
+        sd_suite_store(st, "foo", NULL);
     remove_ok(st, 7);
     remove_ok(st, 4);
     expect_raw(st, 1, 4, 7, true, true, 6);
-    for (int i = 0; i < 2; i++) sd_suite_store(st, "foo", NULL);
+    for (int i = 0; i < 2; i++)
+        sd_suite_store(st, "foo", NULL);
     remove_ok(st, 9);
     remove_ok(st, 8);
     expect_raw(st, 1, 6, 6, false, false, 6);
@@ -357,7 +367,8 @@ void sd_suite_max_msgs_per_update_bug(const sd_suite_factory *f) {
     sd_fake_clock_init(&clk);
     sd_stream_config cfg = {.name = "TEST", .subjects = SUBJECTS("foo"), .max_msgs_per = 0};
     sd_store *st = sd_suite_open(f, &cfg, &clk);
-    for (int i = 0; i < 5; i++) sd_suite_store(st, "foo", NULL);
+    for (int i = 0; i < 5; i++)
+        sd_suite_store(st, "foo", NULL);
     sd_stream_state s;
     sd_store_state(st, &s);
     cr_assert(s.msgs == 5 && s.first_seq == 1 && s.last_seq == 5);
@@ -426,7 +437,8 @@ void sd_suite_compact_cleans_up_dmap(const sd_suite_factory *f) {
         sd_fake_clock_init(&clk);
         sd_stream_config cfg = {.name = "TEST", .subjects = SUBJECTS("foo")};
         sd_store *st = sd_suite_open(f, &cfg, &clk);
-        for (int i = 0; i < 3; i++) sd_suite_store(st, "foo", NULL);
+        for (int i = 0; i < 3; i++)
+            sd_suite_store(st, "foo", NULL);
         cr_assert_eq(dmap_entries(st), 0);
         remove_ok(st, 2); /* an interior delete */
         if (st->ops->dmap_entries) cr_assert_eq(dmap_entries(st), 1);
@@ -447,7 +459,8 @@ void sd_suite_compact_fully_deleted_range(const sd_suite_factory *f) {
     sd_fake_clock_init(&clk);
     sd_stream_config cfg = {.name = "TEST", .subjects = SUBJECTS("foo")};
     sd_store *st = sd_suite_open(f, &cfg, &clk);
-    for (int i = 0; i < 3; i++) sd_suite_store(st, "foo", NULL);
+    for (int i = 0; i < 3; i++)
+        sd_suite_store(st, "foo", NULL);
     remove_ok(st, 2);
     remove_ok(st, 3);
     sd_stream_state s;
@@ -471,7 +484,8 @@ void sd_suite_truncate_cleans_up_dmap(const sd_suite_factory *f) {
         sd_fake_clock_init(&clk);
         sd_stream_config cfg = {.name = "TEST", .subjects = SUBJECTS("foo")};
         sd_store *st = sd_suite_open(f, &cfg, &clk);
-        for (int i = 0; i < 3; i++) sd_suite_store(st, "foo", NULL);
+        for (int i = 0; i < 3; i++)
+            sd_suite_store(st, "foo", NULL);
         cr_assert_eq(dmap_entries(st), 0);
         remove_ok(st, 2);
         if (st->ops->dmap_entries) cr_assert_eq(dmap_entries(st), 1);
@@ -540,8 +554,10 @@ void sd_suite_purge_ex_keep_with_interior_deletes(const sd_suite_factory *f) {
     sd_fake_clock_init(&clk);
     sd_stream_config cfg = {.name = "TEST", .subjects = SUBJECTS("foo")};
     sd_store *st = sd_suite_open(f, &cfg, &clk);
-    for (int i = 0; i < 50; i++) sd_suite_store(st, "foo", NULL);
-    for (uint64_t seq = 2; seq <= 50; seq += 2) sd_store_remove_msg(st, seq);
+    for (int i = 0; i < 50; i++)
+        sd_suite_store(st, "foo", NULL);
+    for (uint64_t seq = 2; seq <= 50; seq += 2)
+        sd_store_remove_msg(st, seq);
     sd_stream_state s;
     sd_store_state(st, &s);
     cr_assert(s.msgs == 25 && s.first_seq == 1 && s.last_seq == 50);
@@ -596,7 +612,8 @@ static void same_state(const sd_stream_state *a, const sd_stream_state *b) {
     cr_assert_eq(a->last_ts, b->last_ts);
     cr_assert_eq(a->num_deleted, b->num_deleted);
     cr_assert_eq(a->deleted_len, b->deleted_len);
-    for (size_t i = 0; i < a->deleted_len; i++) cr_assert_eq(a->deleted[i], b->deleted[i]);
+    for (size_t i = 0; i < a->deleted_len; i++)
+        cr_assert_eq(a->deleted[i], b->deleted[i]);
 }
 
 void sd_suite_stream_interior_delete_accounting(const sd_suite_factory *f) {
@@ -721,7 +738,8 @@ void sd_suite_get_seq_from_time_with_interior_deletes_gap(const sd_suite_factory
         if (i == 1) start = ts;
     }
     /* A plain binary search between sequences would land in the gap. */
-    for (uint64_t seq = 4; seq <= 7; seq++) sd_store_remove_msg(st, seq);
+    for (uint64_t seq = 4; seq <= 7; seq++)
+        sd_store_remove_msg(st, seq);
     cr_assert_eq(sd_store_get_seq_from_time(st, start), 2);
     sd_store_free(st);
 }
@@ -837,13 +855,13 @@ void sd_suite_skip_msg_no_interest_advances_last_time(const sd_suite_factory *f)
     sd_store_free(st);
 }
 
-void sd_suite_multi_last_seqs_and_load_last_msg_with_lazy_subject_state(
-    const sd_suite_factory *f) {
+void sd_suite_multi_last_seqs_and_load_last_msg_with_lazy_subject_state(const sd_suite_factory *f) {
     sd_fake_clock clk;
     sd_fake_clock_init(&clk);
     sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("foo")};
     sd_store *st = sd_suite_open(f, &cfg, &clk);
-    for (int i = 0; i < 3; i++) sd_suite_store(st, "foo", NULL);
+    for (int i = 0; i < 3; i++)
+        sd_suite_store(st, "foo", NULL);
     const char *filters[] = {"foo"};
     uint64_t *seqs;
     size_t n;
@@ -870,13 +888,14 @@ void sd_suite_num_pending_last_per_subject_exclude_overcount(const sd_suite_fact
     sd_fake_clock_init(&clk);
     sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("foo.*")};
     sd_store *st = sd_suite_open(f, &cfg, &clk);
-    for (int i = 0; i < 10; i++) sd_suite_store(st, "foo.A", "x"); /* 1-10 */
-    sd_suite_store(st, "foo.B", "x");                               /* 11 */
-    sd_suite_store(st, "foo.C", "x");                               /* 12 */
-    cr_assert_eq(sd_store_skip_msgs(st, 13, 87), 0);                /* 13-99 */
-    sd_suite_store(st, "foo.B", "x");                               /* 100 */
-    cr_assert_eq(sd_store_skip_msgs(st, 101, 899), 0);              /* 101-999 */
-    sd_suite_store(st, "foo.C", "x");                               /* 1000 */
+    for (int i = 0; i < 10; i++)
+        sd_suite_store(st, "foo.A", "x");              /* 1-10 */
+    sd_suite_store(st, "foo.B", "x");                  /* 11 */
+    sd_suite_store(st, "foo.C", "x");                  /* 12 */
+    cr_assert_eq(sd_store_skip_msgs(st, 13, 87), 0);   /* 13-99 */
+    sd_suite_store(st, "foo.B", "x");                  /* 100 */
+    cr_assert_eq(sd_store_skip_msgs(st, 101, 899), 0); /* 101-999 */
+    sd_suite_store(st, "foo.C", "x");                  /* 1000 */
     /* From 13, last per subject: foo.A is all below (0), foo.B and foo.C count 1 each. */
     uint64_t total, valid;
     cr_assert_eq(sd_store_num_pending(st, 13, "foo.*", true, &total, &valid), 0);

@@ -34,8 +34,7 @@ typedef struct sd_suite_factory {
     /* Opens a store for cfg; the suite has set cfg->storage = type already. */
     int (*open)(void *arg, const sd_stream_config *cfg, const sd_store_env *env, sd_store **out);
     /* Optional (file store): stop *st and open it again from what it persisted. */
-    int (*reopen)(void *arg, const sd_stream_config *cfg, const sd_store_env *env,
-                  sd_store **st);
+    int (*reopen)(void *arg, const sd_stream_config *cfg, const sd_store_env *env, sd_store **st);
     /* Optional (file store): remove seq writing a tombstone (Go removeMsg(seq, .., true)). */
     int (*remove_with_tombstone)(void *arg, sd_store *st, uint64_t seq);
     void *arg;
@@ -75,8 +74,7 @@ void sd_suite_get_seq_from_time_with_trailing_deletes(const sd_suite_factory *f)
 void sd_suite_skip_msgs_carry_forward_last_time(const sd_suite_factory *f);
 void sd_suite_skip_msgs_carry_forward_last_time_from_empty(const sd_suite_factory *f);
 void sd_suite_skip_msg_no_interest_advances_last_time(const sd_suite_factory *f);
-void sd_suite_multi_last_seqs_and_load_last_msg_with_lazy_subject_state(
-    const sd_suite_factory *f);
+void sd_suite_multi_last_seqs_and_load_last_msg_with_lazy_subject_state(const sd_suite_factory *f);
 void sd_suite_num_pending_last_per_subject_exclude_overcount(const sd_suite_factory *f);
 
 #endif

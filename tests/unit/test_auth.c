@@ -65,7 +65,8 @@ static int check(const br_auth *a, creds c, br_auth_result *r) {
     if (c.f) bc.f = c.f, bc.f##_len = strlen(c.f);
     SET(user)
     SET(pass)
-    SET(token) SET(nkey) SET(sig) SET(nonce)
+    SET(token)
+    SET(nkey) SET(sig) SET(nonce)
 #undef SET
         br_auth_result tmp;
     return br_auth_check(a, &bc, r ? r : &tmp);
@@ -224,6 +225,16 @@ Test(auth, no_auth_user) {
     cr_assert(r.user_len == 3 && !memcmp(r.user, "foo", 3));
     cr_assert(br_auth_required(a));
     cr_assert_not(br_auth_info_auth_required(a));
+    /* TestNoAuthUserNoConnectProto's rule: a PUB may come first. */
+    cr_assert(br_auth_implicit_connect_allowed(a, 0));
+    br_auth_free(a);
+    a = auth_from("authorization { users [{user: foo, password: p, clients: [websocket]}] }\n"
+                  "no_auth_user: foo\n");
+    cr_assert_not(br_auth_implicit_connect_allowed(a, BR_CT_STANDARD));
+    cr_assert(br_auth_implicit_connect_allowed(a, BR_CT_WEBSOCKET));
+    br_auth_free(a);
+    a = auth_from("authorization { users [{user: foo, password: p}] }");
+    cr_assert_not(br_auth_implicit_connect_allowed(a, 0));
     br_auth_free(a);
 }
 

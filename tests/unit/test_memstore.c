@@ -222,9 +222,9 @@ Test(memstore, basics) {
     sd_store *st = open_ms(&cfg, NULL);
     int64_t now = real_now(), ts;
     uint64_t seq;
-    cr_assert_eq(sd_store_store_msg(st, "foo", 3, NULL, 0, (const uint8_t *)"Hello World", 11, 0,
-                                    &seq, &ts),
-                 0);
+    cr_assert_eq(
+        sd_store_store_msg(st, "foo", 3, NULL, 0, (const uint8_t *)"Hello World", 11, 0, &seq, &ts),
+        0);
     cr_assert_eq(seq, 1);
     cr_assert(ts >= now && ts <= now + 50 * MSEC, "timestamp should be current");
     sd_stream_state s = state_of(st);
@@ -242,7 +242,8 @@ Test(memstore, msg_limit) {
     GO_TEST("server/memstore_test.go", "TestMemStoreMsgLimit");
     sd_stream_config cfg = {.max_msgs = 10};
     sd_store *st = open_ms(&cfg, NULL);
-    for (int i = 0; i < 10; i++) put(st, "foo", "Hello World");
+    for (int i = 0; i < 10; i++)
+        put(st, "foo", "Hello World");
     cr_assert_eq(state_of(st).msgs, 10);
     put(st, "foo", "Hello World");
     sd_stream_state s = state_of(st);
@@ -282,8 +283,10 @@ Test(memstore, bytes_limit_with_discard_new) {
     sd_store *st = open_ms(&cfg, NULL);
     for (int i = 0; i < 10; i++) {
         int rc = sd_store_store_msg(st, "tiny", 4, NULL, 0, msg, sizeof msg, 0, NULL, NULL);
-        if (i < 3) cr_assert_eq(rc, 0);
-        else cr_assert_eq(rc, SD_ERR_MAX_BYTES);
+        if (i < 3)
+            cr_assert_eq(rc, 0);
+        else
+            cr_assert_eq(rc, SD_ERR_MAX_BYTES);
     }
     sd_stream_state s = state_of(st);
     cr_assert_eq(s.msgs, 3);
@@ -299,7 +302,8 @@ Test(memstore, age_limit) {
     sd_stream_config cfg = {.max_age_ns = 10 * MSEC};
     sd_store *st = open_ms(&cfg, &clk);
     for (int round = 0; round < 2; round++) {
-        for (int i = 0; i < 100; i++) put(st, "foo", "Hello World");
+        for (int i = 0; i < 100; i++)
+            put(st, "foo", "Hello World");
         cr_assert_eq(state_of(st).msgs, 100);
         /* Let them expire: the store asks for an expiry pass within a second. */
         sd_suite_advance(st, &clk, SEC);
@@ -333,7 +337,8 @@ Test(memstore, purge) {
     GO_TEST("server/memstore_test.go", "TestMemStorePurge");
     sd_stream_config cfg = {0};
     sd_store *st = open_ms(&cfg, NULL);
-    for (int i = 0; i < 10; i++) put(st, "foo", "Hello World");
+    for (int i = 0; i < 10; i++)
+        put(st, "foo", "Hello World");
     cr_assert_eq(state_of(st).msgs, 10);
     uint64_t n;
     cr_assert_eq(sd_store_purge(st, &n), 0);
@@ -346,7 +351,8 @@ Test(memstore, compact) {
     GO_TEST("server/memstore_test.go", "TestMemStoreCompact");
     sd_stream_config cfg = {0};
     sd_store *st = open_ms(&cfg, NULL);
-    for (int i = 0; i < 10; i++) put(st, "foo", "Hello World");
+    for (int i = 0; i < 10; i++)
+        put(st, "foo", "Hello World");
     uint64_t n;
     cr_assert_eq(sd_store_compact(st, 6, &n), 0);
     cr_assert_eq(n, 5);
@@ -392,7 +398,8 @@ Test(memstore, msg_headers) {
 
 static void expect_deleted(const sd_stream_state *s, const uint64_t *want, size_t n) {
     cr_assert_eq(s->deleted_len, n);
-    for (size_t i = 0; i < n; i++) cr_assert_eq(s->deleted[i], want[i]);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(s->deleted[i], want[i]);
 }
 
 Test(memstore, stream_state_deleted) {
@@ -432,8 +439,10 @@ Test(memstore, stream_truncate) {
     sd_stream_config cfg = {0};
     sd_store *st = open_ms(&cfg, NULL);
     uint64_t tseq = 50, to_store = 100;
-    for (uint64_t i = 1; i < tseq; i++) put(st, "foo", "ok");
-    for (uint64_t i = tseq; i <= to_store; i++) put(st, "bar", "ok");
+    for (uint64_t i = 1; i < tseq; i++)
+        put(st, "foo", "ok");
+    for (uint64_t i = tseq; i <= to_store; i++)
+        put(st, "bar", "ok");
     cr_assert_eq(state_of(st).msgs, to_store);
     cr_assert_eq(sd_store_truncate(st, tseq), 0);
     cr_assert_eq(state_of(st).msgs, tseq);
@@ -456,7 +465,8 @@ Test(memstore, purge_ex_with_subject) {
     GO_TEST("server/memstore_test.go", "TestMemStorePurgeExWithSubject");
     sd_stream_config cfg = {0};
     sd_store *st = open_ms(&cfg, NULL);
-    for (int i = 0; i < 100; i++) put(st, "foo", NULL);
+    for (int i = 0; i < 100; i++)
+        put(st, "foo", NULL);
     uint64_t n;
     cr_assert_eq(sd_store_purge_ex(st, "foo", 0, 0, &n), 0);
     cr_assert_eq(state_of(st).msgs, 0);
@@ -469,7 +479,8 @@ Test(memstore, update_max_msgs_per_subject) {
     sd_store *st = open_ms(&cfg, NULL);
     cfg.max_msgs_per = 50;
     cr_assert_eq(sd_store_update_config(st, &cfg), 0);
-    for (int i = 0; i < 22; i++) put(st, "foo", NULL);
+    for (int i = 0; i < 22; i++)
+        put(st, "foo", NULL);
     cr_assert_eq(sd_suite_subject_state(st, "foo").msgs, 22);
     cfg.max_msgs_per = 10;
     cr_assert_eq(sd_store_update_config(st, &cfg), 0);
@@ -481,12 +492,14 @@ Test(memstore, stream_truncate_reset) {
     GO_TEST("server/memstore_test.go", "TestMemStoreStreamTruncateReset");
     sd_stream_config cfg = {.name = "TEST", .subjects = SUBJECTS("foo")};
     sd_store *st = open_ms(&cfg, NULL);
-    for (int i = 0; i < 1000; i++) put(st, "foo", "Hello World");
+    for (int i = 0; i < 1000; i++)
+        put(st, "foo", "Hello World");
     cr_assert_eq(sd_store_truncate(st, 0), 0);
     sd_stream_state s = state_of(st);
     cr_assert(s.msgs == 0 && s.bytes == 0 && s.first_seq == 0 && s.last_seq == 0);
     cr_assert(s.num_subjects == 0 && s.num_deleted == 0);
-    for (int i = 0; i < 1000; i++) put(st, "foo", "Hello World");
+    for (int i = 0; i < 1000; i++)
+        put(st, "foo", "Hello World");
     s = state_of(st);
     cr_assert(s.msgs == 1000 && s.bytes == 30000 && s.first_seq == 1 && s.last_seq == 1000);
     cr_assert(s.num_subjects == 1 && s.num_deleted == 0);
@@ -532,7 +545,8 @@ Test(memstore, subjects_totals) {
         snprintf(subj, sizeof subj, "foo.%d", dt);
         cr_assert_eq(sd_suite_subject_total(st, subj, subj, NULL), fmap[dt]);
     }
-    for (int dt = 0; dt < 100; dt++) nb += bmap[dt] != 0, btotal += bmap[dt];
+    for (int dt = 0; dt < 100; dt++)
+        nb += bmap[dt] != 0, btotal += bmap[dt];
     size_t n;
     cr_assert_eq(sd_suite_subject_total(st, "foo.*", NULL, &n), ftotal);
     cr_assert_eq(n, nf);
@@ -589,8 +603,8 @@ Test(memstore, num_pending) {
     }
     sd_stream_state s = state_of(st);
     uint64_t starts[] = {0, 1, 2, 200, 444, 555, 2222, 8888, 12345, 28222, 33456, 44400, 49999};
-    const char *filters[] = {"foo.>", "*.bar.>", "foo.bar.*.baz", "*.bar.>", "*.foo.bar.*",
-                             "foo.foo.bar.baz"};
+    const char *filters[] = {"foo.>",   "*.bar.>",     "foo.bar.*.baz",
+                             "*.bar.>", "*.foo.bar.*", "foo.foo.bar.baz"};
     for (size_t f = 0; f < 6; f++) {
         for (size_t i = 0; i < 13; i++) {
             uint64_t np, lvs;
@@ -634,7 +648,8 @@ Test(memstore, delete_blocks) {
     srand(13);
     sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("*")};
     sd_store *st = open_ms(&cfg, NULL);
-    for (int i = 0; i < 10000; i++) put(st, "A", "OK");
+    for (int i = 0; i < 10000; i++)
+        put(st, "A", "OK");
     int deleted = 0;
     while (deleted < 5000)
         if (sd_store_remove_msg(st, u64_rand(10000) + 1) == 1) deleted++;
@@ -658,7 +673,8 @@ Test(memstore, get_seq_from_time_with_last_deleted) {
             t = clk.now;
         }
     }
-    for (uint64_t seq = 900; seq <= 1000; seq++) sd_store_remove_msg(st, seq);
+    for (uint64_t seq = 900; seq <= 1000; seq++)
+        sd_store_remove_msg(st, seq);
     cr_assert_eq(sd_store_get_seq_from_time(st, t), 501);
     sd_store_free(st);
 }
@@ -695,7 +711,8 @@ static void check_seqs(sd_store *st, const char *const *filters, size_t nf, uint
     cr_assert_eq(sd_store_multi_last_seqs(st, filters, nf, max_seq, -1, &seqs, &n), 0);
     cr_assert_eq(n, nwant, "%s max %llu: %zu results, want %zu", filters[0],
                  (unsigned long long)max_seq, n, nwant);
-    for (size_t i = 0; i < n; i++) cr_assert_eq(seqs[i], want[i]);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(seqs[i], want[i]);
     free(seqs);
 }
 
@@ -758,7 +775,8 @@ Test(memstore, purge_ex_with_deleted_msgs) {
     GO_TEST("server/memstore_test.go", "TestMemStorePurgeExWithDeletedMsgs");
     sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("foo")};
     sd_store *st = open_ms(&cfg, NULL);
-    for (int i = 1; i <= 10; i++) put(st, "foo", "abc");
+    for (int i = 1; i <= 10; i++)
+        put(st, "foo", "abc");
     sd_store_remove_msg(st, 2);
     sd_store_remove_msg(st, 9); /* the bug: a deleted message at the bound */
     uint64_t n;
@@ -774,8 +792,10 @@ Test(memstore, delete_all_first_sequence_check) {
     GO_TEST("server/memstore_test.go", "TestMemStoreDeleteAllFirstSequenceCheck");
     sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("foo")};
     sd_store *st = open_ms(&cfg, NULL);
-    for (int i = 1; i <= 10; i++) put(st, "foo", "abc");
-    for (uint64_t seq = 1; seq <= 10; seq++) sd_store_remove_msg(st, seq);
+    for (int i = 1; i <= 10; i++)
+        put(st, "foo", "abc");
+    for (uint64_t seq = 1; seq <= 10; seq++)
+        sd_store_remove_msg(st, seq);
     sd_stream_state s;
     sd_store_fast_state(st, &s);
     cr_assert(s.first_seq == 11 && s.last_seq == 10 && s.msgs == 0);
@@ -794,7 +814,8 @@ Test(memstore, num_pending_multi) {
     const char *alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     for (int i = 0; i < total_subjects; i++) {
         memcpy(subjects[i], "ev.", 3);
-        for (int k = 0; k < 22; k++) subjects[i][3 + k] = alnum[rand() % 62];
+        for (int k = 0; k < 22; k++)
+            subjects[i][3 + k] = alnum[rand() % 62];
         subjects[i][25] = 0;
     }
     for (int i = 0; i < total_msgs; i++)
@@ -839,8 +860,10 @@ Test(memstore, purge_leaks_dmap) {
     GO_TEST("server/memstore_test.go", "TestMemStorePurgeLeaksDmap");
     sd_stream_config cfg = {.name = "TEST", .subjects = SUBJECTS("foo")};
     sd_store *st = open_ms(&cfg, NULL);
-    for (int i = 0; i < 10; i++) put(st, "foo", NULL);
-    for (uint64_t i = 2; i <= 9; i++) cr_assert_eq(sd_store_remove_msg(st, i), 1);
+    for (int i = 0; i < 10; i++)
+        put(st, "foo", NULL);
+    for (uint64_t i = 2; i <= 9; i++)
+        cr_assert_eq(sd_store_remove_msg(st, i), 1);
     cr_assert_eq(st->ops->dmap_entries(st), 8);
     uint64_t purged;
     cr_assert_eq(sd_store_purge(st, &purged), 0);
@@ -916,7 +939,8 @@ Test(memstore, subject_delete_markers) {
                               .process_msg = sdm_process,
                               .process_msg_arg = &c};
     sd_store_register_callbacks(st, &cbs);
-    for (int i = 0; i < 3; i++) put(st, "test", NULL);
+    for (int i = 0; i < 3; i++)
+        put(st, "test", NULL);
     sd_suite_advance(st, &clk, SEC + 500 * MSEC);
     /* The first two were removed; the last one of the subject became a marker proposal. */
     cr_assert_eq(c.removals, 2);
@@ -934,7 +958,8 @@ Test(memstore, all_last_seqs) {
     sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("*.*"), .max_msgs_per = 50};
     sd_store *st = open_ms(&cfg, NULL);
     const char *subs[] = {"foo.foo", "foo.bar", "foo.baz", "bar.foo", "bar.bar", "bar.baz"};
-    for (int i = 0; i < 100000; i++) put(st, subs[rand() % 6], "abc");
+    for (int i = 0; i < 100000; i++)
+        put(st, subs[rand() % 6], "abc");
     uint64_t want[6];
     sd_store_msg sm = {0};
     for (int i = 0; i < 6; i++) {
@@ -952,7 +977,8 @@ Test(memstore, all_last_seqs) {
     size_t n;
     cr_assert_eq(sd_store_all_last_seqs(st, &seqs, &n), 0);
     cr_assert_eq(n, 6);
-    for (int i = 0; i < 6; i++) cr_assert_eq(seqs[i], want[i]);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(seqs[i], want[i]);
     free(seqs);
     sd_store_msg_free(&sm);
     sd_store_free(st);
@@ -987,7 +1013,8 @@ Test(memstore, subject_for_seq) {
 }
 
 static void store_n(sd_store *st, const char *subj, int n) {
-    for (int i = 0; i < n; i++) put(st, subj, "msg");
+    for (int i = 0; i < n; i++)
+        put(st, subj, "msg");
 }
 
 static sd_store *wild_fixture(void) {
@@ -1053,7 +1080,8 @@ Test(memstore, multi_last_seqs_does_not_use_stale_last_value) {
     sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("foo", "bar", "baz")};
     sd_store *st = open_ms(&cfg, NULL);
     const char *subs[] = {"foo", "bar", "foo", " baz", "foo", "foo", "bar", "foo", "bar", "baz"};
-    for (int i = 0; i < 10; i++) put(st, subs[i], NULL);
+    for (int i = 0; i < 10; i++)
+        put(st, subs[i], NULL);
     const char *f[] = {"foo", "bar"};
     uint64_t *seqs;
     size_t n;
@@ -1095,7 +1123,8 @@ Test(memstore_extra, num_pending_large_interior_deletes) {
     sd_store *st = open_ms(&cfg, NULL);
     put(st, "foo.bar.baz", "abc");
     uint64_t s;
-    for (int i = 1; i <= 100000; i++) sd_store_skip_msg(st, 0, &s);
+    for (int i = 1; i <= 100000; i++)
+        sd_store_skip_msg(st, 0, &s);
     put(st, "foo.bar.baz", "abc");
     uint64_t total, valid;
     cr_assert_eq(sd_store_num_pending(st, 60000, "foo.*.baz", false, &total, &valid), 0);
@@ -1176,7 +1205,8 @@ Test(memstore_extra, storage_update_callback) {
     cr_assert(c.msgs == 1 && c.bytes == sz && c.seq == 1 && strcmp(c.subj, "foo.a") == 0);
     cr_assert_eq(sd_store_remove_msg(st, 1), 1);
     cr_assert(c.msgs == -1 && c.bytes == -sz && c.seq == 1 && strcmp(c.subj, "foo.a") == 0);
-    for (int i = 0; i < 3; i++) put(st, "foo.b", "abc");
+    for (int i = 0; i < 3; i++)
+        put(st, "foo.b", "abc");
     /* The limit removes the oldest: a removal is reported before the store. */
     c.calls = 0;
     put(st, "foo.c", "abc");
@@ -1191,7 +1221,8 @@ Test(memstore_extra, storage_update_callback) {
 Test(memstore_extra, encoded_stream_state_round_trip) {
     sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("foo")};
     sd_store *st = open_ms(&cfg, NULL);
-    for (int i = 0; i < 10; i++) put(st, "foo", "abc");
+    for (int i = 0; i < 10; i++)
+        put(st, "foo", "abc");
     sd_store_remove_msg(st, 3);
     sd_store_remove_msg(st, 5);
     uint8_t *buf;
@@ -1206,7 +1237,8 @@ Test(memstore_extra, encoded_stream_state_round_trip) {
     cr_assert_eq(sd_delete_blocks_num_deleted(rs.deleted, rs.num_blocks), 2);
     /* A follower with all ten messages syncs its deletes from the snapshot. */
     sd_store *st2 = open_ms(&cfg, NULL);
-    for (int i = 0; i < 10; i++) put(st2, "foo", "abc");
+    for (int i = 0; i < 10; i++)
+        put(st2, "foo", "abc");
     cr_assert_eq(sd_store_sync_deleted(st2, rs.deleted, rs.num_blocks), 0);
     sd_stream_state s = state_of(st2);
     uint64_t want[] = {3, 5};
@@ -1255,8 +1287,8 @@ Test(memstore_extra, headers_and_ttls) {
     const struct {
         int64_t s;
         const char *want;
-    } durs[] = {{1, "1s"}, {59, "59s"}, {60, "1m0s"}, {90, "1m30s"}, {3600, "1h0m0s"},
-                {7322, "2h2m2s"}};
+    } durs[] = {{1, "1s"},     {59, "59s"},      {60, "1m0s"},
+                {90, "1m30s"}, {3600, "1h0m0s"}, {7322, "2h2m2s"}};
     for (size_t i = 0; i < 6; i++) {
         sd_format_duration_s(durs[i].s, buf, sizeof buf);
         cr_assert_str_eq(buf, durs[i].want);
@@ -1267,13 +1299,13 @@ Test(memstore_extra, headers_and_ttls) {
 Test(memstore_extra, never_ttl_outlives_max_age) {
     sd_fake_clock clk;
     sd_fake_clock_init(&clk);
-    sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("foo"), .max_age_ns = SEC,
-                            .allow_msg_ttl = true};
+    sd_stream_config cfg = {
+        .name = "zzz", .subjects = SUBJECTS("foo"), .max_age_ns = SEC, .allow_msg_ttl = true};
     sd_store *st = open_ms(&cfg, &clk);
     const char *h = "NATS/1.0\r\nNats-TTL: never\r\n\r\n";
-    cr_assert_eq(sd_store_store_msg(st, "foo", 3, (const uint8_t *)h, strlen(h), NULL, 0, -1, NULL,
-                                    NULL),
-                 0);
+    cr_assert_eq(
+        sd_store_store_msg(st, "foo", 3, (const uint8_t *)h, strlen(h), NULL, 0, -1, NULL, NULL),
+        0);
     put(st, "foo", "x");
     cr_assert_neq(sd_store_next_expire(st), INT64_MAX);
     sd_suite_advance(st, &clk, 3 * SEC);
@@ -1339,7 +1371,8 @@ Test(memstore_consumer, explicit_acks) {
     sd_consumer_store *o = consumer(st, SD_ACK_EXPLICIT, 0);
     cr_assert_eq(state_of(st).consumers, 1);
     cr_assert_not(o->ops->has_state(o));
-    for (uint64_t i = 1; i <= 3; i++) cr_assert_eq(o->ops->update_delivered(o, i, i, 1, 100), 0);
+    for (uint64_t i = 1; i <= 3; i++)
+        cr_assert_eq(o->ops->update_delivered(o, i, i, 1, 100), 0);
     cr_assert(o->ops->has_state(o));
     sd_consumer_state cs = cstate(o);
     cr_assert(cs.delivered.consumer == 3 && cs.delivered.stream == 3);
@@ -1410,7 +1443,8 @@ Test(memstore_consumer, ack_all) {
     sd_stream_config cfg = {.name = "zzz"};
     sd_store *st = open_ms(&cfg, NULL);
     sd_consumer_store *o = consumer(st, SD_ACK_ALL, 0);
-    for (uint64_t i = 1; i <= 5; i++) o->ops->update_delivered(o, i, i * 10, 1, 1);
+    for (uint64_t i = 1; i <= 5; i++)
+        o->ops->update_delivered(o, i, i * 10, 1, 1);
     cr_assert_eq(o->ops->update_acks(o, 3, 30), 0);
     sd_consumer_state cs = cstate(o);
     cr_assert(cs.ack_floor.consumer == 3 && cs.ack_floor.stream == 30);

@@ -5,7 +5,8 @@
  * (CONNECT, SUB, +OK/-ERR), these tests call the checks the broker makes at the same points.
  */
 #include <criterion/criterion.h>
-#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "broker/auth.h"

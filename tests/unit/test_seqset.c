@@ -24,7 +24,8 @@ static void shuffle(uint64_t *a, size_t n) {
 
 static uint64_t *seq_range(size_t n) {
     uint64_t *a = malloc(n * sizeof *a);
-    for (size_t i = 0; i < n; i++) a[i] = i;
+    for (size_t i = 0; i < n; i++)
+        a[i] = i;
     return a;
 }
 
@@ -47,7 +48,8 @@ Test(seqset, basics) {
 Test(seqset, left_lean) {
     GO_TEST("server/avl/seqset_test.go", "TestSeqSetLeftLean");
     nx_seqset ss = {0};
-    for (uint64_t i = 4 * ENTRIES; i > 0; i--) nx_seqset_insert(&ss, i);
+    for (uint64_t i = 4 * ENTRIES; i > 0; i--)
+        nx_seqset_insert(&ss, i);
     cr_assert_eq(nx_seqset_nodes(&ss), 5);
     cr_assert_eq(nx_seqset_size(&ss), 4 * ENTRIES);
     int l, r;
@@ -59,7 +61,8 @@ Test(seqset, left_lean) {
 Test(seqset, right_lean) {
     GO_TEST("server/avl/seqset_test.go", "TestSeqSetRightLean");
     nx_seqset ss = {0};
-    for (uint64_t i = 0; i < 4 * ENTRIES; i++) nx_seqset_insert(&ss, i);
+    for (uint64_t i = 0; i < 4 * ENTRIES; i++)
+        nx_seqset_insert(&ss, i);
     cr_assert_eq(nx_seqset_nodes(&ss), 4);
     cr_assert_eq(nx_seqset_size(&ss), 4 * ENTRIES);
     int l, r;
@@ -79,7 +82,8 @@ Test(seqset, correctness) {
         nx_seqset_insert(&ss, n);
         set[n] = 1;
     }
-    for (uint64_t i = 0; i <= max; i++) cr_assert_eq(nx_seqset_exists(&ss, i), set[i] != 0);
+    for (uint64_t i = 0; i <= max; i++)
+        cr_assert_eq(nx_seqset_exists(&ss, i), set[i] != 0);
     free(set);
     nx_seqset_empty(&ss);
 }
@@ -104,15 +108,18 @@ Test(seqset, range) {
     uint64_t *nums = seq_range(num);
     shuffle(nums, num);
     nx_seqset ss = {0};
-    for (size_t i = 0; i < num; i++) nx_seqset_insert(&ss, nums[i]);
+    for (size_t i = 0; i < num; i++)
+        nx_seqset_insert(&ss, nums[i]);
     collect_ctx c = {nums, 0, UINT64_MAX};
     nx_seqset_range(&ss, collect, &c);
     cr_assert_eq(c.n, num);
-    for (size_t i = 0; i < num; i++) cr_assert_eq(nums[i], i);
+    for (size_t i = 0; i < num; i++)
+        cr_assert_eq(nums[i], i);
     c = (collect_ctx){nums, 0, 10};
     nx_seqset_range(&ss, collect, &c);
     cr_assert_eq(c.n, 10);
-    for (size_t i = 0; i < 10; i++) cr_assert_eq(nums[i], i);
+    for (size_t i = 0; i < 10; i++)
+        cr_assert_eq(nums[i], i);
     free(nums);
     nx_seqset_empty(&ss);
 }
@@ -121,7 +128,8 @@ Test(seqset, delete) {
     GO_TEST("server/avl/seqset_test.go", "TestSeqSetDelete");
     nx_seqset ss = {0};
     uint64_t seqs[] = {22, 222, 2222, 2, 2, 4};
-    for (int i = 0; i < 6; i++) nx_seqset_insert(&ss, seqs[i]);
+    for (int i = 0; i < 6; i++)
+        nx_seqset_insert(&ss, seqs[i]);
     for (int i = 0; i < 6; i++) {
         nx_seqset_delete(&ss, seqs[i]);
         cr_assert_not(nx_seqset_exists(&ss, seqs[i]));
@@ -155,7 +163,8 @@ Test(seqset, min_max) {
     GO_TEST("server/avl/seqset_test.go", "TestSeqSetMinMax");
     nx_seqset ss = {0};
     uint64_t seqs[] = {22, 222, 2222, 2, 2, 4}, min, max;
-    for (int i = 0; i < 6; i++) nx_seqset_insert(&ss, seqs[i]);
+    for (int i = 0; i < 6; i++)
+        nx_seqset_insert(&ss, seqs[i]);
     nx_seqset_min_max(&ss, &min, &max);
     cr_assert(min == 2 && max == 2222);
     nx_seqset_empty(&ss);
@@ -163,7 +172,8 @@ Test(seqset, min_max) {
     size_t num = 22 * ENTRIES + 22;
     uint64_t *nums = seq_range(num);
     shuffle(nums, num);
-    for (size_t i = 0; i < num; i++) nx_seqset_insert(&ss, nums[i]);
+    for (size_t i = 0; i < num; i++)
+        nx_seqset_insert(&ss, nums[i]);
     nx_seqset_min_max(&ss, &min, &max);
     cr_assert(min == 0 && max == num - 1);
     free(nums);
@@ -174,7 +184,8 @@ Test(seqset, clone) {
     GO_TEST("server/avl/seqset_test.go", "TestSeqSetClone");
     srand(5);
     nx_seqset ss = {0}, c;
-    for (int i = 0; i < 100000; i++) nx_seqset_insert(&ss, rnd(500000));
+    for (int i = 0; i < 100000; i++)
+        nx_seqset_insert(&ss, rnd(500000));
     nx_seqset_clone(&ss, &c);
     cr_assert_eq(nx_seqset_size(&ss), nx_seqset_size(&c));
     cr_assert_eq(nx_seqset_nodes(&ss), nx_seqset_nodes(&c));
@@ -266,27 +277,48 @@ Test(seqset, distinct_union) {
 
 /* Version 1 encoding (64 buckets per node) captured from Go. */
 static const char enc_v1_b64[] =
-    "FgEDAAAABQAAAABgAwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABAADgIQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "FgEDAAAABQAAAABgAwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABAADgIQAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AA"
     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABAA==";
 
 static size_t b64_decode(const char *in, uint8_t *out) {
@@ -315,13 +347,15 @@ Test(seqset, decode_v1) {
     cr_assert_eq(nx_seqset_decode(buf, len, &ss, &used), 0);
     uint64_t seqs[] = {22, 222, 2222, 222222, 2222222};
     cr_assert_eq(nx_seqset_size(&ss), 5);
-    for (int i = 0; i < 5; i++) cr_assert(nx_seqset_exists(&ss, seqs[i]));
+    for (int i = 0; i < 5; i++)
+        cr_assert(nx_seqset_exists(&ss, seqs[i]));
     cr_assert_eq(used, len);
     nx_seqset_empty(&ss);
 }
 
 static void put_u32(uint8_t *b, uint32_t v) {
-    for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
 }
 
 Test(seqset, decode_node_count_overflow) {
@@ -346,7 +380,8 @@ Test(seqset, decode_node_count_overflow) {
 Test(seqset, insert_existing_node_fast_path) {
     GO_TEST("server/avl/seqset_test.go", "TestSeqSetInsertExistingNodeFastPath");
     nx_seqset ss = {0};
-    for (uint64_t i = 0; i < 8 * ENTRIES; i += 2) nx_seqset_insert(&ss, i);
+    for (uint64_t i = 0; i < 8 * ENTRIES; i += 2)
+        nx_seqset_insert(&ss, i);
     size_t nodes = nx_seqset_nodes(&ss), size = nx_seqset_size(&ss);
     for (uint64_t i = 1; i < 8 * ENTRIES; i += 2) {
         nx_seqset_insert(&ss, i);
@@ -354,7 +389,8 @@ Test(seqset, insert_existing_node_fast_path) {
     }
     cr_assert_eq(nx_seqset_nodes(&ss), nodes);
     cr_assert_eq(nx_seqset_size(&ss), size + 4 * ENTRIES);
-    for (uint64_t i = 0; i < 8 * ENTRIES; i++) nx_seqset_insert(&ss, i);
+    for (uint64_t i = 0; i < 8 * ENTRIES; i++)
+        nx_seqset_insert(&ss, i);
     cr_assert_eq(nx_seqset_size(&ss), 8 * ENTRIES);
     cr_assert(nx_seqset_check_balanced(&ss));
     nx_seqset_empty(&ss);
@@ -383,13 +419,17 @@ Test(seqset, delete_not_present) {
     GO_TEST("server/avl/seqset_test.go", "TestSeqSetDeleteNotPresent");
     nx_seqset ss = {0};
     uint64_t seqs[] = {22, 222, 2222, 222222}, absent[] = {0, 23, 2223, 5000, 100000, 999999};
-    for (int i = 0; i < 4; i++) nx_seqset_insert(&ss, seqs[i]);
+    for (int i = 0; i < 4; i++)
+        nx_seqset_insert(&ss, seqs[i]);
     size_t nodes = nx_seqset_nodes(&ss), size = nx_seqset_size(&ss);
-    for (int i = 0; i < 6; i++) cr_assert_not(nx_seqset_delete(&ss, absent[i]));
+    for (int i = 0; i < 6; i++)
+        cr_assert_not(nx_seqset_delete(&ss, absent[i]));
     cr_assert_eq(nx_seqset_nodes(&ss), nodes);
     cr_assert_eq(nx_seqset_size(&ss), size);
-    for (int i = 0; i < 4; i++) cr_assert(nx_seqset_exists(&ss, seqs[i]));
-    for (int i = 0; i < 4; i++) cr_assert(nx_seqset_delete(&ss, seqs[i]));
+    for (int i = 0; i < 4; i++)
+        cr_assert(nx_seqset_exists(&ss, seqs[i]));
+    for (int i = 0; i < 4; i++)
+        cr_assert(nx_seqset_delete(&ss, seqs[i]));
     cr_assert_null(ss.root);
 }
 
@@ -403,12 +443,14 @@ Test(seqset, range_sparse) {
     GO_TEST("server/avl/seqset_test.go", "TestSeqSetRangeSparse");
     uint64_t seqs[] = {0, 1, 63, 64, 127, 128, 2047, 2048, 4095, 4096, 100000, 1000000};
     nx_seqset ss = {0};
-    for (int i = 0; i < 12; i++) nx_seqset_insert(&ss, seqs[i]);
+    for (int i = 0; i < 12; i++)
+        nx_seqset_insert(&ss, seqs[i]);
     uint64_t got[16];
     collect_ctx c = {got, 0, UINT64_MAX};
     nx_seqset_range(&ss, collect, &c);
     cr_assert_eq(c.n, 12);
-    for (int i = 0; i < 12; i++) cr_assert_eq(got[i], seqs[i]);
+    for (int i = 0; i < 12; i++)
+        cr_assert_eq(got[i], seqs[i]);
     c = (collect_ctx){got, 0, 0};
     nx_seqset_range(&ss, collect_until_64, &c);
     cr_assert_eq(c.n, 4);
@@ -423,7 +465,8 @@ Test(seqset, size_comparison) {
                     "no comparison against a Go map; checks the node-count memory bound only");
     srand(6);
     nx_seqset ss = {0};
-    for (int i = 0; i < 5000000; i++) nx_seqset_insert(&ss, rnd(7000000));
+    for (int i = 0; i < 5000000; i++)
+        nx_seqset_insert(&ss, rnd(7000000));
     /* Each node is ~300 bytes; Go expects < 2 MiB for this data set. */
     size_t bytes = nx_seqset_nodes(&ss) * (NX_SEQSET_BUCKETS * 8 + 8 + 8 + 8 + 8);
     cr_assert_lt(bytes, 2 * 1024 * 1024);
@@ -435,7 +478,8 @@ Test(seqset, encode_large) {
                     "no 1 ms timing bound (sanitizer builds); round trip checked");
     srand(7);
     nx_seqset ss = {0}, ss2;
-    for (int i = 0; i < 2500000; i++) nx_seqset_insert(&ss, rnd(5000000));
+    for (int i = 0; i < 2500000; i++)
+        nx_seqset_insert(&ss, rnd(5000000));
     size_t len = nx_seqset_encode_len(&ss), used = 0;
     uint8_t *b = malloc(len);
     cr_assert_eq(nx_seqset_encode(&ss, b), len);
@@ -454,7 +498,8 @@ Test(seqset, encode_large) {
 Test(seqset, encode_round_trip_small) {
     nx_seqset ss = {0}, out;
     uint64_t seqs[] = {1, 5, 4097, 9000, 123456};
-    for (int i = 0; i < 5; i++) nx_seqset_insert(&ss, seqs[i]);
+    for (int i = 0; i < 5; i++)
+        nx_seqset_insert(&ss, seqs[i]);
     uint8_t buf[4096];
     size_t len = nx_seqset_encode(&ss, buf), used;
     cr_assert_eq(len, nx_seqset_encode_len(&ss));

@@ -175,10 +175,13 @@ Test(stree, nodes_and_paths) {
     GO_TEST("server/stree/stree_test.go", "TestSubjectTreeNodesAndPaths");
     nx_stree *st = new_tree();
     const char *subs[] = {"foo.bar.A", "foo.bar.B", "foo.bar.C", "foo.bar"};
-    for (int i = 0; i < 4; i++) ins(st, subs[i], 22);
-    for (int i = 0; i < 4; i++) cr_assert_eq(*find(st, subs[i]), 22);
+    for (int i = 0; i < 4; i++)
+        ins(st, subs[i], 22);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(*find(st, subs[i]), 22);
     nx_stree_delete(st, S("foo.bar"), NULL);
-    for (int i = 0; i < 3; i++) cr_assert_eq(*find(st, subs[i]), 22);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(*find(st, subs[i]), 22);
     free_tree(st);
 }
 
@@ -385,7 +388,8 @@ static bool tok_cb(void *arg, const char *s, size_t l, void *v) {
     buf[l] = 0;
     char *toks[4] = {0};
     int n = 0;
-    for (char *p = strtok(buf, "."); p && n < 4; p = strtok(NULL, ".")) toks[n++] = p;
+    for (char *p = strtok(buf, "."); p && n < 4; p = strtok(NULL, "."))
+        toks[n++] = p;
     cr_assert_eq(n, 3);
     if (strcmp(toks[c->tok], c->want) == 0) c->verified++;
     return true;
@@ -535,17 +539,20 @@ Test(stree, random_track_entries) {
         int ntok = rand() % 6 + 1;
         for (int t = 0; t < ntok; t++) {
             int tlen = rand() % 4 + 2;
-            for (int b = 0; b < tlen; b++) off += (size_t)sprintf(s + off, "%02x", rand() & 0xff);
+            for (int b = 0; b < tlen; b++)
+                off += (size_t)sprintf(s + off, "%02x", rand() & 0xff);
             if (t != ntok - 1) s[off++] = '.';
         }
         s[off] = 0;
         bool dupe = false;
-        for (int j = 0; j < n && !dupe; j++) dupe = strcmp(subjects[j], s) == 0;
+        for (int j = 0; j < n && !dupe; j++)
+            dupe = strcmp(subjects[j], s) == 0;
         if (dupe) continue;
         n++;
         cr_assert_eq(ins(st, s, 22), 0);
         cr_assert_eq(nx_stree_size(st), (size_t)n);
-        for (int j = 0; j < n; j++) cr_assert_not_null(find(st, subjects[j]), "%s", subjects[j]);
+        for (int j = 0; j < n; j++)
+            cr_assert_not_null(find(st, subjects[j]), "%s", subjects[j]);
     }
     free_tree(st);
 }
@@ -796,7 +803,8 @@ static int gsl_run(nx_stree *st, const char *const *filters, bool stop) {
     gsl_ctx c = {.n = 0, .stop = stop};
     nx_stree_intersect_filters(st, &fs, gsl_cb, &c);
     nx_filter_set_destroy(&fs);
-    for (int i = 0; i < c.n; i++) cr_assert_eq(c.counts[i], 1, "duplicate %s", c.keys[i]);
+    for (int i = 0; i < c.n; i++)
+        cr_assert_eq(c.counts[i], 1, "duplicate %s", c.keys[i]);
     return stop ? c.calls : c.n;
 }
 
@@ -814,31 +822,32 @@ Test(stree, gsl_intersection) {
     const char *subs[] = {"one.two.three.four", "one.two.three.five", "one.two.six",
                           "one.two.seven",      "eight.nine",         "stream.A",
                           "stream.A.child"};
-    for (int i = 0; i < 7; i++) nx_stree_insert(st, subs[i], strlen(subs[i]), NULL, NULL);
-    GSL(2, "one.two.six", "eight.nine");                          /* Literals */
-    GSL(2, "one.two.*.*");                                        /* PWC */
-    GSL(2, "one.two.*.four", "one.two.*.*");                      /* PWCOverlapping */
-    GSL(7, "*.*", "*.*.*", "*.*.*.*");                            /* PWCAll */
-    GSL(4, "one.>");                                              /* FWC */
-    GSL(7, "one.two.three.four", "one.>", ">");                   /* FWCOverlapping */
-    GSL(2, "stream.A.>", "stream.A");                             /* FWCExtended */
-    GSL(2, "stream.*.child", "stream.A");                         /* PWCExtended */
+    for (int i = 0; i < 7; i++)
+        nx_stree_insert(st, subs[i], strlen(subs[i]), NULL, NULL);
+    GSL(2, "one.two.six", "eight.nine");        /* Literals */
+    GSL(2, "one.two.*.*");                      /* PWC */
+    GSL(2, "one.two.*.four", "one.two.*.*");    /* PWCOverlapping */
+    GSL(7, "*.*", "*.*.*", "*.*.*.*");          /* PWCAll */
+    GSL(4, "one.>");                            /* FWC */
+    GSL(7, "one.two.three.four", "one.>", ">"); /* FWCOverlapping */
+    GSL(2, "stream.A.>", "stream.A");           /* FWCExtended */
+    GSL(2, "stream.*.child", "stream.A");       /* PWCExtended */
     GSL(1, "stream.A.child", "*.A.child", "stream.*.child", "stream.A.*", "stream.*.*", "*.A.*",
-        "*.*.child");                                             /* PWCExtendedAggressive */
+        "*.*.child"); /* PWCExtendedAggressive */
     GSL(1, "stream.A.child", "*.A.child", "stream.A.*", "*.A.*", "*.*.child"); /* ...2 */
-    GSL(1, "stream.A.child", "stream.*.*");                       /* ...3 */
-    GSL(1, "stream.A.child", "stream.*.>");                       /* ...4 */
-    GSL(3, "stream.A.child", "*.*");                              /* ...5 */
-    GSL(2, "stream.A.child", "stream.*");                         /* ...6 */
-    GSL(4, "stream.A", "*.*.*");                                  /* ...7 */
-    GSL(7, ">");                                                  /* FWCAll */
-    GSL(0, "one");                                                /* NoMatch */
-    GSL(0, "one", "eight", "ten");                                /* NoMatches */
-    GSL(0, "stream.A.not-child", "stream.A.child.>");             /* NoMatchPartial */
-    GSL(2, "one.*.six", "one.two.seven");                         /* PWCDoesntHideLiteral */
-    GSL(2, "one.*.*.four", "one.*.*.five", "one.*.three");        /* PWCDoesntHideLiteral2 */
-    GSL(2, "one.two.*.*", "*.two.three.four");                    /* DisjointWildcardPositions */
-    GSL(1, "one.*.four.five", "one.two.three.four"); /* LiteralMatchWithOverlappingPWCs */
+    GSL(1, "stream.A.child", "stream.*.*");                                    /* ...3 */
+    GSL(1, "stream.A.child", "stream.*.>");                                    /* ...4 */
+    GSL(3, "stream.A.child", "*.*");                                           /* ...5 */
+    GSL(2, "stream.A.child", "stream.*");                                      /* ...6 */
+    GSL(4, "stream.A", "*.*.*");                                               /* ...7 */
+    GSL(7, ">");                                                               /* FWCAll */
+    GSL(0, "one");                                                             /* NoMatch */
+    GSL(0, "one", "eight", "ten");                                             /* NoMatches */
+    GSL(0, "stream.A.not-child", "stream.A.child.>");                          /* NoMatchPartial */
+    GSL(2, "one.*.six", "one.two.seven");                  /* PWCDoesntHideLiteral */
+    GSL(2, "one.*.*.four", "one.*.*.five", "one.*.three"); /* PWCDoesntHideLiteral2 */
+    GSL(2, "one.two.*.*", "*.two.three.four");             /* DisjointWildcardPositions */
+    GSL(1, "one.*.four.five", "one.two.three.four");       /* LiteralMatchWithOverlappingPWCs */
     /* StopsWhenCallbackReturnsFalse */
     const char *all[] = {">", NULL};
     cr_assert_eq(gsl_run(st, all, true), 1);
@@ -899,10 +908,14 @@ static void lic_cb(void *arg, const char *s, size_t l, void *lv, void *rv) {
     lic_ctx *c = arg;
     c->n++;
     int a = *(int *)lv;
-    if (l == 7 && memcmp(s, "large.5", 7) == 0) c->bad |= !(a == 5 && *(int *)rv == 500);
-    else if (l == 8 && memcmp(s, "large.10", 8) == 0) c->bad |= !(a == 10 && *(int *)rv == 1000);
-    else if (l == 8 && memcmp(s, "large.50", 8) == 0) c->bad |= !(a == 50 && *(int *)rv == 5000);
-    else c->bad = true;
+    if (l == 7 && memcmp(s, "large.5", 7) == 0)
+        c->bad |= !(a == 5 && *(int *)rv == 500);
+    else if (l == 8 && memcmp(s, "large.10", 8) == 0)
+        c->bad |= !(a == 10 && *(int *)rv == 1000);
+    else if (l == 8 && memcmp(s, "large.50", 8) == 0)
+        c->bad |= !(a == 50 && *(int *)rv == 5000);
+    else
+        c->bad = true;
 }
 
 static void str_cb(void *arg, const char *s, size_t l, void *lv, void *rv) {
@@ -917,8 +930,8 @@ static void str_cb(void *arg, const char *s, size_t l, void *lv, void *rv) {
 static void deep_cb(void *arg, const char *s, size_t l, void *lv, void *rv) {
     lic_ctx *c = arg;
     c->n++;
-    c->bad |= !(l == 13 && memcmp(s, "a.b.c.d.e.f.g", 13) == 0 && *(int *)lv == 1 &&
-                *(int *)rv == 2);
+    c->bad |=
+        !(l == 13 && memcmp(s, "a.b.c.d.e.f.g", 13) == 0 && *(int *)lv == 1 && *(int *)rv == 2);
 }
 
 Test(stree, lazy_intersect_comprehensive) {
@@ -1043,7 +1056,8 @@ Test(stree, node256_shrink) {
     nx_stree_node *shrunk = nx_stree_node_shrink(n);
     cr_assert_not_null(shrunk);
     cr_assert_eq(nx_stree_node_kind(shrunk), NX_STREE_NODE48);
-    for (int i = 1; i < 49; i++) cr_assert_not_null(nx_stree_node_find_child(shrunk, (uint8_t)i));
+    for (int i = 1; i < 49; i++)
+        cr_assert_not_null(nx_stree_node_find_child(shrunk, (uint8_t)i));
     nx_stree_node_free_shell(shrunk);
     nx_stree_node_free(n);
 }
@@ -1253,7 +1267,11 @@ Test(stree, insert_edge_cases) {
     GO_TEST("server/stree/stree_test.go", "TestInsertEdgeCases");
     nx_stree *st = new_tree();
     int v = 1;
-    cr_assert_lt(nx_stree_insert(st, S("foo\x7f" "bar"), &v, NULL), 0);
+    cr_assert_lt(nx_stree_insert(st,
+                                 S("foo\x7f"
+                                   "bar"),
+                                 &v, NULL),
+                 0);
     cr_assert_eq(nx_stree_size(st), 0);
     ins(st, "a.b", 1);
     ins(st, "a.c", 2);
@@ -1403,12 +1421,14 @@ Test(stree, randomized_match_and_churn) {
     for (int f = 0; f < 8; f++) {
         int want = 0;
         for (int i = 0; i < n; i++)
-            want += nx_subject_match_literal(keys[i], strlen(keys[i]), filters[f],
-                                             strlen(filters[f]));
+            want +=
+                nx_subject_match_literal(keys[i], strlen(keys[i]), filters[f], strlen(filters[f]));
         MATCH(st, filters[f], want);
     }
-    for (int i = 0; i < n; i += 2) del_expect(st, keys[i], i);
-    for (int i = 1; i < n; i += 2) cr_assert_eq(*find(st, keys[i]), i);
+    for (int i = 0; i < n; i += 2)
+        del_expect(st, keys[i], i);
+    for (int i = 1; i < n; i += 2)
+        cr_assert_eq(*find(st, keys[i]), i);
     cr_assert_eq(nx_stree_size(st), (size_t)(n / 2));
     free_tree(st);
 }

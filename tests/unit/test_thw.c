@@ -67,7 +67,8 @@ Test(thw, expiration) {
     nx_thw *hw = nx_thw_new();
     int64_t now = now_ns();
     int64_t seqs[5] = {0, now - SEC, now + SEC, now + 10 * SEC, now + 60 * SEC};
-    for (uint64_t s = 1; s <= 4; s++) cr_assert_eq(nx_thw_add(hw, s, seqs[s]), 0);
+    for (uint64_t s = 1; s <= 4; s++)
+        cr_assert_eq(nx_thw_add(hw, s, seqs[s]), 0);
     cr_assert_eq(nx_thw_count(hw), 4);
     exp_ctx c = {.mode = 0};
     nx_thw_expire(hw, now_ns(), exp_cb, &c);
@@ -81,12 +82,14 @@ Test(thw, manual_expiration) {
     GO_TEST("server/thw/thw_test.go", "TestHashWheelManualExpiration");
     nx_thw *hw = nx_thw_new();
     int64_t now = now_ns();
-    for (uint64_t s = 1; s <= 4; s++) cr_assert_eq(nx_thw_add(hw, s, now), 0);
+    for (uint64_t s = 1; s <= 4; s++)
+        cr_assert_eq(nx_thw_add(hw, s, now), 0);
     cr_assert_eq(nx_thw_count(hw), 4);
     exp_ctx c = {.mode = 1};
     for (uint64_t i = 0; i <= 1; i++) {
         nx_thw_expire(hw, now_ns(), exp_cb, &c);
-        for (int s = 1; s <= 4; s++) cr_assert_eq(c.counts[s], 1 + i);
+        for (int s = 1; s <= 4; s++)
+            cr_assert_eq(c.counts[s], 1 + i);
         cr_assert_eq(nx_thw_count(hw), 4);
     }
     c.mode = 2;
@@ -138,10 +141,12 @@ Test(thw, stress) {
     nx_thw *hw = nx_thw_new();
     int64_t now = now_ns();
     const int n = 100000;
-    for (int s = 0; s < n; s++) cr_assert_eq(nx_thw_add(hw, (uint64_t)s, now + s * SEC), 0);
+    for (int s = 0; s < n; s++)
+        cr_assert_eq(nx_thw_add(hw, (uint64_t)s, now + s * SEC), 0);
     for (int s = 0; s < n; s += 2)
         cr_assert_eq(nx_thw_update(hw, (uint64_t)s, now + s * SEC, now + (s + n) * SEC), 0);
-    for (int s = 1; s < n; s += 2) cr_assert_eq(nx_thw_remove(hw, (uint64_t)s, now + s * SEC), 0);
+    for (int s = 1; s < n; s += 2)
+        cr_assert_eq(nx_thw_remove(hw, (uint64_t)s, now + s * SEC), 0);
     cr_assert_eq(nx_thw_count(hw), (uint64_t)n / 2);
     nx_thw_free(hw);
 }
@@ -162,7 +167,8 @@ Test(thw, encode_decode) {
     GO_TEST("server/thw/thw_test.go", "TestHashWheelEncodeDecode");
     nx_thw *hw = nx_thw_new();
     int64_t now = now_ns();
-    for (int s = 0; s < 100000; s++) nx_thw_add(hw, (uint64_t)s, now + s * SEC);
+    for (int s = 0; s < 100000; s++)
+        nx_thw_add(hw, (uint64_t)s, now + s * SEC);
     uint8_t *b;
     size_t len = nx_thw_encode(hw, 12345, &b);
     cr_assert_gt(len, NX_THW_HEADER_LEN);
@@ -226,7 +232,8 @@ static bool remove_self(void *arg, uint64_t seq, int64_t expires) {
  * counts stay right. */
 Test(thw, expire_callback_removes) {
     nx_thw *hw = nx_thw_new();
-    for (uint64_t s = 1; s <= 100; s++) nx_thw_add(hw, s, 5 * SEC);
+    for (uint64_t s = 1; s <= 100; s++)
+        nx_thw_add(hw, s, 5 * SEC);
     rm_ctx c = {hw, 0};
     nx_thw_expire(hw, 10 * SEC, remove_self, &c);
     cr_assert_eq(c.calls, 100);

@@ -1,0 +1,94 @@
+/* Client authentication and permissions, glued to the auth module (broker/auth.h, perms.h).
+ *
+ * Ports the client side of Go nats-server v2.14.5 server/client.go processConnect
+ * (checkAuthentication, authViolation), the no_auth_user rule for a first operation that is
+ * not CONNECT (parser.go), and reload's re-check of connected clients (reload.go
+ * clientsAuthChanged: clients that no longer pass are closed with 'Authorization Violation').
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/client.h"
+#include "broker/server.h"
+#include "common/log.h"
+
+static size_t slen(const char *s) {
+    return s ? strlen(s) : 0;
+}
+
+static void set(char **dst, const char *src, size_t len) {
+    free(*dst);
+    *dst = src ? strndup(src, len) : NULL;
+}
+
+void br_client_auth_violation(br_client *c, const br_auth_result *r) {
+    char line[512];
+    if (r && br_auth_fail_log(r, line, sizeof line) > 0)
+        nx_error("%s - %s", c->log_prefix, line);
+    else
+        nx_error("%s - authentication error", c->log_prefix);
+    if (r && r->reason) nx_debug("%s - %s", c->log_prefix, r->reason);
+    br_client_send_err(c, "Authorization Violation");
+    br_client_close(c, BR_CLOSE_AUTH_VIOLATION);
+}
+
+static br_auth_creds creds_of(const br_client *c) {
+    br_auth_creds cr = {
+        .user = c->cred_user, .user_len = slen(c->cred_user),
+        .pass = c->cred_pass, .pass_len = slen(c->cred_pass),
+        .token = c->cred_token, .token_len = slen(c->cred_token),
+        .nkey = c->cred_nkey, .nkey_len = slen(c->cred_nkey),
+        .sig = c->cred_sig, .sig_len = slen(c->cred_sig),
+        .nonce = c->nonce[0] ? c->nonce : NULL, .nonce_len = strlen(c->nonce),
+        .conn_type = BR_CT_STANDARD,
+    };
+    return cr;
+}
+
+/* Checks the credentials kept on the connection against the server's current rules; on
+ * success the connection takes the user's permissions, else it is told and closed. */
+static bool authenticate(br_client *c) {
+    br_auth_creds cr = creds_of(c);
+    br_auth_result r;
+    if (br_auth_check(c->srv->auth, &cr, &r) != 0) {
+        br_client_auth_violation(c, &r);
+        return false;
+    }
+    br_perm_state_set(&c->perms, r.perms);
+    /* Monitoring's authorized_user, as Go's getRawAuthUser shows it. */
+    free(c->auth_user);
+    c->auth_user = NULL;
+    if (r.nkey)
+        c->auth_user = strndup(r.nkey, r.nkey_len);
+    else if (r.user)
+        c->auth_user = strndup(r.user, r.user_len);
+    else if (r.token)
+        c->auth_user = strdup("[REDACTED]");
+    return true;
+}
+
+bool br_client_authenticate(br_client *c, const br_connect_creds *given) {
+    /* Kept in memory only, never logged, so a config reload can check this client again. */
+    set(&c->cred_user, given->user, slen(given->user));
+    set(&c->cred_pass, given->pass, slen(given->pass));
+    set(&c->cred_token, given->token, slen(given->token));
+    set(&c->cred_nkey, given->nkey, slen(given->nkey));
+    set(&c->cred_sig, given->sig, slen(given->sig));
+    return authenticate(c);
+}
+
+bool br_client_implicit_connect(br_client *c) {
+    if (!br_auth_implicit_connect_allowed(c->srv->auth, BR_CT_STANDARD)) return false;
+    /* Go: with no_auth_user a client may skip CONNECT (telnet demos); it is that user. */
+    c->auth_deadline_ms = 0;
+    c->connect_received = true;
+    c->parser.require_connect = false;
+    br_server_deadline_changed(c->srv, c);
+    return authenticate(c);
+}
+
+bool br_client_reauthorize(br_client *c) {
+    if (c->closing || !c->connect_received) return true;
+    return authenticate(c);
+}
