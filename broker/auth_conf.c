@@ -116,7 +116,7 @@ static void go_float(char *out, size_t cap, double f) {
         snprintf(e, sizeof e, "%.*e", prec - 1, f);
         if (strtod(e, NULL) == f) break;
     }
-    int exp = f == 0 ? 0 : atoi(strchr(e, 'e') + 1);
+    int exp = f == 0 ? 0 : (int)strtol(strchr(e, 'e') + 1, NULL, 10);
     if (exp < -4 || exp >= 21) {
         /* Go: mantissa digits, 'e', sign, at least two exponent digits */
         char *ep = strchr(e, 'e');

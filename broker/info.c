@@ -67,7 +67,7 @@ size_t br_server_info_line(br_server *s, br_client *c, bool connect_info, char *
         char *colon = strrchr(adv_host, ':');
         if (colon && !strchr(colon, ']')) {
             *colon = '\0';
-            port = atoi(colon + 1);
+            port = (int)strtol(colon + 1, NULL, 10);
         }
         host = adv_host;
     }

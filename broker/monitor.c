@@ -31,6 +31,7 @@
 #include "broker/query.h"
 #include "broker/supervisor.h"
 #include "common/log.h"
+#include "common/net.h"
 
 mon_state g_mon;
 static pthread_rwlock_t g_opts_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -739,11 +740,7 @@ int br_monitor_start(const br_options *opts) {
     if (fd < 0) {
         nx_fatal("Can't start monitoring: can't listen to the monitor port: %s", err);
     }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    g_mon.port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                : ((struct sockaddr_in *)&ss)->sin_port);
+    g_mon.port = nx_socket_port(fd);
     char hp[300];
     join_host_port(host, g_mon.port, hp, sizeof hp);
     nx_notice("Starting %s monitor on %s", g_https ? "https" : "http", hp);

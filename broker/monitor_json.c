@@ -216,7 +216,7 @@ void mj_float(mj_buf *b, const char *key, double v) {
         return;
     }
     /* Fixed form with exactly the significant digits found above. */
-    int exp10 = atoi(strchr(e, 'e') + 1);
+    int exp10 = (int)strtol(strchr(e, 'e') + 1, NULL, 10);
     int decimals = prec - 1 - exp10;
     if (decimals < 0) decimals = 0;
     char f[400];

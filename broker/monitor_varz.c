@@ -45,7 +45,7 @@ static bool proc_stat(int pid, int64_t *ticks, int64_t *mem) {
     int field = 2;         /* p points after field 2 (comm) */
     for (char *save = NULL, *t = strtok_r(p + 1, " ", &save); t && field < 25;
          t = strtok_r(NULL, " ", &save))
-        v[++field] = atoll(t);
+        v[++field] = strtoll(t, NULL, 10);
     *ticks = v[14] + v[15];                 /* utime, stime */
     *mem = v[24] * sysconf(_SC_PAGESIZE);   /* rss */
     snprintf(path, sizeof path, "/proc/%d/smaps_rollup", pid);
@@ -53,9 +53,8 @@ static bool proc_stat(int pid, int64_t *ticks, int64_t *mem) {
     if (f) {
         char line[256];
         while (fgets(line, sizeof line, f)) {
-            long long kb;
-            if (sscanf(line, "Pss: %lld kB", &kb) == 1) {
-                *mem = kb * 1024;
+            if (strncmp(line, "Pss:", 4) == 0) {
+                *mem = strtoll(line + 4, NULL, 10) * 1024;
                 break;
             }
         }

@@ -25,8 +25,9 @@ typedef struct ctl_reply {
 static int make_addr(const char *path, struct sockaddr_un *a) {
     memset(a, 0, sizeof *a);
     a->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof a->sun_path) return -ENAMETOOLONG;
-    strcpy(a->sun_path, path);
+    size_t len = strlen(path);
+    if (len >= sizeof a->sun_path) return -ENAMETOOLONG;
+    memcpy(a->sun_path, path, len + 1);
     return 0;
 }
 

@@ -44,7 +44,7 @@ static long parent_of(long pid) {
     snprintf(path, sizeof path, "/proc/%ld/status", pid);
     if (!read_small(path, buf, sizeof buf)) return 0;
     const char *p = strstr(buf, "\nPPid:");
-    return p ? atol(p + 6) : 0;
+    return p ? strtol(p + 6, NULL, 10) : 0;
 }
 
 /* Running servers, as pgrep would find them, minus ourselves and our workers. */
@@ -56,7 +56,7 @@ static int resolve_pids(long *out, int max) {
     struct dirent *e;
     while ((e = readdir(d)) && n < max) {
         if (!isdigit((unsigned char)e->d_name[0])) continue;
-        long pid = atol(e->d_name);
+        long pid = strtol(e->d_name, NULL, 10);
         if (pid == me || !is_nats_server(pid)) continue;
         if (is_nats_server(parent_of(pid))) continue; /* a broker worker of some server */
         out[n++] = pid;

@@ -572,6 +572,7 @@ static void cache_del_at(sl_sublist *sl, uint32_t i) {
     uint32_t mask = sl->ccap - 1;
     free(sl->cache[i].key);
     sl_result_release(sl->cache[i].r);
+    sl->cache[i] = (cslot){0}; /* the hole; backward shift may fill it below */
     for (uint32_t j = i;;) {
         j = (j + 1) & mask;
         if (!sl->cache[j].r) break;

@@ -755,7 +755,7 @@ static size_t gen_parts(const char *f, size_t flen, part *out) {
             size_t next = i + 1;
             if (next == e || (next < e && f[next] != TSEP)) continue;
             /* A full wildcard must be terminal. */
-            if (f[i] == FWC && i < e) break;
+            if (i < e && f[i] == FWC) break;
             out[n++] = (part){f + i, 1};
             if (i + 1 <= e) i++;
             start = i + 1;

@@ -273,7 +273,7 @@ size_t nx_thw_encode(const nx_thw *hw, uint64_t high_seq, uint8_t **out) {
             const entry *e = &s->tab[i];
             if (e->state != E_USED) continue;
             /* Go binary.AppendVarint: zig-zag encoding of the signed expiry. */
-            uint64_t zz = ((uint64_t)e->expires << 1) ^ (uint64_t)(e->expires >> 63);
+            uint64_t zz = ((uint64_t)e->expires << 1) ^ (e->expires < 0 ? UINT64_MAX : 0); /* zigzag */
             n += put_uvarint(b + n, zz);
             n += put_uvarint(b + n, e->seq);
         }

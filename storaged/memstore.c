@@ -22,7 +22,7 @@
 
 static const sd_store_ops ms_ops;
 
-_Noreturn void ms_panic(const char *msg) {
+__attribute__((noreturn)) void ms_panic(const char *msg) {
     fprintf(stderr, "memstore panic: %s\n", msg);
     abort();
 }

@@ -188,7 +188,7 @@ size_t sd_put_uvarint(uint8_t *b, uint64_t v) {
 }
 
 size_t sd_put_varint(uint8_t *b, int64_t v) {
-    uint64_t zz = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    uint64_t zz = ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0); /* zigzag */
     return sd_put_uvarint(b, zz);
 }
 
@@ -464,7 +464,7 @@ const uint8_t *sd_slice_header(const char *key, const uint8_t *hdr, size_t hdr_l
         i++;
     size_t start = i;
     while (i < hdr_len) {
-        if (hdr[i] == '\r' && i < hdr_len - 1 && hdr[i + 1] == '\n') break;
+        if (i < hdr_len - 1 && hdr[i] == '\r' && hdr[i + 1] == '\n') break;
         i++;
     }
     *vlen = i - start;

@@ -125,7 +125,7 @@ static inline sd_memstore *ms_of(sd_store *st) {
 }
 
 int64_t ms_now(const sd_memstore *ms);
-_Noreturn void ms_panic(const char *msg);
+__attribute__((noreturn)) void ms_panic(const char *msg);
 void *ms_xmalloc(size_t n);
 
 /* memstore.c */
