@@ -175,14 +175,32 @@ bool br_route_publish(br_server *s, const br_pub *m) {
     }
     sl_result_release(r);
     if (remote) {
-        br_mesh_msg mm = {m->subject, m->reply, m->size_str, m->hdr_str,
-                          m->hdr_len, m->total_len, m->payload};
+        br_mesh_msg mm = {m->subject, m->reply, m->size_str,           m->hdr_str,
+                          m->hdr_len,  m->total_len, m->payload, 0, false};
         for (uint32_t w = 0; w < nworkers; w++) {
             if (!plan.any[w] && !plan.nqueues[w]) continue;
             delivered |= br_mesh_forward(&s->mesh, w, &mm, plan.queues[w], plan.nqueues[w]);
         }
     }
     return delivered;
+}
+
+/* No local member of a group this worker was chosen for could take the message (their
+ * permissions deny it, or they just went): hand it to a worker not yet tried.  The publishing
+ * worker is not marked as tried (it may have picked us before trying its own members), so the
+ * message can come back to it; every hop adds one worker, so it ends. */
+static void redirect_queue(br_server *s, const br_mesh_msg *mm, const sl_qgroup *q,
+                           uint32_t start) {
+    for (uint32_t k = 0; k < q->n; k++) {
+        const sl_sub *ss = q->subs[(start + k) % q->n];
+        if (sub_kind(ss) != BR_SUB_REMOTE) continue;
+        uint32_t w = ((const br_rsub *)ss->owner)->worker;
+        if ((mm->visited >> w) & 1 || !s->mesh.peers[w].alive) continue;
+        br_mesh_msg next = *mm;
+        next.queues_only = true;
+        br_mesh_forward(&s->mesh, w, &next, &ss, 1);
+        return;
+    }
 }
 
 void br_deliver_from_mesh(br_server *s, const br_mesh_msg *mm, const np_str *queues,
@@ -194,7 +212,7 @@ void br_deliver_from_mesh(br_server *s, const br_mesh_msg *mm, const np_str *que
     s->stats.mesh_in_msgs++; /* monitoring: not a new message for the node-wide in_msgs */
     s->stats.mesh_in_bytes += mm->total_len;
     sl_result *r = sl_match(s->sublist, mm->subject.ptr, mm->subject.len);
-    for (uint32_t i = 0; i < r->npsubs; i++)
+    for (uint32_t i = 0; i < r->npsubs && !mm->queues_only; i++)
         if (sub_kind(r->psubs[i]) == BR_SUB_LOCAL) deliver_local(&m, r->psubs[i]->owner);
     for (uint32_t g = 0; g < r->nqsubs && nqueues; g++) {
         sl_qgroup *q = &r->qsubs[g];
@@ -207,10 +225,12 @@ void br_deliver_from_mesh(br_server *s, const br_mesh_msg *mm, const np_str *que
         if (!chosen) continue;
         /* This worker was picked to serve the group: one local member takes it. */
         uint32_t start = (uint32_t)random() % q->n;
-        for (uint32_t k = 0; k < q->n; k++) {
+        bool taken = false;
+        for (uint32_t k = 0; k < q->n && !taken; k++) {
             const sl_sub *ss = q->subs[(start + k) % q->n];
-            if (sub_kind(ss) == BR_SUB_LOCAL && deliver_local(&m, ss->owner)) break;
+            taken = sub_kind(ss) == BR_SUB_LOCAL && deliver_local(&m, ss->owner);
         }
+        if (!taken) redirect_queue(s, mm, q, start);
     }
     sl_result_release(r);
 }

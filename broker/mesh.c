@@ -27,6 +27,8 @@ typedef struct rec_msg {
     uint32_t subject_len, reply_len;
     uint32_t size_len, hdr_str_len;
     uint32_t nqueues;
+    uint32_t queues_only;
+    uint64_t visited;
 } rec_msg;
 
 typedef struct local_interest {
@@ -175,8 +177,9 @@ bool br_mesh_forward(br_mesh *m, uint32_t w, const br_mesh_msg *msg, const sl_su
         dst = heap = malloc(len);
         if (!dst) abort();
     }
-    rec_msg h = {msg->hdr_len, msg->total_len, msg->subject.len, msg->reply.len,
-                 msg->size_str.len, msg->hdr_str.len, nqueues};
+    rec_msg h = {msg->hdr_len,      msg->total_len,    msg->subject.len,
+                 msg->reply.len,    msg->size_str.len, msg->hdr_str.len,
+                 nqueues,           msg->queues_only,  msg->visited};
     uint8_t *o = dst;
     memcpy(o, &h, sizeof h);
     o += sizeof h;
@@ -296,6 +299,8 @@ static void on_msg(br_mesh *m, const uint8_t *d, uint32_t len) {
     msg.hdr_len = h.hdr_len;
     msg.total_len = h.total_len;
     msg.payload = end;
+    msg.visited = h.visited | (1ull << m->self);
+    msg.queues_only = h.queues_only != 0;
     br_deliver_from_mesh(m->srv, &msg, queues, nq);
 }
 

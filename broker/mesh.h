@@ -76,6 +76,11 @@ typedef struct br_mesh_msg {
     np_str subject, reply, size_str, hdr_str;
     uint32_t hdr_len, total_len;
     const uint8_t *payload;
+    /* Workers that already had their chance at the message's queue groups (bit per worker).
+     * A worker whose members of a chosen group all refuse the message (permissions) passes it
+     * on to one not yet visited, queue groups only, as one Go server would try every member. */
+    uint64_t visited;
+    bool queues_only; /* a redirect: plain subscribers already got it */
 } br_mesh_msg;
 
 int br_mesh_init(br_mesh *m, struct br_server *srv, br_node *node, uint32_t self);

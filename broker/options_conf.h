@@ -4,9 +4,13 @@
 
 #include "broker/options.h"
 
-/* Applies the file at path to o.  0, or -1 with *errors_out set to Go-style messages
- * ("file:line:col: reason", one per line; caller frees). */
-int br_options_apply_config(br_options *o, const char *path, char **errors_out);
+/* Applies the file at path to o, as Go's ProcessConfigFile.  0, or -1 when the file has errors
+ * or cannot be parsed.  *errors_out and *warnings_out (caller frees; NULL when none) hold Go's
+ * processConfigErr lines, each ending in a newline ("file:line:col: reason"; warnings read
+ * `file:line:col: invalid use of field "x": reason`); a parse error is one line without the
+ * newline, as Go's. */
+int br_options_apply_config(br_options *o, const char *path, char **errors_out,
+                            char **warnings_out);
 
 /* Go's ConfigDigest of the file ("sha256:<hex>"); 0 or -errno. */
 int br_config_digest(const char *path, char *out, size_t cap);

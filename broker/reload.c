@@ -68,6 +68,10 @@ int br_options_load(br_options *o, char **err) {
         *err = msg("unrecognized command: %s", q);
         return -1;
     }
+    if (o->config_file && !o->config_file[0]) { /* Go: -c "" is no configuration file */
+        free(o->config_file);
+        o->config_file = NULL;
+    }
     if (o->config_file) {
         char *path = strdup(o->config_file);
         bool check = o->check_config;

@@ -548,8 +548,10 @@ static int compact_to(struct rf_log_store *ls, uint64_t index)
             return rc;
         ls->dir_dirty = true;
     }
-    memmove(ls->segs, ls->segs + drop, (ls->nsegs - drop) * sizeof(struct seg));
-    ls->nsegs -= drop;
+    if (drop) {
+        memmove(ls->segs, ls->segs + drop, (ls->nsegs - drop) * sizeof(struct seg));
+        ls->nsegs -= drop;
+    }
     if (ls->last < index - 1)
         ls->last = index - 1;
     return 0;

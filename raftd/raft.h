@@ -207,9 +207,10 @@ struct rf_recovered {
 
 struct rf_peer_info {
     rf_id id;
-    bool current;
-    uint64_t last_ms;
-    uint64_t lag;
+    bool current;     /* Go's Peer.Current */
+    bool catching_up; /* leader only: a catchup stream to this peer is running */
+    uint64_t last_ms; /* Go's Peer.Last: last contact (logical ms), 0 = never */
+    uint64_t lag;     /* Go's Peer.Lag */
 };
 
 struct rf_node;

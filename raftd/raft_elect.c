@@ -8,7 +8,8 @@
  *
  * Invariants: a vote is granted only after the META op recording it is queued (it is durable
  * before the response leaves, see rf_ready); a node never votes twice in a term; a node in
- * repair mode only ever grants "empty" votes (counted only when the whole cluster granted);
+ * repair mode only ever grants or casts "empty" votes (counted only when the whole cluster
+ * granted), so it can lead only with every member's agreement;
  * pre-votes never change term or vote.
  */
 #include "raftd/raft_int.h"
@@ -47,7 +48,8 @@ static int process_prevote_request(struct rf_node *n, const struct rf_msg *vr)
 {
     bool empty = n->pindex == 0;
     bool ok = vr->term > n->term && n->state != RF_CLOSED;
-    bool up = log_ok(n, vr->pterm, vr->pindex);
+    /* A damaged log proves nothing either way: see rf_process_vote_request. */
+    bool up = n->repair || log_ok(n, vr->pterm, vr->pindex);
     bool alive = leader_alive(n);
     bool grant = ok && up && !alive;
     if (grant && empty && n->initializing)
@@ -88,10 +90,11 @@ int rf_process_vote_request(struct rf_node *n, const struct rf_msg *vr)
     /* Our log may lack entries we acknowledged before the damage, so our vote says nothing
      * about the candidate's log: it is an "empty" vote, which Go only counts once every
      * member granted the candidate.  Then every intact holder of a committed entry voted for
-     * it, so its log is complete. */
+     * it, so its log is complete.  For the same reason our (possibly shorter, possibly
+     * longer) log doesn't get to refuse a candidate. */
     if (n->repair)
         empty = true;
-    if (vote_ok && log_ok(n, vr->pterm, vr->pindex)) {
+    if (vote_ok && (n->repair || log_ok(n, vr->pterm, vr->pindex))) {
         n->term = vr->term;
         n->vote = vr->leader;
         if (rf_write_term_vote(n) < 0) {
@@ -151,7 +154,7 @@ static bool count_vote(struct rf_node *n, rf_id peer, bool empty)
 
 static bool can_campaign(struct rf_node *n)
 {
-    if (n->observer || n->paused || n->processed < n->commit || n->repair) {
+    if (n->observer || n->paused || n->processed < n->commit) {
         rf_reset_elect(n, n->cfg.election_min_ms / 4);
         return false;
     }
@@ -175,7 +178,8 @@ void rf_start_prevote(struct rf_node *n)
                         .term = n->prevote_term, .pterm = n->pterm, .pindex = n->pindex,
                         .leader = n->id};
     rf_send(n, &vr);
-    if (count_vote(n, n->id, false)) {
+    /* A damaged node's own vote is "empty": it can only win if every member agrees. */
+    if (count_vote(n, n->id, n->repair)) {
         n->prevoting = false;
         rf_switch_to_candidate(n);
         if (n->state == RF_CANDIDATE)
@@ -197,8 +201,8 @@ void rf_request_vote(struct rf_node *n)
     struct rf_msg vr = {.type = RF_MSG_VOTE_REQ, .term = n->term, .pterm = n->pterm,
                         .pindex = n->pindex, .leader = n->id};
     rf_send(n, &vr);
-    /* We vote for ourselves (Go pushes this into its own vote queue). */
-    if (count_vote(n, n->id, false))
+    /* We vote for ourselves (Go pushes this into its own vote queue); empty if damaged. */
+    if (count_vote(n, n->id, n->repair))
         rf_switch_to_leader(n);
 }
 

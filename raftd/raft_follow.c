@@ -239,6 +239,9 @@ void rf_process_append_entry(struct rf_node *n, const struct rf_msg *ae, uint64_
         respond(n, ae, n->term, n->pindex, false, 0);
         return;
     }
+    /* A leader of our term is alive: late pre-vote grants must not start an election. */
+    if (is_new)
+        n->prevoting = false;
 
     if (catching_up) {
         struct rf_catchup *cs = n->catchup;

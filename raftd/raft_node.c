@@ -2,7 +2,7 @@
  * durability barrier of the RAFT core.  Ports Go server/raft.go initRaftNode (recovery and
  * WAL replay), run/runAsFollower/runAsCandidate/runAsLeader timer branches, switchState,
  * switchToFollower/Candidate/Leader, updateLeader, updateLeadChange, writeTermVote,
- * writePeerState, setWriteErr, isCurrent, Peers, Quorum, lostQuorum and Reset.
+ * writePeerState, setWriteErr and Reset.  Read-only queries live in raft_query.c.
  *
  * Invariants: state changes only through rf_switch_*; the election timer is an absolute
  * deadline (elect_at) and etlr records its last reset like Go's; nothing queued in the outbox
@@ -294,9 +294,9 @@ void rf_switch_to_candidate(struct rf_node *n)
 {
     if (n->state == RF_CLOSED)
         return;
-    /* Observers, paused nodes and nodes behind on applies don't campaign (Go), nor do
-     * nodes whose durable log was damaged until a leader repaired them (raftd). */
-    if (n->observer || n->paused || n->processed < n->commit || n->repair) {
+    /* Observers, paused nodes and nodes behind on applies don't campaign (Go).  A damaged
+     * node may, but its own vote is "empty" (raft_elect.c). */
+    if (n->observer || n->paused || n->processed < n->commit) {
         rf_reset_elect(n, n->cfg.election_min_ms / 4);
         return;
     }
@@ -321,6 +321,12 @@ void rf_switch_to_leader(struct rf_node *n)
     if (n->state == RF_CLOSED)
         return;
     RF_LOG(n, "switching to leader term %llu", (unsigned long long)n->term);
+    if (n->repair) {
+        /* Elected by every member (our own vote was "empty"): each intact holder of a
+         * committed entry granted us, so our log holds every committed entry. */
+        n->repair = false;
+        n->repair_term = 0;
+    }
     n->lxfer = false;
     rf_update_leader(n, n->id);
     switch_state(n, RF_LEADER);
@@ -329,32 +335,6 @@ void rf_switch_to_leader(struct rf_node *n)
     /* The peer state entry is our no-op; Leader() waits until it is processed (aflr). */
     rf_send_peer_state(n);
     n->aflr = n->pindex;
-}
-
-bool rf_lost_quorum(const struct rf_node *n)
-{
-    if (n->lsut && n->now - n->lsut < n->cfg.lost_quorum_ms)
-        return false;
-    int nc = 0;
-    for (uint32_t i = 0; i < n->peers.n; i++) {
-        const struct rf_peer *p = &n->peers.v[i];
-        if (rf_id_eq(p->id, n->id) || (p->ts && n->now - p->ts < n->cfg.lost_quorum_ms))
-            if (++nc >= n->qn)
-                return false;
-    }
-    return true;
-}
-
-bool rf_quorum(const struct rf_node *n)
-{
-    int nc = 0;
-    for (uint32_t i = 0; i < n->peers.n; i++) {
-        const struct rf_peer *p = &n->peers.v[i];
-        if (rf_id_eq(p->id, n->id) || (p->ts && n->now - p->ts < n->cfg.lost_quorum_ms))
-            if (++nc >= n->qn)
-                return true;
-    }
-    return false;
 }
 
 static void replay(struct rf_node *n, const struct rf_recovered *rec)
@@ -708,62 +688,6 @@ void rf_advance(struct rf_node *n, struct rf_ready *rd)
         rf_leader_stable_advanced(n);
 }
 
-bool rf_is_current(struct rf_node *n, bool include_forward_progress)
-{
-    (void)include_forward_progress; /* a pure core cannot wait 10ms for progress */
-    if (n->state == RF_CLOSED || n->commit == 0)
-        return false;
-    if (n->state == RF_LEADER) {
-        n->hcbehind = false;
-        return true;
-    }
-    if (!rf_id_none(n->leader) && !rf_id_eq(n->leader, n->id) && !n->catchup) {
-        struct rf_peer *p = rf_peer_find(n, n->leader);
-        if (!p || !p->ts || n->now - p->ts > 2ull * n->cfg.hb_ms)
-            return false;
-    }
-    if (n->catchup)
-        return false;
-    if (n->paused && n->hcommit > n->commit)
-        return false;
-    if (n->commit == n->applied) {
-        n->hcbehind = false;
-        return true;
-    }
-    n->hcbehind = include_forward_progress;
-    return false;
-}
-
-bool rf_current(struct rf_node *n)
-{
-    return rf_is_current(n, false);
-}
-
-bool rf_healthy(struct rf_node *n)
-{
-    return rf_is_current(n, true);
-}
-
-uint32_t rf_peers(const struct rf_node *n, struct rf_peer_info *out, uint32_t max)
-{
-    uint32_t k = 0;
-    bool am_leader = rf_id_eq(n->id, n->leader);
-    for (uint32_t i = 0; i < n->peers.n && k < max; i++) {
-        const struct rf_peer *p = &n->peers.v[i];
-        struct rf_peer_info pi = {.id = p->id, .last_ms = p->ts};
-        if (rf_id_eq(p->id, n->id)) {
-            pi.current = true;
-        } else if (am_leader) {
-            pi.lag = n->commit > p->li ? n->commit - p->li : 0;
-            pi.current = pi.lag == 0;
-        } else if (rf_id_eq(p->id, n->leader)) {
-            pi.current = p->ts && n->now - p->ts <= 2ull * n->cfg.hb_ms;
-        }
-        out[k++] = pi;
-    }
-    return k;
-}
-
 void rf_reset(struct rf_node *n)
 {
     /* Go's Reset: discard log, snapshots, peer set and term/vote for a clean catchup. */
@@ -784,32 +708,6 @@ void rf_reset(struct rf_node *n)
     n->term = 0;
     n->vote = (rf_id){{0}};
     rf_write_term_vote(n);
-}
-
-enum rf_state rf_state(const struct rf_node *n) { return n->state; }
-bool rf_leader(const struct rf_node *n) { return n->leader_state; }
-uint64_t rf_term(const struct rf_node *n) { return n->term; }
-rf_id rf_group_leader(const struct rf_node *n) { return n->leader; }
-bool rf_leaderless(const struct rf_node *n) { return !n->hasleader; }
-bool rf_had_previous_leader(const struct rf_node *n) { return n->pleader; }
-bool rf_is_observer(const struct rf_node *n) { return n->observer; }
-bool rf_membership_change_in_progress(const struct rf_node *n) { return n->memb.active; }
-int rf_cluster_size(const struct rf_node *n) { return n->csz; }
-bool rf_needs_repair(const struct rf_node *n) { return n->repair; }
-rf_id rf_node_id(const struct rf_node *n) { return n->id; }
-int rf_write_err(const struct rf_node *n) { return n->werr; }
-
-void rf_progress(const struct rf_node *n, uint64_t *index, uint64_t *commit, uint64_t *applied)
-{
-    *index = n->pindex;
-    *commit = n->commit;
-    *applied = n->applied;
-}
-
-void rf_size(const struct rf_node *n, uint64_t *entries, uint64_t *bytes)
-{
-    *entries = n->pindex - n->papplied;
-    *bytes = n->log.bytes;
 }
 
 void rf_recovered_free(struct rf_recovered *r)

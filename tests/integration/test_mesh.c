@@ -392,3 +392,54 @@ Test(mesh, worker_killed_under_load_leaves_other_clients_untouched) {
     h_close(pub);
     h_server_stop(s);
 }
+
+/* A queue group split over workers whose members on one worker are denied the subject: the
+ * message moves on through the mesh to a member that may take it, as one Go server tries
+ * every member (processMsgResults skipping checkDenySub members). */
+Test(mesh, queue_member_denied_by_permissions_passes_to_another_worker) {
+    skip_if_go();
+    h_server *s = h_server_start(
+        "authorization { users = [\n"
+        "  {user: a, password: a, permissions: {subscribe: {allow: \">\", deny: \"work.secret\"}}}\n"
+        "  {user: b, password: b}\n"
+        "]}\n",
+        "--workers", "2");
+    const char *a_connect = "{\"verbose\":false,\"user\":\"a\",\"pass\":\"a\"}";
+    const char *b_connect = "{\"verbose\":false,\"user\":\"b\",\"pass\":\"b\"}";
+    h_conn *denied = NULL, *allowed = NULL, *pub = NULL;
+    /* a's (denied) member on worker 1; b's member and the publisher on worker 0.  When the
+     * publisher's worker picks worker 1 for the group, only a hand-back can deliver. */
+    for (int i = 0; i < 200 && !denied; i++) {
+        h_conn *c = h_connect_setup(s->port, a_connect);
+        h_ping(c);
+        if (worker_of(s, c) == 1) denied = c; else close_and_wait(s, c);
+    }
+    for (int i = 0; i < 200 && !allowed; i++) {
+        h_conn *c = h_connect_setup(s->port, b_connect);
+        h_ping(c);
+        if (worker_of(s, c) == 0) allowed = c; else close_and_wait(s, c);
+    }
+    for (int i = 0; i < 200 && !pub; i++) {
+        h_conn *c = h_connect_setup(s->port, b_connect);
+        h_ping(c);
+        if (worker_of(s, c) == 0) pub = c; else close_and_wait(s, c);
+    }
+    cr_assert(denied && allowed && pub, "could not place the connections");
+    h_send(denied, "SUB work.* grp 1\r\n");
+    h_ping(denied);
+    h_send(allowed, "SUB work.* grp 1\r\n");
+    h_ping(allowed);
+    for (int i = 0; i < 50; i++) h_send(pub, "PUB work.secret 1\r\nx\r\n");
+    h_ping(pub);
+    h_send(allowed, "PING\r\n");
+    char *m = h_expect_re(allowed, "^(MSG work.secret 1 1\r\nx\r\n)*PONG\r\n");
+    size_t got = (strlen(m) - 6) / strlen("MSG work.secret 1 1\r\nx\r\n");
+    free(m);
+    cr_assert_eq(got, 50, "the allowed member got %zu of 50", got);
+    h_send(denied, "PING\r\n");
+    h_expect(denied, "PONG\r\n");
+    h_close(denied);
+    h_close(allowed);
+    h_close(pub);
+    h_server_stop(s);
+}

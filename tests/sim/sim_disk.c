@@ -244,6 +244,8 @@ static int64_t d_pwrite(void *ctx, int fd, const void *buf, uint64_t len, uint64
         return -EBADF;
     if (fail_write(d))
         return -EIO;
+    if (len == 0)
+        return 0;
     vreserve(i, off + len);
     if (off > i->vlen)
         memset(i->v + i->vlen, 0, off - i->vlen);

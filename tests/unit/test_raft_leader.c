@@ -327,6 +327,15 @@ Test(raft_leader, leader_catchup_handling)
         k++;
     }
     cr_assert_geq(k, 2);
+    /* Peer health shows the catchup (raftd addition). */
+    sn_add_peer(h, SN_NATS1);
+    struct rf_peer_info pi[4];
+    uint32_t np = rf_peers(N, pi, 4);
+    bool seen = false;
+    for (uint32_t i = 0; i < np; i++)
+        if (rf_id_eq(pi[i].id, rf_id_from_str(SN_NATS1)))
+            seen = pi[i].catching_up;
+    cr_assert(seen || N->progress.n == 0);
     sn_free(h);
 }
 

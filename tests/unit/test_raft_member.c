@@ -180,7 +180,7 @@ Test(raft_member, propose_remove_peer_all)
                                     rf_membership_change_in_progress(R(s, l)));
              k++)
             sim_run_for(s, 10);
-        cr_assert_eq(R(s, l)->peers.n, 2 - i);
+        cr_assert_eq(R(s, l)->peers.n, (uint32_t)(2 - i));
     }
     cr_assert_eq(R(s, l)->peers.n, 1);
     cr_assert(rf_id_eq(R(s, l)->peers.v[0].id, R(s, l)->id));

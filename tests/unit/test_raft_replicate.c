@@ -386,6 +386,36 @@ Test(raft_replicate, invalid_tav_doesnt_panic)
     done(s);
 }
 
+static void check_last_seen(struct sim *s)
+{
+    for (int i = 0; i < 3; i++) {
+        struct rf_peer_info pi[8];
+        uint32_t np = rf_peers(R(s, i), pi, 8);
+        for (uint32_t k = 0; k < np; k++)
+            if (pi[k].last_ms)
+                cr_assert_lt(s->now - pi[k].last_ms, 1000, "node %d peer %.8s seen %llums ago", i,
+                             pi[k].id.b, (unsigned long long)(s->now - pi[k].last_ms));
+    }
+}
+
+Test(raft_replicate, track_peer_active)
+{
+    GO_TEST_PARTIAL("server/raft_test.go", "TestNRGTrackPeerActive",
+                    "on a plain group instead of the JetStream meta group, read via rf_peers "
+                    "instead of Raftz");
+    struct sim *s = group(3, 34);
+    sim_run_for(s, 2000);
+    check_last_seen(s);
+    int l = sim_leader(s), p = sim_non_leader(s);
+    rf_id pid = R(s, p)->id;
+    cr_assert_eq(rf_step_down(R(s, l), &pid), 0);
+    sim_pump(s, l);
+    sim_run_for(s, 2000);
+    cr_assert_eq(sim_leader(s), p);
+    check_last_seen(s);
+    done(s);
+}
+
 /* ---- raftd additions ---- */
 
 static void partitioned_follower(bool prevote, uint64_t seed)

@@ -1,0 +1,342 @@
+/* File store log: record encoding, block files, buffered writes, syncing, and the
+ * bookkeeping that ties the memory store's removals to tombstones and block liveness.
+ *
+ * Go nats-server v2.14.5 server/filestore.go keeps msgBlocks of records with a highway hash
+ * and tombstones; this log keeps the same idea (append-only blocks, checksummed records,
+ * tombstones for removals, whole blocks dropped once empty) with its own format
+ * (filestore_int.h) and xxHash64 checksums.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "storaged/filestore_int.h"
+
+static void put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get_u32(const uint8_t *p) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+static uint64_t get_u64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+int64_t fs_now(const sd_filestore *fs) {
+    if (fs->env.now_ns) return fs->env.now_ns(fs->env.now_arg);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t fs_inner_now(void *arg) {
+    const sd_filestore *fs = arg;
+    return fs->have_forced ? fs->forced_now : fs_now(fs);
+}
+
+void fs_put_rec(uint8_t *p, uint8_t type, uint64_t seq, int64_t ts, int64_t arg, const char *subj,
+                size_t slen, const uint8_t *hdr, size_t hlen, const uint8_t *msg, size_t mlen) {
+    size_t len = FS_REC_MIN + slen + hlen + mlen;
+    put_u32(p, (uint32_t)len);
+    p[4] = type;
+    p[5] = 0;
+    p[6] = p[7] = 0;
+    put_u64(p + 8, seq);
+    put_u64(p + 16, (uint64_t)ts);
+    put_u32(p + 24, (uint32_t)slen);
+    put_u32(p + 28, (uint32_t)hlen);
+    put_u64(p + 32, (uint64_t)arg);
+    uint8_t *d = p + FS_REC_HDR;
+    if (slen) memcpy(d, subj, slen);
+    if (hlen) memcpy(d + slen, hdr, hlen);
+    if (mlen) memcpy(d + slen + hlen, msg, mlen);
+    put_u64(p + len - FS_REC_SUM, XXH64(p, len - FS_REC_SUM, 0));
+}
+
+int64_t fs_parse_rec(const uint8_t *p, size_t n, fs_rec *r) {
+    if (n < FS_REC_MIN) return 0;
+    uint32_t len = get_u32(p);
+    if (len < FS_REC_MIN || len > FS_REC_MAX) return -1;
+    uint32_t slen = get_u32(p + 24), hlen = get_u32(p + 28);
+    if ((uint64_t)slen + hlen > len - FS_REC_MIN) return -1;
+    if (p[4] == 0 || (p[4] > FS_REC_ERASED && p[4] != FS_REC_BLK)) return -1;
+    if (len > n) return 0;
+    if (XXH64(p, len - FS_REC_SUM, 0) != get_u64(p + len - FS_REC_SUM)) return -1;
+    r->len = len;
+    r->type = p[4];
+    r->flags = p[5];
+    r->seq = get_u64(p + 8);
+    r->ts = (int64_t)get_u64(p + 16);
+    r->slen = slen;
+    r->hlen = hlen;
+    r->arg = (int64_t)get_u64(p + 32);
+    r->subj = (const char *)p + FS_REC_HDR;
+    r->hdr = p + FS_REC_HDR + slen;
+    r->msg = r->hdr + hlen;
+    r->mlen = len - FS_REC_MIN - slen - hlen;
+    return len;
+}
+
+void fs_blk_path(const sd_filestore *fs, uint32_t index, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s/%08u.blk", fs->mdir, index);
+}
+
+fs_blk *fs_blk_of(sd_filestore *fs, uint32_t index) {
+    if (!fs->nblks || index < fs->blks[0].index) return NULL;
+    size_t i = index - fs->blks[0].index;
+    return i < fs->nblks ? &fs->blks[i] : NULL;
+}
+
+static fs_blk *cur_blk(sd_filestore *fs) {
+    return &fs->blks[fs->nblks - 1];
+}
+
+static void wbuf_reserve(sd_filestore *fs, size_t n) {
+    if (fs->wlen + n <= fs->wcap) return;
+    size_t cap = fs->wcap ? fs->wcap : 4096;
+    while (cap < fs->wlen + n)
+        cap *= 2;
+    uint8_t *b = realloc(fs->wbuf, cap);
+    if (!b) ms_panic("out of memory");
+    fs->wbuf = b;
+    fs->wcap = cap;
+}
+
+static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off) {
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -errno;
+        }
+        p += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+int fs_write_pending(sd_filestore *fs) {
+    if (fs->io_err) return fs->io_err;
+    if (fs->wlen == 0) return 0;
+    fs_blk *b = cur_blk(fs);
+    int rc = pwrite_all(fs->cur_fd, fs->wbuf, fs->wlen, b->size);
+    if (rc) {
+        fs->io_err = rc;
+        return rc;
+    }
+    b->size += fs->wlen;
+    fs->wlen = 0;
+    fs->dirty = true;
+    return 0;
+}
+
+int fs_sync(sd_filestore *fs) {
+    int rc = fs_write_pending(fs);
+    if (rc) return rc;
+    if (fs->dirty && fs->cur_fd >= 0 && fdatasync(fs->cur_fd) != 0) return fs->io_err = -errno;
+    if (fs->dir_dirty && fs->mdir_fd >= 0 && fsync(fs->mdir_fd) != 0) return fs->io_err = -errno;
+    fs->dirty = fs->dir_dirty = false;
+    fs->last_sync = fs->fcfg.sync == SD_FS_SYNC_INTERVAL ? fs_now(fs) : 0;
+    /* Blocks are unlinked only once the records that emptied them are durable. */
+    if (fs->nblks > 1 && fs->blks[0].live == 0) fs_remove_dead_blocks(fs);
+    return 0;
+}
+
+int fs_new_block(sd_filestore *fs, uint32_t index) {
+    char path[4096];
+    fs_blk_path(fs, index, path, sizeof path);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) return fs->io_err = -errno;
+    if (fs->cur_fd >= 0) close(fs->cur_fd);
+    fs->cur_fd = fd;
+    if (fs->nblks == fs->cap) {
+        fs->cap = fs->cap ? fs->cap * 2 : 8;
+        fs->blks = realloc(fs->blks, fs->cap * sizeof *fs->blks);
+        if (!fs->blks) ms_panic("out of memory");
+    }
+    fs->blks[fs->nblks++] = (fs_blk){.index = index};
+    fs->dir_dirty = true;
+    /* The header goes out with the next write. */
+    wbuf_reserve(fs, FS_REC_MIN);
+    fs_put_rec(fs->wbuf + fs->wlen, FS_REC_BLK, fs->ms->last_seq, fs->ms->last_ts, index, NULL, 0,
+               NULL, 0, NULL, 0);
+    fs->wlen += FS_REC_MIN;
+    return 0;
+}
+
+uint64_t fs_append(sd_filestore *fs, uint8_t type, uint64_t seq, int64_t ts, int64_t arg,
+                   const char *subj, size_t slen, const uint8_t *hdr, size_t hlen,
+                   const uint8_t *msg, size_t mlen) {
+    if (fs->replaying || fs->io_err) return 0;
+    size_t len = FS_REC_MIN + slen + hlen + mlen;
+    uint64_t pos = cur_blk(fs)->size + fs->wlen;
+    if (pos + len > fs->fcfg.block_size && pos > FS_REC_MIN) {
+        /* Rotate: the full block is written and synced before the next one starts. */
+        if (fs_write_pending(fs) == 0 && fs->dirty && fdatasync(fs->cur_fd) != 0)
+            fs->io_err = -errno;
+        if (fs->io_err || fs_new_block(fs, cur_blk(fs)->index + 1)) return 0;
+        pos = cur_blk(fs)->size + fs->wlen;
+    }
+    wbuf_reserve(fs, len);
+    fs_put_rec(fs->wbuf + fs->wlen, type, seq, ts, arg, subj, slen, hdr, hlen, msg, mlen);
+    fs->wlen += len;
+    return FS_LOC(cur_blk(fs)->index, pos);
+}
+
+void fs_remove_dead_blocks(sd_filestore *fs) {
+    size_t n = 0;
+    while (n + 1 < fs->nblks && fs->blks[n].live == 0) {
+        char path[4096];
+        fs_blk_path(fs, fs->blks[n].index, path, sizeof path);
+        if (unlink(path) != 0 && errno != ENOENT) break;
+        fs->dir_dirty = true;
+        n++;
+    }
+    if (!n) return;
+    memmove(fs->blks, fs->blks + n, (fs->nblks - n) * sizeof *fs->blks);
+    fs->nblks -= n;
+}
+
+int fs_erase_record(sd_filestore *fs, uint64_t loc) {
+    fs_blk *b = fs_blk_of(fs, FS_LOC_BLK(loc));
+    if (!b) return 0;
+    uint64_t off = FS_LOC_OFF(loc);
+    bool cur = b == cur_blk(fs);
+    int fd = -1;
+    uint8_t *p = NULL, *tmp = NULL;
+    uint8_t hb[FS_REC_HDR];
+    if (cur && off >= b->size) {
+        p = fs->wbuf + (off - b->size);
+    } else {
+        if (cur) {
+            fd = fs->cur_fd;
+        } else {
+            char path[4096];
+            fs_blk_path(fs, b->index, path, sizeof path);
+            if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) return -errno;
+        }
+        if (pread(fd, hb, sizeof hb, (off_t)off) != (ssize_t)sizeof hb) goto fail;
+        uint32_t len = get_u32(hb);
+        if (len < FS_REC_MIN || len > FS_REC_MAX) goto fail;
+        tmp = malloc(len);
+        if (!tmp) ms_panic("out of memory");
+        if (pread(fd, tmp, len, (off_t)off) != (ssize_t)len) goto fail;
+        p = tmp;
+    }
+    uint32_t len = get_u32(p), slen = get_u32(p + 24), hlen = get_u32(p + 28);
+    /* Subject, headers and payload are overwritten with random bytes, then zeroed lengths
+     * make the record an ERASED marker that still carries its sequence and time. */
+    uint8_t *d = p + FS_REC_HDR;
+    size_t n = len - FS_REC_MIN, done = 0;
+    while (done < n) {
+        ssize_t r = getrandom(d + done, n - done, 0);
+        if (r <= 0) {
+            memset(d + done, 0, n - done);
+            break;
+        }
+        done += (size_t)r;
+    }
+    (void)slen, (void)hlen;
+    p[4] = FS_REC_ERASED;
+    put_u32(p + 24, 0);
+    put_u32(p + 28, 0);
+    put_u64(p + len - FS_REC_SUM, XXH64(p, len - FS_REC_SUM, 0));
+    if (tmp) {
+        int rc = pwrite_all(fd, tmp, len, off);
+        if (rc == 0 && fdatasync(fd) != 0) rc = -errno;
+        if (!cur) close(fd);
+        free(tmp);
+        return rc;
+    }
+    return 0;
+fail:
+    if (fd >= 0 && !cur) close(fd);
+    free(tmp);
+    return -EIO;
+}
+
+void fs_op_begin(sd_filestore *fs) {
+    fs->depth++;
+}
+
+int fs_op_end(sd_filestore *fs) {
+    if (--fs->depth > 0) return 0;
+    if (fs->need_diff) fs_reconcile(fs);
+    fs->log_diff = false;
+    if (fs->replaying) return 0;
+    int rc = fs_write_pending(fs);
+    if (rc) return rc;
+    switch (fs->fcfg.sync) {
+    case SD_FS_SYNC_ALWAYS:
+        rc = fs_sync(fs);
+        break;
+    case SD_FS_SYNC_INTERVAL:
+        if (fs->dirty && fs_now(fs) - fs->last_sync >= fs->fcfg.sync_interval_ns)
+            rc = fs_sync(fs);
+        break;
+    case SD_FS_SYNC_NONE:
+        break;
+    }
+    return rc;
+}
+
+/* Drops seq from the location index (and its block's live count); logs a tombstone. */
+void fs_forget(sd_filestore *fs, uint64_t seq, bool tombstone) {
+    void *v = sd_seqmap_del(&fs->loc, seq);
+    if (!v) return;
+    fs_blk *b = fs_blk_of(fs, FS_LOC_BLK((uint64_t)(uintptr_t)v));
+    if (b && b->live) b->live--;
+    if (tombstone) fs_append(fs, FS_REC_DEL, seq, 0, 0, NULL, 0, NULL, 0, NULL, 0);
+}
+
+/* After a bulk removal: every indexed sequence the memory store no longer holds is gone. */
+void fs_reconcile(sd_filestore *fs) {
+    fs->need_diff = false;
+    size_t n = 0, cap = 0;
+    uint64_t *gone = NULL, k;
+    void *v;
+    for (size_t i = 0; sd_seqmap_next(&fs->loc, &i, &k, &v);) {
+        if (sd_seqmap_get(&fs->ms->msgmap, k)) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            gone = realloc(gone, cap * sizeof *gone);
+            if (!gone) ms_panic("out of memory");
+        }
+        gone[n++] = k;
+    }
+    for (size_t i = 0; i < n; i++)
+        fs_forget(fs, gone[i], fs->log_diff);
+    free(gone);
+}
+
+void fs_inner_update(void *arg, int64_t msgs, int64_t bytes, uint64_t seq, const char *subj,
+                     size_t len) {
+    sd_filestore *fs = arg;
+    if (fs->closed) return;
+    if (msgs < 0) {
+        if (seq != 0)
+            fs_forget(fs, seq, true);
+        else
+            fs->need_diff = true;
+    }
+    if (!fs->replaying && fs->ucb.storage_update)
+        fs->ucb.storage_update(fs->ucb.storage_update_arg, msgs, bytes, seq, subj, len);
+}
