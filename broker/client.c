@@ -20,6 +20,7 @@
 
 #include "broker/deliver.h"
 #include "broker/mesh.h"
+#include "broker/redact.h"
 #include "broker/monitor_int.h"
 #include "broker/server.h"
 #include "common/log.h"
@@ -306,9 +307,35 @@ static void replace_str(char **dst, const char *src) {
     *dst = src ? strdup(src) : NULL;
 }
 
+/* Go processConnect: after the first CONNECT every log line of the client carries
+ * "v<version>:<lang>:<name>" and "<account>/<auth user>" (quoted as Go's %q). */
+static void set_log_labels(br_client *c) {
+    char ncs[300] = "", acs[320] = "", q1[700], q2[700];
+    size_t n = 0;
+    if (c->version && c->version[0]) n += (size_t)snprintf(ncs + n, sizeof ncs - n, "v%s", c->version);
+    if (c->lang && c->lang[0] && n < sizeof ncs)
+        n += (size_t)snprintf(ncs + n, sizeof ncs - n, "%s%s", n ? ":" : "", c->lang);
+    if (c->name && c->name[0] && n < sizeof ncs)
+        snprintf(ncs + n, sizeof ncs - n, "%s%s", n ? ":" : "", c->name);
+    if (c->auth_label) snprintf(acs, sizeof acs, "$G/%s", c->auth_label);
+    char base[128];
+    snprintf(base, sizeof base, "%s:%u - cid:%" PRIu64, c->host, c->port, c->cid);
+    if (!ncs[0] && !acs[0]) return;
+    if (ncs[0]) br_go_quote(q1, sizeof q1, ncs, strlen(ncs));
+    if (acs[0]) br_go_quote(q2, sizeof q2, acs, strlen(acs));
+    if (ncs[0] && acs[0])
+        snprintf(c->log_prefix, sizeof c->log_prefix, "%.120s - %.180s - %.180s", base, q1, q2);
+    else
+        snprintf(c->log_prefix, sizeof c->log_prefix, "%.120s - %.180s", base, ncs[0] ? q1 : q2);
+}
+
 static void process_connect(br_client *c, const np_op *op) {
     br_server *s = c->srv;
-    nx_trace("%s - <<- [CONNECT %.*s]", c->log_prefix, (int)op->arg.len, op->arg.ptr);
+    if (nx_log_trace()) { /* Go removeSecretsFromTrace: credentials never reach the log */
+        char safe[4096];
+        br_redact_connect(op->arg.ptr, op->arg.len, safe, sizeof safe);
+        nx_trace("%s - <<- [CONNECT %s]", c->log_prefix, safe);
+    }
     c->auth_deadline_ms = 0;
     c->last_in_ms = s->now_ms;
     c->rtt_ms = rtt_since(s, c->start_ms);
@@ -383,6 +410,7 @@ static void process_connect(br_client *c, const np_op *op) {
         br_client_auth_violation(c, NULL);
         return;
     }
+    set_log_labels(c);
     c->parser.require_connect = false;
     c->parser.headers = c->headers;
     if (protocol < 0 || protocol > 1) {
@@ -592,6 +620,7 @@ void br_client_free(br_client *c) {
     free(c->cred_pass);
     free(c->cred_token);
     free(c->cred_nkey);
+    free(c->auth_label);
     free(c->cred_sig);
     br_perm_state_clear(&c->perms);
     if (c->fd >= 0) close(c->fd);

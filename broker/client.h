@@ -73,7 +73,8 @@ struct br_client {
     int fd;
     char host[INET6_ADDRSTRLEN];
     uint16_t port;
-    char log_prefix[96]; /* "127.0.0.1:5555 - cid:7" as Go prints it */
+    char log_prefix[512]; /* "127.0.0.1:5555 - cid:7" as Go prints it, plus CONNECT labels */
+    char *auth_label;     /* Go getAuthUserLabel: "user:x", "nkey:U...", "token" or NULL */
 
     np_parser parser;
     br_outq out; /* protocol output (plaintext) */

@@ -56,6 +56,19 @@ static bool authenticate(br_client *c) {
         return false;
     }
     br_perm_state_set(&c->perms, r.perms);
+    /* Go getAuthUserLabel, for the log prefix. */
+    free(c->auth_label);
+    c->auth_label = NULL;
+    char label[300];
+    if (r.nkey)
+        snprintf(label, sizeof label, "nkey:%.*s", (int)r.nkey_len, r.nkey);
+    else if (r.user)
+        snprintf(label, sizeof label, "user:%.*s", (int)r.user_len, r.user);
+    else if (r.token)
+        snprintf(label, sizeof label, "token");
+    else
+        label[0] = '\0';
+    if (label[0]) c->auth_label = strdup(label);
     /* Monitoring's authorized_user, as Go's getRawAuthUser shows it. */
     free(c->auth_user);
     c->auth_user = NULL;

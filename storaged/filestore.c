@@ -391,6 +391,9 @@ static int fs_stop(sd_store *st) {
     fs->closed = true;
     if (fs->cur_fd >= 0) close(fs->cur_fd);
     if (fs->mdir_fd >= 0) close(fs->mdir_fd);
+    for (size_t i = 0; i < fs->npend; i++)
+        close(fs->pend_fds[i]);
+    fs->npend = 0;
     fs->cur_fd = fs->mdir_fd = -1;
     if (fs->inner) fs->inner->ops->stop(fs->inner);
     return rc;
@@ -409,6 +412,7 @@ static void fs_free(sd_store *st) {
     sd_store_free(fs->inner);
     sd_seqmap_clear(&fs->loc);
     free(fs->blks);
+    free(fs->pend_fds);
     free(fs->wbuf);
     free(fs->lost);
     free(fs->dir);

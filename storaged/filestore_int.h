@@ -86,6 +86,8 @@ typedef struct sd_filestore {
     fs_blk *blks;
     size_t nblks, cap;
     int cur_fd; /* the current block */
+    int *pend_fds; /* earlier blocks written since the last sync (lazy modes), to sync then */
+    size_t npend, pend_cap;
 
     sd_seqmap loc; /* seq -> FS_LOC, stored as a pointer-sized integer */
 

@@ -151,6 +151,15 @@ int fs_write_pending(sd_filestore *fs) {
 int fs_sync(sd_filestore *fs) {
     int rc = fs_write_pending(fs);
     if (rc) return rc;
+    /* Many blocks to sync (a large group commit): one syncfs is cheaper than one fdatasync
+     * each. */
+    bool many = fs->npend > 16 && syncfs(fs->cur_fd) == 0;
+    for (size_t i = 0; i < fs->npend; i++) {
+        if (!many && fdatasync(fs->pend_fds[i]) != 0 && !rc) rc = -errno;
+        close(fs->pend_fds[i]);
+    }
+    fs->npend = 0;
+    if (rc) return fs->io_err = rc;
     if (fs->dirty && fs->cur_fd >= 0 && fdatasync(fs->cur_fd) != 0) return fs->io_err = -errno;
     if (fs->dir_dirty && fs->mdir_fd >= 0 && fsync(fs->mdir_fd) != 0) return fs->io_err = -errno;
     fs->dirty = fs->dir_dirty = false;
@@ -165,7 +174,17 @@ int fs_new_block(sd_filestore *fs, uint32_t index) {
     fs_blk_path(fs, index, path, sizeof path);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0) return fs->io_err = -errno;
-    if (fs->cur_fd >= 0) close(fs->cur_fd);
+    if (fs->cur_fd >= 0 && fs->dirty) {
+        /* Written but not synced yet: synced with the next sync. */
+        if (fs->npend == fs->pend_cap) {
+            fs->pend_cap = fs->pend_cap ? fs->pend_cap * 2 : 8;
+            fs->pend_fds = realloc(fs->pend_fds, fs->pend_cap * sizeof *fs->pend_fds);
+            if (!fs->pend_fds) ms_panic("out of memory");
+        }
+        fs->pend_fds[fs->npend++] = fs->cur_fd;
+    } else if (fs->cur_fd >= 0) {
+        close(fs->cur_fd);
+    }
     fs->cur_fd = fd;
     if (fs->nblks == fs->cap) {
         fs->cap = fs->cap ? fs->cap * 2 : 8;
@@ -189,9 +208,9 @@ uint64_t fs_append(sd_filestore *fs, uint8_t type, uint64_t seq, int64_t ts, int
     size_t len = FS_REC_MIN + slen + hlen + mlen;
     uint64_t pos = cur_blk(fs)->size + fs->wlen;
     if (pos + len > fs->fcfg.block_size && pos > FS_REC_MIN) {
-        /* Rotate: the full block is written and synced before the next one starts. */
-        if (fs_write_pending(fs) == 0 && fs->dirty && fdatasync(fs->cur_fd) != 0)
-            fs->io_err = -errno;
+        /* Rotate: the full block is written; it is synced with the next sync (in "always"
+         * mode, when the running call ends). */
+        fs_write_pending(fs);
         if (fs->io_err || fs_new_block(fs, cur_blk(fs)->index + 1)) return 0;
         pos = cur_blk(fs)->size + fs->wlen;
     }

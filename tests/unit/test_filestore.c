@@ -1086,9 +1086,9 @@ Test(filestore, skip_msgs) {
 
 Test(filestore, stream_truncate_reset_multi_block) {
     GO_TEST_PARTIAL("server/filestore_test.go", "TestFileStoreStreamTruncateResetMultiBlock",
-                    "one (empty) block stays after Truncate(0) where Go has none; bytes are the "
-                    "memory store's");
-    fs_opts.block_size = 128;
+                    "one (empty) block stays after Truncate(0) where Go has none; block size "
+                    "172 for our larger records; bytes are the memory store's");
+    fs_opts.block_size = 172; /* two records of this size per block, as Go's 128 holds */
     fs_opts.sync = SD_FS_SYNC_NONE;
     sd_stream_config cfg = {.name = "zzz", .subjects = SUBJECTS("foo")};
     char *dir = new_dir();
