@@ -272,6 +272,13 @@ static void process_pub(br_client *c, const np_op *op) {
         .hdr_len = op->type == NP_OP_HPUB ? op->hdr_len : 0,
         .total_len = op->payload_len,
     };
+    /* Go selectMappedSubject: server-level mappings rewrite the subject before matching. */
+    if (s->opts->mappings.len &&
+        nx_mappings_select(&s->opts->mappings, op->subject.ptr, op->subject.len, NULL,
+                           &s->mapped_subject)) {
+        if (s->mapped_subject.len == 0) return; /* weighted loss: deliver to no one */
+        m.subject = (np_str){s->mapped_subject.buf, (uint32_t)s->mapped_subject.len};
+    }
     bool delivered = br_route_publish(s, &m);
     if (!delivered && m.reply.len && c->no_responders && !c->closing) br_send_no_responders(c, &m);
 }

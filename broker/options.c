@@ -50,6 +50,7 @@ void br_options_free(br_options *o) {
     }
     br_tls_config_free(&o->tls_cfg);
     br_auth_opts_free(&o->auth);
+    nx_mappings_free(&o->mappings);
 }
 
 typedef enum flag_kind { F_BOOL, F_INT, F_INT64, F_STR, F_SPECIAL } flag_kind;
@@ -556,7 +557,8 @@ static void pem_types(const char *data, char *out, size_t cap, bool *any, bool *
         const char *t = p + 11, *e = strstr(t, "-----");
         if (!e) break;
         if ((size_t)(e - t) == 11 && !strncmp(t, "CERTIFICATE", 11)) *has_cert = true;
-        if (n < cap) n += (size_t)snprintf(out + n, cap - n, "%s%.*s", *any ? " " : "", (int)(e - t), t);
+        if (n < cap)
+            n += (size_t)snprintf(out + n, cap - n, "%s%.*s", *any ? " " : "", (int)(e - t), t);
         *any = true;
     }
     if (n < cap) snprintf(out + n, cap - n, "]");

@@ -12,6 +12,7 @@
 
 #include "broker/auth.h"
 #include "broker/tls.h"
+#include "common/transform.h"
 
 #define BR_DEFAULT_PORT 4222
 #define BR_RANDOM_PORT (-1)
@@ -81,6 +82,7 @@ typedef struct br_options {
     char *password;
     char *token;
     br_auth_opts auth;
+    nx_mappings mappings; /* server-level `mappings {}` (the global account's) */
 
     /* Features not built yet: recorded so they can be refused clearly. */
     bool jetstream;

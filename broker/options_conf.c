@@ -73,7 +73,8 @@ static const char *go_q(char *out, size_t cap, const char *s) {
         if (c == '"' || c == '\\')
             n += (size_t)snprintf(out + n, cap - n, "\\%c", c);
         else if (c == '\n' || c == '\t' || c == '\r')
-            n += (size_t)snprintf(out + n, cap - n, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+            n += (size_t)snprintf(out + n, cap - n, "\\%c",
+                                  c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
         else if (c < 0x20 || c == 0x7f)
             n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
         else
@@ -98,7 +99,8 @@ static void add_warning(conf_ctx *cx, const nx_conf_value *at, const char *field
 static void notice(const nx_conf_value *at, const char *key) {
     char p[512], q[256];
     pos_prefix(p, sizeof p, at);
-    nx_warn("%soption %s is not supported by this server yet; ignored", p, go_q(q, sizeof q, key));
+    nx_warn("%soption %s is not supported by this server yet; %s", p, go_q(q, sizeof q, key),
+            strcasecmp(key, "trace_headers") ? "ignored" : "tracing shows whole messages");
 }
 
 static void refuse(conf_ctx *cx, const nx_conf_value *at, const char *key) {
@@ -110,16 +112,11 @@ static void refuse(conf_ctx *cx, const nx_conf_value *at, const char *key) {
 /* ---- Go's view of values ---------------------------------------------------------------- */
 
 static const char *go_type_of(nx_conf_type t) { /* Go %T of a parsed value */
-    switch (t) {
-    case NX_CONF_STRING: return "string";
-    case NX_CONF_INT: return "int64";
-    case NX_CONF_FLOAT: return "float64";
-    case NX_CONF_BOOL: return "bool";
-    case NX_CONF_TIME: return "time.Time";
-    case NX_CONF_MAP: return "map[string]interface {}";
-    case NX_CONF_ARRAY: return "[]interface {}";
-    }
-    return "interface {}";
+    static const char *const names[] = {
+        [NX_CONF_MAP] = "map[string]interface {}", [NX_CONF_ARRAY] = "[]interface {}",
+        [NX_CONF_STRING] = "string", [NX_CONF_INT] = "int64", [NX_CONF_FLOAT] = "float64",
+        [NX_CONF_BOOL] = "bool", [NX_CONF_TIME] = "time.Time"};
+    return t >= NX_CONF_MAP && t <= NX_CONF_TIME ? names[t] : "interface {}";
 }
 
 /* Go %v of a scalar (containers: Go prints its internal tokens there; not reproduced). */
@@ -176,10 +173,12 @@ static void go_duration_error(const char *s, char *out, size_t cap) {
             snprintf(out, cap, "time: missing unit in duration %s", q);
             return;
         }
-        static const char *const units[] = {"ns", "us", "\xc2\xb5s", "\xce\xbcs", "ms", "s", "m", "h"};
+        static const char *const units[] = {"ns", "us", "\xc2\xb5s", "\xce\xbcs", "ms", "s", "m",
+                                            "h"};
+        size_t ul = (size_t)(p - st);
         bool known = false;
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-            known |= strlen(units[i]) == (size_t)(p - st) && !strncmp(units[i], st, (size_t)(p - st));
+            known |= strlen(units[i]) == ul && !strncmp(units[i], st, ul);
         if (!known) {
             char u[64];
             snprintf(u, sizeof u, "%.*s", (int)(p - st), st);
@@ -316,7 +315,8 @@ static bool tls_names(conf_ctx *cx, const nx_conf_value *v, const char *k, tls_p
     bool ciphers = !strcasecmp(k, "cipher_suites");
     if (!want(cx, v, NX_CONF_ARRAY)) return false;
     if (!v->u.arr.len) {
-        add_error(cx, v, "error parsing tls config, '%s' cannot be empty", ciphers ? "cipher_suites" : "curve_preferences");
+        add_error(cx, v, "error parsing tls config, '%s' cannot be empty",
+                  ciphers ? "cipher_suites" : "curve_preferences");
         return false;
     }
     size_t n = 0;
@@ -333,11 +333,13 @@ static bool tls_names(conf_ctx *cx, const nx_conf_value *v, const char *k, tls_p
             if (strcmp(name, c->go)) continue;
             found = true;
             if (c->ossl && n + strlen(c->ossl) + 2 < sizeof tp->ossl)
-                n += (size_t)snprintf(tp->ossl + n, sizeof tp->ossl - n, "%s%s", n ? ":" : "", c->ossl);
+                n += (size_t)snprintf(tp->ossl + n, sizeof tp->ossl - n, "%s%s", n ? ":" : "",
+                                      c->ossl);
             if (c->ossl) tp->only_tls13 = false;
             size_t il = strlen(tp->insecure);
             if (c->insecure)
-                snprintf(tp->insecure + il, sizeof tp->insecure - il, "%s%s", il ? ", " : "", c->go);
+                snprintf(tp->insecure + il, sizeof tp->insecure - il, "%s%s", il ? ", " : "",
+                         c->go);
         }
         if (!found) {
             add_error(cx, e, "unrecognized %s %s", ciphers ? "cipher" : "curve preference", name);
@@ -347,43 +349,46 @@ static bool tls_names(conf_ctx *cx, const nx_conf_value *v, const char *k, tls_p
     return true;
 }
 
-/* tls { certs: [...] }: Go's type checks; true when fine. */
+/* tls { certs: [...] }: Go's type checks (Go names the tls map's type when certs is not an
+ * array); true when fine. */
 static bool tls_certs(conf_ctx *cx, const nx_conf_value *v, const nx_conf_value *tlsm) {
+#define CERTS_ERR "error parsing certificates config: "
     if (v->type != NX_CONF_ARRAY) {
-        add_error(cx, v, "error parsing certificates config: unsupported type %s", go_type_of(tlsm->type));
+        add_error(cx, v, CERTS_ERR "unsupported type %s", go_type_of(tlsm->type));
         return false;
     }
     for (size_t i = 0; i < v->u.arr.len; i++) {
         const nx_conf_value *m = v->u.arr.items[i], *at = m;
         if (m->type != NX_CONF_MAP) {
-            add_error(cx, m, "error parsing certificates config: unsupported type %s", go_type_of(m->type));
+            add_error(cx, m, CERTS_ERR "unsupported type %s", go_type_of(m->type));
             return false;
         }
         bool cert = false, key = false;
         NX_CONF_MAP_FOREACH(m, e) {
-            at = e->value;
-            if (at->type != NX_CONF_STRING) {
-                add_error(cx, at, "error parsing certificates config: unsupported type %s", go_type_of(at->type));
-                return false;
-            }
             char q[256];
-            if (!strcmp(e->key, "cert_file")) cert = at->u.s.len > 0;
-            else if (!strcmp(e->key, "key_file")) key = at->u.s.len > 0;
-            else {
-                add_error(cx, at, "error parsing tls certs config, unknown field %s", go_q(q, sizeof q, e->key));
-                return false;
-            }
+            at = e->value;
+            bool is_cert = !strcmp(e->key, "cert_file"), is_key = !strcmp(e->key, "key_file");
+            if (at->type != NX_CONF_STRING)
+                add_error(cx, at, CERTS_ERR "unsupported type %s", go_type_of(at->type));
+            else if (!is_cert && !is_key)
+                add_error(cx, at, "error parsing tls certs config, unknown field %s",
+                          go_q(q, sizeof q, e->key));
+            if (at->type != NX_CONF_STRING || (!is_cert && !is_key)) return false;
+            cert |= is_cert && at->u.s.len;
+            key |= is_key && at->u.s.len;
         }
         if (!cert || !key) {
-            add_error(cx, at, "error parsing certificates config: both 'cert_file' and 'cert_key' options are required");
+            add_error(cx, at, CERTS_ERR "both 'cert_file' and 'cert_key' options are required");
             return false;
         }
     }
     return true;
+#undef CERTS_ERR
 }
 
 /* One entry of tls {}; false on the first error (Go's parseTLS returns there). */
-static bool tls_key(conf_ctx *cx, const char *k, const nx_conf_value *v, const nx_conf_value *m, tls_parse *tp) {
+static bool tls_key(conf_ctx *cx, const char *k, const nx_conf_value *v, const nx_conf_value *m,
+                    tls_parse *tp) {
     br_tls_config *t = &cx->o->tls_cfg;
     bool b;
     char q[256], q2[256], val[128];
@@ -436,7 +441,8 @@ static bool tls_key(conf_ctx *cx, const char *k, const nx_conf_value *v, const n
     }
     if (!strcasecmp(k, "pinned_certs")) {
         if (v->type != NX_CONF_ARRAY) {
-            add_error(cx, v, "error parsing tls config, expected 'pinned_certs' to be a list of hex-encoded sha256 of DER encoded SubjectPublicKeyInfo");
+            add_error(cx, v, "error parsing tls config, expected 'pinned_certs' to be a list of "
+                             "hex-encoded sha256 of DER encoded SubjectPublicKeyInfo");
             return false;
         }
         for (size_t j = 0; j < v->u.arr.len; j++) {
@@ -446,7 +452,9 @@ static bool tls_key(conf_ctx *cx, const char *k, const nx_conf_value *v, const n
             size_t len = strlen(low), hex = strspn(low, "0123456789abcdefABCDEF");
             for (char *c = low; *c; c++) *c = (char)(*c >= 'A' && *c <= 'Z' ? *c | 0x20 : *c);
             if (len != 64 || hex != 64) {
-                add_error(cx, e, "error parsing tls config, 'pinned_certs' key %s does not look like hex-encoded sha256 of DER encoded SubjectPublicKeyInfo", low);
+                add_error(cx, e, "error parsing tls config, 'pinned_certs' key %s does not look "
+                                 "like hex-encoded sha256 of DER encoded SubjectPublicKeyInfo",
+                          low);
                 free(low);
                 return false;
             }
@@ -464,20 +472,26 @@ static bool tls_key(conf_ctx *cx, const char *k, const nx_conf_value *v, const n
     if (!strcasecmp(k, "cert_match_by") || !strcasecmp(k, "cert_match") ||
         !strcasecmp(k, "ca_certs_match") || !strcasecmp(k, "cert_match_skip_invalid"))
         return true; /* only used with cert_store */
-    if (!strcasecmp(k, "handshake_first") || !strcasecmp(k, "first") || !strcasecmp(k, "immediate")) {
+    if (!strcasecmp(k, "handshake_first") || !strcasecmp(k, "first") ||
+        !strcasecmp(k, "immediate")) {
+        go_q(q, sizeof q, k);
         if (v->type == NX_CONF_BOOL) return t->handshake_first = v->u.b, true;
         if (v->type != NX_CONF_STRING) {
-            add_error(cx, v, "field %s should be a boolean or a string, got %s", go_q(q, sizeof q, k), go_type_of(v->type));
+            add_error(cx, v, "field %s should be a boolean or a string, got %s", q,
+                      go_type_of(v->type));
             return false;
         }
         const char *s = v->u.s.ptr;
+        go_q(q2, sizeof q2, s);
         if (!strcasecmp(s, "true") || !strcasecmp(s, "on")) return t->handshake_first = true, true;
-        if (!strcasecmp(s, "false") || !strcasecmp(s, "off")) return t->handshake_first = false, true;
-        if (!strcasecmp(s, "auto") || !strcasecmp(s, "auto_fallback") || nx_parse_duration(s, &ns) == 0) {
-            add_error(cx, v, "tls option %s: %s (handshake first with a fallback delay) is not supported by this server yet", go_q(q, sizeof q, k), go_q(q2, sizeof q2, s));
-            return false;
-        }
-        add_error(cx, v, "field %s's value %s is invalid", go_q(q, sizeof q, k), go_q(q2, sizeof q2, s));
+        if (!strcasecmp(s, "false") || !strcasecmp(s, "off"))
+            return t->handshake_first = false, true;
+        if (!strcasecmp(s, "auto") || !strcasecmp(s, "auto_fallback") ||
+            nx_parse_duration(s, &ns) == 0)
+            add_error(cx, v, "tls option %s: %s (handshake first with a fallback delay) is not "
+                             "supported by this server yet", q, q2);
+        else
+            add_error(cx, v, "field %s's value %s is invalid", q, q2);
         return false;
     }
     if (!strcasecmp(k, "ocsp_peer")) {
@@ -492,11 +506,13 @@ static bool tls_key(conf_ctx *cx, const char *k, const nx_conf_value *v, const n
     }
     if (!strcasecmp(k, "min_version")) {
         if (v->type != NX_CONF_STRING)
-            add_error(cx, v, "error parsing tls config: 'min_version' wrong type: %s", go_val(val, sizeof val, v));
+            add_error(cx, v, "error parsing tls config: 'min_version' wrong type: %s",
+                      go_val(val, sizeof val, v));
         else if (!strcmp(v->u.s.ptr, "1.2") || !strcmp(v->u.s.ptr, "1.3"))
             return t->min_version = v->u.s.ptr[2] == '2' ? TLS1_2_VERSION : TLS1_3_VERSION, true;
         else if (!strcmp(v->u.s.ptr, "1.0") || !strcmp(v->u.s.ptr, "1.1"))
-            add_error(cx, v, "error parsing tls config: unsupported TLS version: TLS %s", v->u.s.ptr);
+            add_error(cx, v, "error parsing tls config: unsupported TLS version: TLS %s",
+                      v->u.s.ptr);
         else
             add_error(cx, v, "error parsing tls config: unknown version: %s", v->u.s.ptr);
         return false;
@@ -516,11 +532,13 @@ static void apply_tls(conf_ctx *cx, const nx_conf_value *m) {
     }
     size_t ncerts = tp.certs ? tp.certs->u.arr.len : 0;
     if (ncerts && t->cert_file) {
-        add_error(cx, m, "error parsing tls config, cannot combine 'cert_file' option with 'certs' option");
+        add_error(cx, m, "error parsing tls config, cannot combine 'cert_file' option with "
+                         "'certs' option");
         return;
     }
     if (tp.insecure[0] && !tp.allow_insecure) {
-        add_error(cx, m, "insecure cipher suites configured without 'allow_insecure_cipher_suites' option set: %s", tp.insecure);
+        add_error(cx, m, "insecure cipher suites configured without "
+                         "'allow_insecure_cipher_suites' option set: %s", tp.insecure);
         return;
     }
     if (tp.ossl[0]) set_str(&t->cipher_suites, tp.ossl);
@@ -543,7 +561,8 @@ static void apply_tls(conf_ctx *cx, const nx_conf_value *m) {
     }
     if (t->ca_file && br_tls_ca_check(t->ca_file, why, sizeof why) < 0) FAIL(cx, m, "%s", why);
     if (ncerts > 1)
-        add_error(cx, tp.certs, "tls option \"certs\" with more than one certificate is not supported by this server yet");
+        add_error(cx, tp.certs, "tls option \"certs\" with more than one certificate is not "
+                                "supported by this server yet");
 }
 
 /* ---- top-level keys --------------------------------------------------------------------- */
@@ -620,7 +639,8 @@ static bool apply_simple(conf_ctx *cx, const char *k, const nx_conf_value *v) {
     int kind = sk->kind & 0xf;
     void *f = (char *)cx->o + sk->off;
     bool is_bool = kind == K_BOOL || kind == K_CHECK_BOOL;
-    if (!want(cx, v, is_bool ? NX_CONF_BOOL : kind == K_STR ? NX_CONF_STRING : NX_CONF_INT)) return true;
+    if (!want(cx, v, is_bool ? NX_CONF_BOOL : kind == K_STR ? NX_CONF_STRING : NX_CONF_INT))
+        return true;
     switch (kind) {
     case K_BOOL: *(bool *)f = v->u.b; break;
     case K_INT: *(int *)f = (int)v->u.i; break;
@@ -641,17 +661,18 @@ static void apply_info_key(conf_ctx *cx, const char *k, const nx_conf_value *v) 
     if (tags && v->type == NX_CONF_ARRAY) {
         for (size_t i = 0; i < v->u.arr.len; i++)
             if (v->u.arr.items[i]->type != NX_CONF_STRING)
-                FAIL(cx, v, "error parsing tags: unsupported type *conf.token where string is expected");
+                FAIL(cx, v, "error parsing tags: unsupported type *conf.token where string is "
+                            "expected");
         return;
     }
     if (v->type != NX_CONF_MAP)
         FAIL(cx, v, "error parsing %s: unsupported type %s",
-                         tags ? "tags" : flags ? "feature flags" : "metadata", go_type_of(v->type));
+             tags ? "tags" : flags ? "feature flags" : "metadata", go_type_of(v->type));
     NX_CONF_MAP_FOREACH(v, e) {
         if (!flags && !want(cx, e->value, NX_CONF_STRING)) return;
         if (flags && e->value->type != NX_CONF_BOOL)
             FAIL(cx, e->value, "error parsing feature flag %s: expected bool, got %s",
-                             go_q(q, sizeof q, e->key), go_type_of(e->value->type));
+                 go_q(q, sizeof q, e->key), go_type_of(e->value->type));
     }
 }
 
@@ -716,13 +737,15 @@ static void apply_key(conf_ctx *cx, const char *k, const nx_conf_value *v) {
     } else if (!strcasecmp(k, "tls")) {
         apply_tls(cx, v);
     } else if (!strcasecmp(k, "jetstream")) { /* disabled is fine; anything else is refused */
-        if (v->type == NX_CONF_BOOL && !v->u.b) return;
-        if (v->type == NX_CONF_STRING && (!strcasecmp(v->u.s.ptr, "disabled") || !strcasecmp(v->u.s.ptr, "disable")))
+        const char *s = v->type == NX_CONF_STRING ? v->u.s.ptr : NULL;
+        if ((v->type == NX_CONF_BOOL && !v->u.b) ||
+            (s && (!strcasecmp(s, "disabled") || !strcasecmp(s, "disable"))))
             return;
-        if (v->type == NX_CONF_STRING && strcasecmp(v->u.s.ptr, "enabled") && strcasecmp(v->u.s.ptr, "enable"))
-            FAIL(cx, v, "Expected 'enabled' or 'disabled' for string value, got '%s'", v->u.s.ptr);
+        if (s && strcasecmp(s, "enabled") && strcasecmp(s, "enable"))
+            FAIL(cx, v, "Expected 'enabled' or 'disabled' for string value, got '%s'", s);
         refuse(cx, v, k);
-    } else if (!strcasecmp(k, "ocsp") || !strcasecmp(k, "ocsp_cache") || !strcasecmp(k, "proxy_protocol")) {
+    } else if (!strcasecmp(k, "ocsp") || !strcasecmp(k, "ocsp_cache") ||
+               !strcasecmp(k, "proxy_protocol")) {
         if (v->type == NX_CONF_BOOL && !v->u.b) return; /* off: nothing to do */
         if (!strcasecmp(k, "proxy_protocol") && !want(cx, v, NX_CONF_BOOL)) return;
         if (!strcasecmp(k, "ocsp_cache")) return notice(v, k); /* only used with OCSP */
@@ -780,6 +803,7 @@ int br_config_digest(const char *path, char *out, size_t cap) {
     EVP_MD_CTX_free(ctx);
     free(json);
     size_t n = (size_t)snprintf(out, cap, "sha256:");
-    for (unsigned i = 0; i < mdlen && n + 3 <= cap; i++) n += (size_t)snprintf(out + n, cap - n, "%02x", md[i]);
+    for (unsigned i = 0; i < mdlen && n + 3 <= cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%02x", md[i]);
     return 0;
 }

@@ -836,6 +836,7 @@ void br_server_free(br_server *s) {
     mon_closed_free(s); /* monitoring's closed-connection ring */
     if (s->tls_ctx) SSL_CTX_free(s->tls_ctx);
     br_auth_free(s->auth);
+    free(s->mapped_subject.buf);
     sl_free(s->sublist);
     free(s->control_in);
     br_outq_clear(&s->control_out);

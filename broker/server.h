@@ -78,6 +78,7 @@ typedef struct br_server {
 
     sl_sublist *sublist;
     SSL_CTX *tls_ctx;          /* client TLS, NULL when not configured */
+    nx_tr_out mapped_subject;  /* scratch for subject mappings on publish */
     uint8_t tls_plain[65536];  /* decrypted input, handed to the parser at once */
     const char *server_id; /* node identity, in shared memory */
     const char *xkey;

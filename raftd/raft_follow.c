@@ -452,6 +452,8 @@ void rf_process_snap_chunk(struct rf_node *n, const struct rf_msg *m)
     struct rf_catchup *c = n->catchup;
     if (!c || m->cid != c->cid || m->term < n->term || m->total > (1ull << 32))
         return;
+    if (m->index == 0 && c->snap_buf && c->snap_len > 0 && m->total == c->snap_total)
+        return; /* a duplicated first chunk: keep what we have */
     if (m->index == 0) {
         free(c->snap_buf);
         c->snap_buf = malloc(m->total ? m->total : 1);

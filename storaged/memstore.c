@@ -248,7 +248,7 @@ static int store_raw(sd_memstore *ms, const char *subj, size_t slen, const uint8
         ss = nx_stree_find(&ms->fss, subj, slen);
         if (ss) asl = ms->maxp > 0 && ss->msgs >= (uint64_t)ms->maxp;
     }
-    uint64_t nsize = sd_memstore_msg_size(slen, hlen, mlen);
+    uint64_t nsize = ms_msg_size(ms, slen, hlen, mlen);
     /* DiscardNew is checked here only when asked: replicas must accept what the leader sent. */
     if (discard_new_check && ms->cfg.discard == SD_DISCARD_NEW) {
         /* Rollups get through: they purge the subject after storing, restoring the limit. */
@@ -282,6 +282,7 @@ static int store_raw(sd_memstore *ms, const char *subj, size_t slen, const uint8
     m->subj_len = (uint32_t)slen;
     m->hdr_len = (uint32_t)hlen;
     m->msg_len = (uint32_t)mlen;
+    m->overhead = (uint32_t)(nsize - slen - hlen - mlen);
     if (slen) memcpy(m->data, subj, slen);
     if (hlen) memcpy(m->data + slen, hdr, hlen);
     if (mlen) memcpy(m->data + slen + hlen, msg, mlen);
@@ -327,7 +328,7 @@ static int ms_store_msg(sd_store *st, const char *subj, size_t slen, const uint8
         s = 0;
         t = 0;
     } else {
-        ms_scb(ms, 1, (int64_t)sd_memstore_msg_size(slen, hlen, mlen), s, subj, slen);
+        ms_scb(ms, 1, (int64_t)ms_msg_size(ms, slen, hlen, mlen), s, subj, slen);
     }
     if (seq) *seq = s;
     if (ts) *ts = t;
@@ -344,7 +345,7 @@ static int ms_store_raw_msg(sd_store *st, const char *subj, size_t slen, const u
         ms->received_any = true;
         ms_reset_age_chk(ms, 50 * 1000000LL);
     }
-    if (rc == 0) ms_scb(ms, 1, (int64_t)sd_memstore_msg_size(slen, hlen, mlen), seq, subj, slen);
+    if (rc == 0) ms_scb(ms, 1, (int64_t)ms_msg_size(ms, slen, hlen, mlen), seq, subj, slen);
     return rc;
 }
 

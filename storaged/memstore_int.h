@@ -54,7 +54,8 @@ typedef struct ms_msg {
     uint32_t subj_len;
     uint32_t hdr_len;
     uint32_t msg_len;
-    char data[]; /* subject, header, payload */
+    uint32_t overhead; /* bytes counted besides subject, header and payload (ms_msg_size) */
+    char data[];       /* subject, header, payload */
 } ms_msg;
 
 static inline const char *ms_subj(const ms_msg *m) {
@@ -67,7 +68,7 @@ static inline const uint8_t *ms_payload(const ms_msg *m) {
     return ms_hdr(m) + m->hdr_len;
 }
 static inline uint64_t ms_size(const ms_msg *m) {
-    return sd_memstore_msg_size(m->subj_len, m->hdr_len, m->msg_len);
+    return (uint64_t)m->subj_len + m->hdr_len + m->msg_len + m->overhead;
 }
 
 /* --- Subject delete marker bookkeeping (Go SDMMeta) -------------------------------- */
@@ -118,10 +119,20 @@ typedef struct sd_memstore {
 
     int consumers;
     ms_consumer *consumer_list;
+
+    /* Count message bytes as Go's file store does (sd_filestore_msg_size): set by the file
+     * store, whose messages live in an inner memory store, before anything is stored. */
+    bool file_sizes;
 } sd_memstore;
 
 static inline sd_memstore *ms_of(sd_store *st) {
     return (sd_memstore *)st;
+}
+
+/* What a message counts against MaxBytes and in the byte totals of this store. */
+static inline uint64_t ms_msg_size(const sd_memstore *ms, size_t slen, size_t hlen, size_t mlen) {
+    return ms->file_sizes ? sd_filestore_msg_size(slen, hlen, mlen)
+                          : sd_memstore_msg_size(slen, hlen, mlen);
 }
 
 int64_t ms_now(const sd_memstore *ms);

@@ -387,6 +387,14 @@ static inline uint64_t sd_memstore_msg_size(size_t subj_len, size_t hdr_len, siz
     return (uint64_t)subj_len + hdr_len + msg_len + 16; /* 8*2 for seq + age */
 }
 
+/* Go fileStoreMsgSizeRaw: what a message counts against MaxBytes in the file store (its
+ * record size in Go's block format: length, sequence, time, subject length, [header length],
+ * subject, [header], payload, hash). */
+static inline uint64_t sd_filestore_msg_size(size_t subj_len, size_t hdr_len, size_t msg_len) {
+    if (hdr_len == 0) return 22 + (uint64_t)subj_len + msg_len + 8;
+    return 22 + (uint64_t)subj_len + 4 + hdr_len + msg_len + 8;
+}
+
 /* --- Header helpers (Go sliceHeader, getMessageTTL, isSubjectDeleteMarker) ------------- */
 
 #define SD_HDR_MSG_TTL "Nats-TTL"

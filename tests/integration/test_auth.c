@@ -631,7 +631,7 @@ Test(client_auth, no_auth_user_no_connect_proto) {
     h_send(c, "PUB foo 2\r\nok\r\n");
     h_pause_ms(100);
     check_clients_count(mport, 1);
-    h_expect_re(c, "INFO [^\r\n]+\r\n");
+    free(h_expect_re(c, "INFO [^\r\n]+\r\n"));
     /* Without a CONNECT the client options are Go's defaultOpts: verbose and pedantic. */
     h_expect(c, "+OK\r\n");
     h_ping(c); /* answered: the connection is established as foo */
@@ -646,7 +646,7 @@ Test(client_auth, no_auth_user_no_connect_proto) {
     check_clients_count(mport, 1);
     h_pause_ms(1200);
     check_clients_count(mport, 0);
-    h_expect_re(c, "INFO [^\r\n]+\r\n");
+    free(h_expect_re(c, "INFO [^\r\n]+\r\n"));
     h_expect(c, "-ERR 'Authentication Timeout'\r\n");
     h_expect_closed(c);
     h_close(c);

@@ -7,23 +7,21 @@
  * checks a substring, the expectation is Go v2.14.5's whole output.  Entries for features this
  * server does not have (cluster, gateway, leaf nodes, accounts, MQTT, websocket, proxies,
  * JetStream) expect the refusal at the top-level key instead; Go's own text stays in the table
- * so the entry can switch to CC_GO when the feature is built.  %F stands for the file's path.
+ * so the entry can switch to CC_GO when the feature is built.  %F stands for the file's path;
+ * `expect` holds the lines, the test adds Go's closing empty line.
  * Configs naming configs/certs/... get freshly generated certificates at that path.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
 #include "common/gotest.h"
+#include "tests/integration/conf_util.h"
 #include "tests/integration/harness.h"
 
 enum {
@@ -361,68 +359,6 @@ static cc_case cases[] = {
 };
 /* clang-format on */
 
-/* ---- running the binary ------------------------------------------------------------------- */
-
-typedef struct run_out {
-    int status; /* exit status, -1 when killed */
-    char *err;  /* stderr */
-} run_out;
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "r");
-    char *buf = calloc(1, 1 << 20);
-    size_t n = f ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    buf[n] = '\0';
-    if (f) fclose(f);
-    return buf;
-}
-
-/* Runs $NATS_SERVER_BIN with args (NULL-terminated) in dir; waits up to 10 s. */
-static run_out run_in(const char *dir, const char *const *args) {
-    const char *bin = getenv("NATS_SERVER_BIN");
-    cr_assert(bin, "NATS_SERVER_BIN is not set");
-    char errp[256];
-    snprintf(errp, sizeof errp, "%s/.stderr", dir);
-    const char *argv[16] = {bin};
-    for (int i = 0; args[i] && i < 14; i++) argv[i + 1] = args[i];
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644), nul = open("/dev/null", O_RDWR);
-        if (fd < 0 || nul < 0 || chdir(dir) < 0) _exit(126);
-        dup2(nul, 0);
-        dup2(nul, 1);
-        dup2(fd, 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    for (int64_t deadline = h_now_ms() + 10000; waitpid(pid, &st, WNOHANG) == 0; h_pause_ms(5)) {
-        if (h_now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-        }
-    }
-    run_out r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(errp)};
-    return r;
-}
-
-/* expect with every %F replaced by path. */
-static char *subst(const char *expect, const char *path) {
-    size_t cap = strlen(expect) * 2 + 64 * strlen(path) + 1, n = 0;
-    char *out = malloc(cap);
-    for (const char *p = expect; *p; p++) {
-        if (p[0] == '%' && p[1] == 'F') {
-            n += (size_t)snprintf(out + n, cap - n, "%s", path);
-            p++;
-        } else {
-            out[n++] = *p;
-        }
-    }
-    out[n] = '\0';
-    return out;
-}
-
 /* configs/certs/{server,key,cert.new,key.new}.pem under dir, as the Go tests' files are named. */
 static void make_certs(const char *dir) {
     char cmd[1024];
@@ -436,51 +372,6 @@ static void make_certs(const char *dir) {
     cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
-static char *new_dir(void) {
-    char *dir = strdup("/tmp/nxcc.XXXXXX");
-    cr_assert(mkdtemp(dir));
-    return dir;
-}
-
-static void write_file(const char *dir, const char *name, const char *text) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert(f, "create %s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
-static void drop_dir(char *dir) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-    free(dir);
-}
-
-/* Asserts `-t` on path (relative to dir) fails with exactly "nats-server: " + expect + "\n"
- * at the end of stderr, or passes when expect is NULL. */
-static void expect_check(const char *dir, const char *path, const char *expect, const char *what) {
-    const char *args[] = {"-c", path, "-t", NULL};
-    run_out r = run_in(dir, args);
-    if (!expect) {
-        char want[600];
-        snprintf(want, sizeof want, "nats-server: configuration file %s is valid (sha256:", path);
-        cr_expect_eq(r.status, 0, "%s: want valid, got status %d: %s", what, r.status, r.err);
-        cr_expect(strstr(r.err, want), "%s: %s", what, r.err);
-    } else {
-        char *e = subst(expect, path), *want = malloc(strlen(e) + 32);
-        sprintf(want, "nats-server: %s\n", e);
-        const char *tail = strstr(r.err, "nats-server: ");
-        cr_expect_eq(r.status, 1, "%s: status %d: %s", what, r.status, r.err);
-        cr_expect(!strcmp(tail ? tail : r.err, want), "%s:\n--- got:\n%s--- want:\n%s", what,
-                  r.err, want);
-        free(e);
-        free(want);
-    }
-    free(r.err);
-}
-
 /* ---- the table ---------------------------------------------------------------------------- */
 
 #define NCASES (sizeof cases / sizeof cases[0])
@@ -488,7 +379,8 @@ static void expect_check(const char *dir, const char *path, const char *expect, 
 /* Criterion copies parameters into fresh worker processes: pass indexes, not pointers. */
 ParameterizedTestParameters(config_check, go_table) {
     static int idx[NCASES];
-    for (size_t i = 0; i < NCASES; i++) idx[i] = (int)i;
+    for (size_t i = 0; i < NCASES; i++)
+        idx[i] = (int)i;
     return cr_make_param_array(int, idx, NCASES);
 }
 
@@ -500,38 +392,40 @@ ParameterizedTest(int *i, config_check, go_table) {
                     "that key; 'TLS multiple certs' is refused (one certificate per server here)");
     const cc_case *c = &cases[*i];
     if (h_server_is_go()) cr_skip_test("the table holds v2.14.5's texts");
-    char *dir = new_dir(), path[300];
+    char *dir = tmp_dir();
     if (strstr(c->conf, "configs/certs/")) make_certs(dir);
-    snprintf(path, sizeof path, "%s/test.conf", dir);
-    write_file(dir, "test.conf", c->conf);
-    expect_check(dir, path, c->expect, c->name);
-    drop_dir(dir);
+    char *path = put(dir, "test.conf", c->conf), *want = NULL;
+    if (c->expect && asprintf(&want, "%s\n", c->expect) < 0) cr_assert_fail("asprintf");
+    check_file(dir, path, want, c->name); /* Go: the lines, then an empty one */
+    free(want);
+    free(path);
+    rm_dir(dir);
 }
 
 /* ---- the other tests of config_check_test.go ---------------------------------------------- */
 
 Test(config_check, includes) {
     GO_TEST("server/config_check_test.go", "TestConfigCheckIncludes");
-    char *dir = new_dir();
-    write_file(dir, "include_conf_check_a.conf",
-               "\nport = 4222\n\ninclude \"include_conf_check_b.conf\"\n\n"
-               "http_port = $monitoring_port\n");
-    write_file(dir, "include_conf_check_b.conf",
-               "\nmonitoring_port = 8222\n\ninclude \"include_conf_check_c.conf\"\n");
-    write_file(dir, "include_conf_check_c.conf",
-               "\nauthorization {\n  user = \"foo\"\n  pass = \"bar\"\n}\n");
-    write_file(dir, "include_bad_conf_check_a.conf",
-               "\nport = 4222\n\ninclude \"include_bad_conf_check_b.conf\"\n\n"
-               "# http_port = $monitoring_port\n");
-    write_file(dir, "include_bad_conf_check_b.conf",
-               "\n\n\n\n\n\n\n\n\n                  monitoring_port = 8222\n\n"
-               "include \"include_conf_check_c.conf\"\n");
-    expect_check(dir, "./include_conf_check_a.conf", NULL, "good includes");
+    char *dir = tmp_dir();
+    free(put(dir, "include_conf_check_a.conf",
+             "\nport = 4222\n\ninclude \"include_conf_check_b.conf\"\n\n"
+             "http_port = $monitoring_port\n"));
+    free(put(dir, "include_conf_check_b.conf",
+             "\nmonitoring_port = 8222\n\ninclude \"include_conf_check_c.conf\"\n"));
+    free(put(dir, "include_conf_check_c.conf",
+             "\nauthorization {\n  user = \"foo\"\n  pass = \"bar\"\n}\n"));
+    free(put(dir, "include_bad_conf_check_a.conf",
+             "\nport = 4222\n\ninclude \"include_bad_conf_check_b.conf\"\n\n"
+             "# http_port = $monitoring_port\n"));
+    free(put(dir, "include_bad_conf_check_b.conf",
+             "\n\n\n\n\n\n\n\n\n                  monitoring_port = 8222\n\n"
+             "include \"include_conf_check_c.conf\"\n"));
+    check_file(dir, "./include_conf_check_a.conf", NULL, "good includes");
     /* Go: the error names the included file and its own line and column. */
-    expect_check(dir, "./include_bad_conf_check_a.conf",
-                 "include_bad_conf_check_b.conf:10:19: unknown field \"monitoring_port\"\n",
-                 "bad includes");
-    drop_dir(dir);
+    check_file(dir, "./include_bad_conf_check_a.conf",
+               "include_bad_conf_check_b.conf:10:19: unknown field \"monitoring_port\"\n\n",
+               "bad includes");
+    rm_dir(dir);
 }
 
 static const char multiple_errors_conf[] =
@@ -549,7 +443,8 @@ static const char multiple_errors_conf[] =
     "      { stream: { account: \"synadia\", subject: \"synadia.>\" }, prefix: \"imports.nats\" }\n"
     "    ]\n  }\n\n  # + cncf < synadia\n  cncf {\n"
     "    nkey = \"AD4YRVUJF2KASKPGRMNXTYKIYSCB3IHHB4Y2ME6B2PDIV5QJ23C2ZRIT\"\n\n    users [\n"
-    "      {\n        nkey = \"UB57IEMPG4KOTPFV5A66QKE2HZ3XBXFHVRCCVMJEWKECMVN2HSH3VTSJ\"\n      }\n"
+    "      {\n        nkey = \"UB57IEMPG4KOTPFV5A66QKE2HZ3XBXFHVRCCVMJEWKECMVN2HSH3VTSJ\"\n      "
+    "}\n"
     "    ]\n\n    imports = [\n"
     "      { stream: { account: \"synadia\", subject: \"synadia.>\" }, prefix: \"imports.cncf\" }\n"
     "    ]\n  }\n}\n\ncluster {\n  authorization {\n    users = []\n  }\n}\n";
@@ -560,17 +455,35 @@ Test(config_check, multiple_errors) {
                     "and cluster are refused at their keys instead of Go's five nkey/cluster "
                     "errors");
     if (h_server_is_go()) cr_skip_test("v2.14.5 texts");
-    char *dir = new_dir();
+    char *dir = tmp_dir();
     char sub[300];
     snprintf(sub, sizeof sub, "%s/configs", dir);
     cr_assert_eq(mkdir(sub, 0755), 0, "mkdir %s: %s", sub, strerror(errno));
-    write_file(sub, "multiple_errors.conf", multiple_errors_conf);
+    free(put(sub, "multiple_errors.conf", multiple_errors_conf));
     /* One warning first, then the errors in file order. */
-    expect_check(dir, "./configs/multiple_errors.conf",
-                 "%F:12:1: invalid use of field \"write_deadline\": write_deadline should be "
-                 "converted to a duration\n"
-                 "%F:2:1: Cannot have a user/pass and token\n"
-                 "%F:10:1: unknown field \"monitoring\"\n" REF(14, 1, "accounts") REF(66, 1, "cluster"),
-                 "multiple errors");
-    drop_dir(dir);
+    check_file(dir, "./configs/multiple_errors.conf",
+               "%F:12:1: invalid use of field \"write_deadline\": write_deadline should be "
+               "converted to a duration\n"
+               "%F:2:1: Cannot have a user/pass and token\n"
+               "%F:10:1: unknown field \"monitoring\"\n" REF(14, 1, "accounts")
+                   REF(66, 1, "cluster") "\n",
+               "multiple errors");
+    rm_dir(dir);
+}
+
+Test(config_check, tls_files) {
+    if (h_server_is_go()) cr_skip_test("v2.14.5 texts");
+    /* GenTLSConfig's checks happen with -t too, at the tls key. */
+    check_conf("tls {\n  cert_file: \"nothere.pem\"\n}\n",
+               "%F:1:0: missing 'key_file' in TLS configuration\n\n");
+    check_conf("tls {\n  key_file: \"nothere.pem\"\n}\n",
+               "%F:1:0: missing 'cert_file' in TLS configuration\n\n");
+    check_conf("tls {\n  cert_file: \"/nothere/c.pem\"\n  key_file: \"/nothere/k.pem\"\n}\n",
+               "%F:1:0: error parsing X509 certificate/key pair: open /nothere/c.pem: no such "
+               "file or directory\n\n");
+    check_conf("tls {\n  verify: \"yes please\"\n}\n",
+               "%F:2:3: error parsing tls config, expected 'verify' to be a boolean\n\n");
+    check_conf("tls: true\n",
+               "%F:1:0: interface conversion: interface {} is bool, not map[string]interface "
+               "{}\n\n");
 }
