@@ -574,7 +574,7 @@ static const char *const refused_keys[] = {
     "resolver", "account_resolver", "accounts_resolver", "resolver_tls", "resolver_preload",
     "resolver_pinned_accounts", "system_account", "system", "trusted", "trusted_keys",
     "store_dir", "storedir", "cluster", "gateway", "leaf", "leafnodes", "websocket", "ws",
-    "mqtt", "mappings", "maps", "proxies", "default_sentinel", "default_js_domain",
+    "mqtt", "proxies", "default_sentinel", "default_js_domain",
 };
 
 /* Keys applied (or checked and ignored) without special rules. */
@@ -701,6 +701,11 @@ static void apply_key(conf_ctx *cx, const char *k, const nx_conf_value *v) {
         if (!strcasecmp(k, "trace_verbose")) o->trace_verbose = v->u.b;
         else if (v->u.b) notice(v, k);
     } else if (br_auth_conf_apply(&o->auth, k, v, &cx->d)) { /* authorization, no_auth_user */
+    } else if (!strcasecmp(k, "mappings") || !strcasecmp(k, "maps")) {
+        char merr[2048] = ""; /* common/transform.c: Go's errors, "file:line:col: reason" */
+        if (nx_mappings_parse_conf(v, &o->mappings, merr, sizeof merr) > 0)
+            for (char *line = strtok(merr, "\n"); line; line = strtok(NULL, "\n"))
+                append_line(&cx->d.errors, &cx->d.errors_len, &cx->d.nerrors, line);
     } else if (!strcasecmp(k, "max_control_line") || !strcasecmp(k, "max_payload")) {
         if (!want(cx, v, NX_CONF_INT)) return;
         if (v->u.i > INT32_MAX) FAIL(cx, v, "%s value is too big", k);
