@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,23 +78,34 @@ int sd_filestore_open(const sd_filestore_config *fcfg, const sd_stream_config *c
     size_t n = strlen(fs->dir) + 8;
     fs->mdir = ms_xmalloc(n);
     snprintf(fs->mdir, n, "%s/msgs", fs->dir);
-    fs->cur_fd = fs->mdir_fd = -1;
+    fs->cur_fd = fs->mdir_fd = fs->lock_fd = -1;
     if (env) fs->env = *env;
     if (fs->fcfg.sync == SD_FS_SYNC_INTERVAL) fs->last_sync = fs_now(fs);
     int rc = mkdir_p(fs->mdir);
     if (rc == 0 && (fs->mdir_fd = open(fs->mdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         rc = -errno;
+    if (rc == 0) {
+        /* One store per directory: a second opener (another process, or this one) fails. */
+        char lp[4096];
+        snprintf(lp, sizeof lp, "%s/LOCK", fs->dir);
+        if ((fs->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0)
+            rc = -errno;
+        else if (flock(fs->lock_fd, LOCK_EX | LOCK_NB) != 0)
+            rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+    }
     /* Replay without limits, then apply the real config (which enforces them). */
     sd_stream_config ic = inner_cfg(cfg);
     ic.max_msgs = ic.max_bytes = ic.max_msgs_per = 0;
     ic.max_age_ns = 0;
+    ic.first_seq = 0; /* an existing store keeps its sequences (block headers restore them) */
     sd_store_env ienv = {.now_ns = fs_inner_now, .now_arg = fs};
     if (rc == 0) rc = sd_memstore_open(&ic, &ienv, &fs->inner);
     if (rc == 0) {
         fs->ms = ms_of(fs->inner);
+        fs->ms->file_sizes = true; /* bytes as Go's file store counts them */
         sd_store_callbacks icb = {.storage_update = fs_inner_update, .storage_update_arg = fs};
         sd_store_register_callbacks(fs->inner, &icb);
-        rc = fs_recover(fs);
+        rc = fs_recover(fs, cfg->first_seq);
     }
     if (rc == 0) {
         ic = inner_cfg(cfg);
@@ -144,8 +156,8 @@ static int store_common(sd_filestore *fs, const char *subj, size_t slen, const u
         /* Go StoreMsg (the next sequence, now, DiscardNew checked), at the logged time. */
         fs->have_forced = true;
         fs->forced_now = ts;
-        rc = fs->inner->ops->store_msg(fs->inner, subj, slen, hdr, hlen, msg, mlen, ttl, NULL,
-                                       NULL);
+        rc =
+            fs->inner->ops->store_msg(fs->inner, subj, slen, hdr, hlen, msg, mlen, ttl, NULL, NULL);
         fs->have_forced = false;
     }
     if (rc) {
@@ -184,8 +196,7 @@ static int fs_store_raw_msg(sd_store *st, const char *subj, size_t slen, const u
                         discard_new_check);
 }
 
-static int skip_common(sd_filestore *fs, uint8_t type, uint64_t seq, uint64_t num,
-                       uint64_t *out) {
+static int skip_common(sd_filestore *fs, uint8_t type, uint64_t seq, uint64_t num, uint64_t *out) {
     if (fs->closed) return SD_ERR_STORE_CLOSED;
     if (fs->io_err) return fs->io_err;
     fs_op_begin(fs);
@@ -264,8 +275,7 @@ static int fs_compact(sd_store *st, uint64_t seq, uint64_t *purged) {
     if (fs->io_err) return fs->io_err;
     fs_op_begin(fs);
     int rc = fs->inner->ops->compact(fs->inner, seq, purged);
-    if (rc == 0)
-        fs_append(fs, FS_REC_COMPACT, seq, fs->ms->last_ts, 0, NULL, 0, NULL, 0, NULL, 0);
+    if (rc == 0) fs_append(fs, FS_REC_COMPACT, seq, fs->ms->last_ts, 0, NULL, 0, NULL, 0, NULL, 0);
     int rc2 = fs_op_end(fs);
     return rc ? rc : rc2;
 }
@@ -291,8 +301,7 @@ static int fs_truncate(sd_store *st, uint64_t seq) {
     if (fs->io_err) return fs->io_err;
     fs_op_begin(fs);
     int rc = fs->inner->ops->truncate(fs->inner, seq);
-    if (rc == 0)
-        fs_append(fs, FS_REC_TRUNCATE, seq, fs->ms->last_ts, 0, NULL, 0, NULL, 0, NULL, 0);
+    if (rc == 0) fs_append(fs, FS_REC_TRUNCATE, seq, fs->ms->last_ts, 0, NULL, 0, NULL, 0, NULL, 0);
     int rc2 = fs_op_end(fs);
     return rc ? rc : rc2;
 }
@@ -394,6 +403,8 @@ static int fs_stop(sd_store *st) {
     for (size_t i = 0; i < fs->npend; i++)
         close(fs->pend_fds[i]);
     fs->npend = 0;
+    if (fs->lock_fd >= 0) close(fs->lock_fd); /* releases the lock */
+    fs->lock_fd = -1;
     fs->cur_fd = fs->mdir_fd = -1;
     if (fs->inner) fs->inner->ops->stop(fs->inner);
     return rc;
@@ -496,8 +507,8 @@ static int fs_subjects_totals(sd_store *st, const char *f, sd_subject_state_cb c
 static int fs_all_last_seqs(sd_store *st, uint64_t **seqs, size_t *n) {
     return INNER(st)->ops->all_last_seqs(INNER(st), seqs, n);
 }
-static int fs_multi_last_seqs(sd_store *st, const char *const *filters, size_t nf,
-                              uint64_t max_seq, int max_allowed, uint64_t **seqs, size_t *n) {
+static int fs_multi_last_seqs(sd_store *st, const char *const *filters, size_t nf, uint64_t max_seq,
+                              int max_allowed, uint64_t **seqs, size_t *n) {
     return INNER(st)->ops->multi_last_seqs(INNER(st), filters, nf, max_seq, max_allowed, seqs, n);
 }
 static int fs_subject_for_seq(sd_store *st, uint64_t seq, char **subj) {

@@ -19,10 +19,10 @@ typedef enum {
 } sd_fs_sync_mode;
 
 typedef struct sd_filestore_config {
-    const char *dir;           /* stream directory; created if missing */
-    uint64_t block_size;       /* rotate blocks past this size; 0: SD_FS_DEFAULT_BLOCK_SIZE */
-    sd_fs_sync_mode sync;      /* default SD_FS_SYNC_ALWAYS */
-    int64_t sync_interval_ns;  /* SD_FS_SYNC_INTERVAL; 0: 2 minutes (Go's default) */
+    const char *dir;          /* stream directory; created if missing */
+    uint64_t block_size;      /* rotate blocks past this size; 0: SD_FS_DEFAULT_BLOCK_SIZE */
+    sd_fs_sync_mode sync;     /* default SD_FS_SYNC_ALWAYS */
+    int64_t sync_interval_ns; /* SD_FS_SYNC_INTERVAL; 0: 2 minutes (Go's default) */
 } sd_filestore_config;
 
 #define SD_FS_DEFAULT_BLOCK_SIZE (8u * 1024 * 1024)

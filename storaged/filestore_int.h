@@ -14,7 +14,11 @@
  *  - loc maps each stored message's sequence to its record (block index << 40 | offset), and
  *    blk->live counts the stored messages whose record is in that block;
  *  - a head block (not the current one) with no live message is removed: every record in it
- *    only concerns messages at or before it, all gone;
+ *    only concerns messages at or before it, all gone.  An emptied block further on is removed
+ *    too unless it is marked keep (purge/compact/truncate records, damage) or a truncate was
+ *    logged at or after it (sequences may have been reused): its tombstones for messages of
+ *    earlier blocks are first copied to the current block, and the next block's header covers
+ *    the sequences it held;
  *  - records of the running call collect in wbuf and are written (and synced, by mode) when the
  *    outermost call ends; nested calls (callbacks from expire) add to the same buffer.
  */
@@ -53,6 +57,7 @@ typedef struct fs_blk {
     uint32_t index;
     uint64_t size; /* bytes written to the file */
     uint64_t live; /* stored messages whose record is here */
+    bool keep;     /* holds a purge/compact/truncate record or damage: removed only at the head */
 } fs_blk;
 
 /* A decoded record (pointers into the buffer it was read from). */
@@ -79,14 +84,16 @@ typedef struct sd_filestore {
     char *dir;       /* stream directory */
     char *mdir;      /* dir/msgs */
     int mdir_fd;     /* for fsync after creating/removing blocks */
+    int lock_fd;     /* <dir>/LOCK, flock'ed while open: one owner per directory */
     sd_filestore_config fcfg;
     sd_store_env env;
     sd_store_callbacks ucb; /* the owner's callbacks */
 
-    fs_blk *blks;
+    fs_blk *blks; /* ascending block indexes */
     size_t nblks, cap;
-    int cur_fd; /* the current block */
-    int *pend_fds; /* earlier blocks written since the last sync (lazy modes), to sync then */
+    uint32_t trunc_blk; /* block holding the last truncate record (0: none) */
+    int cur_fd;         /* the current block */
+    int *pend_fds;      /* earlier blocks written since the last sync (lazy modes), to sync then */
     size_t npend, pend_cap;
 
     sd_seqmap loc; /* seq -> FS_LOC, stored as a pointer-sized integer */
@@ -148,7 +155,8 @@ int64_t fs_now(const sd_filestore *fs);
 int64_t fs_inner_now(void *arg);
 
 /* filestore_recover.c */
-int fs_recover(sd_filestore *fs);
+/* Replays the blocks; a new store (no blocks) starts at first_seq (Go FirstSeq). */
+int fs_recover(sd_filestore *fs, uint64_t first_seq);
 void fs_add_lost(sd_filestore *fs, uint64_t seq);
 
 /* filestore_consumer.c */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -99,9 +100,16 @@ void fs_blk_path(const sd_filestore *fs, uint32_t index, char *buf, size_t cap) 
 }
 
 fs_blk *fs_blk_of(sd_filestore *fs, uint32_t index) {
-    if (!fs->nblks || index < fs->blks[0].index) return NULL;
-    size_t i = index - fs->blks[0].index;
-    return i < fs->nblks ? &fs->blks[i] : NULL;
+    size_t lo = 0, hi = fs->nblks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (fs->blks[mid].index == index) return &fs->blks[mid];
+        if (fs->blks[mid].index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
 }
 
 static fs_blk *cur_blk(sd_filestore *fs) {
@@ -148,7 +156,7 @@ int fs_write_pending(sd_filestore *fs) {
     return 0;
 }
 
-int fs_sync(sd_filestore *fs) {
+static int sync_now(sd_filestore *fs) {
     int rc = fs_write_pending(fs);
     if (rc) return rc;
     /* Many blocks to sync (a large group commit): one syncfs is cheaper than one fdatasync
@@ -164,9 +172,14 @@ int fs_sync(sd_filestore *fs) {
     if (fs->dir_dirty && fs->mdir_fd >= 0 && fsync(fs->mdir_fd) != 0) return fs->io_err = -errno;
     fs->dirty = fs->dir_dirty = false;
     fs->last_sync = fs->fcfg.sync == SD_FS_SYNC_INTERVAL ? fs_now(fs) : 0;
-    /* Blocks are unlinked only once the records that emptied them are durable. */
-    if (fs->nblks > 1 && fs->blks[0].live == 0) fs_remove_dead_blocks(fs);
     return 0;
+}
+
+int fs_sync(sd_filestore *fs) {
+    int rc = sync_now(fs);
+    /* Blocks are unlinked only once the records that emptied them are durable. */
+    if (rc == 0) fs_remove_dead_blocks(fs);
+    return rc;
 }
 
 int fs_new_block(sd_filestore *fs, uint32_t index) {
@@ -217,7 +230,57 @@ uint64_t fs_append(sd_filestore *fs, uint8_t type, uint64_t seq, int64_t ts, int
     wbuf_reserve(fs, len);
     fs_put_rec(fs->wbuf + fs->wlen, type, seq, ts, arg, subj, slen, hdr, hlen, msg, mlen);
     fs->wlen += len;
+    if (type == FS_REC_PURGE || type == FS_REC_COMPACT || type == FS_REC_TRUNCATE)
+        cur_blk(fs)->keep = true;
+    if (type == FS_REC_TRUNCATE) fs->trunc_blk = cur_blk(fs)->index;
     return FS_LOC(cur_blk(fs)->index, pos);
+}
+
+static int read_blk(sd_filestore *fs, uint32_t index, uint8_t **buf, size_t *n) {
+    char path[4096];
+    fs_blk_path(fs, index, path, sizeof path);
+    *buf = NULL;
+    *n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    struct stat sb;
+    int rc = fstat(fd, &sb) == 0 ? 0 : -errno;
+    *n = rc ? 0 : (size_t)sb.st_size;
+    *buf = ms_xmalloc(*n);
+    if (rc == 0 && pread(fd, *buf, *n, 0) != (ssize_t)*n) rc = -EIO;
+    close(fd);
+    return rc;
+}
+
+/* An emptied block past the head: copies its tombstones for earlier blocks' messages to the
+ * current block; false if it has to stay (see filestore_int.h). */
+static bool evacuate_blk(sd_filestore *fs, uint32_t index) {
+    fs_blk *b = fs_blk_of(fs, index);
+    if (!b || b->keep || index <= fs->trunc_blk) return false;
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (read_blk(fs, index, &buf, &n) != 0) {
+        free(buf);
+        return false;
+    }
+    uint64_t base = 0;
+    bool ok = true;
+    for (size_t off = 0; off < n && ok;) {
+        fs_rec r;
+        int64_t len = fs_parse_rec(buf + off, n - off, &r);
+        if (len <= 0) {
+            ok = false;
+            break;
+        }
+        if (r.type == FS_REC_BLK) base = r.seq;
+        if (r.type == FS_REC_DEL && r.seq <= base)
+            fs_append(fs, FS_REC_DEL, r.seq, 0, 0, NULL, 0, NULL, 0, NULL, 0);
+        off += (size_t)len;
+    }
+    free(buf);
+    /* fs_append may have added a block (blks moved): look it up again. */
+    if (!ok && (b = fs_blk_of(fs, index))) b->keep = true;
+    return ok;
 }
 
 void fs_remove_dead_blocks(sd_filestore *fs) {
@@ -229,9 +292,29 @@ void fs_remove_dead_blocks(sd_filestore *fs) {
         fs->dir_dirty = true;
         n++;
     }
-    if (!n) return;
-    memmove(fs->blks, fs->blks + n, (fs->nblks - n) * sizeof *fs->blks);
-    fs->nblks -= n;
+    if (n) {
+        memmove(fs->blks, fs->blks + n, (fs->nblks - n) * sizeof *fs->blks);
+        fs->nblks -= n;
+    }
+    /* Emptied blocks further on (the next block's header must be on disk to cover them). */
+    size_t cand[64], nc = 0;
+    for (size_t i = 1; i + 1 < fs->nblks && nc < 64; i++) {
+        uint32_t index = fs->blks[i].index;
+        if (fs->blks[i].live == 0 && fs->blks[i + 1].size >= FS_REC_MIN && evacuate_blk(fs, index))
+            cand[nc++] = index;
+    }
+    if (!nc || sync_now(fs) != 0) return; /* copied tombstones durable first */
+    for (size_t k = 0; k < nc; k++) {
+        fs_blk *b = fs_blk_of(fs, cand[k]);
+        if (!b || b == &fs->blks[fs->nblks - 1]) continue;
+        char path[4096];
+        fs_blk_path(fs, b->index, path, sizeof path);
+        if (unlink(path) != 0 && errno != ENOENT) continue;
+        fs->dir_dirty = true;
+        size_t i = (size_t)(b - fs->blks);
+        memmove(fs->blks + i, fs->blks + i + 1, (fs->nblks - i - 1) * sizeof *fs->blks);
+        fs->nblks--;
+    }
 }
 
 int fs_erase_record(sd_filestore *fs, uint64_t loc) {
@@ -308,8 +391,7 @@ int fs_op_end(sd_filestore *fs) {
         rc = fs_sync(fs);
         break;
     case SD_FS_SYNC_INTERVAL:
-        if (fs->dirty && fs_now(fs) - fs->last_sync >= fs->fcfg.sync_interval_ns)
-            rc = fs_sync(fs);
+        if (fs->dirty && fs_now(fs) - fs->last_sync >= fs->fcfg.sync_interval_ns) rc = fs_sync(fs);
         break;
     case SD_FS_SYNC_NONE:
         break;

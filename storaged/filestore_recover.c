@@ -103,12 +103,17 @@ static void apply(sd_filestore *fs, const fs_rec *r, uint32_t index, uint64_t of
     case FS_REC_TRUNCATE:
         in->ops->truncate(in, r->seq);
         ms->last_ts = r->ts;
+        fs->trunc_blk = index;
         break;
     default:
         break;
     }
     fs->have_forced = false;
     if (fs->need_diff) fs_reconcile(fs);
+    if (r->type == FS_REC_PURGE || r->type == FS_REC_COMPACT || r->type == FS_REC_TRUNCATE) {
+        fs_blk *b = fs_blk_of(fs, index);
+        if (b) b->keep = true;
+    }
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -124,16 +129,17 @@ static int list_blocks(sd_filestore *fs, uint32_t **out, size_t *n) {
     *n = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        unsigned idx;
-        char tail[8];
-        if (sscanf(e->d_name, "%u.%7s", &idx, tail) != 2 || strcmp(tail, "blk") != 0 || !idx)
+        char *end = NULL;
+        errno = 0;
+        unsigned long idx = strtoul(e->d_name, &end, 10);
+        if (errno || end == e->d_name || strcmp(end, ".blk") != 0 || idx == 0 || idx > UINT32_MAX)
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
             *out = realloc(*out, cap * sizeof **out);
             if (!*out) ms_panic("out of memory");
         }
-        (*out)[(*n)++] = idx;
+        (*out)[(*n)++] = (uint32_t)idx;
     }
     closedir(d);
     if (*n) qsort(*out, *n, sizeof **out, cmp_u32);
@@ -181,16 +187,6 @@ static int replay_block(sd_filestore *fs, uint32_t index, bool last) {
         fs->blks = realloc(fs->blks, fs->cap * sizeof *fs->blks);
         if (!fs->blks) ms_panic("out of memory");
     }
-    /* Missing block indexes (cannot happen in a sound store) keep blks[] consecutive. */
-    while (fs->nblks && fs->blks[fs->nblks - 1].index + 1 < index) {
-        fs->blks[fs->nblks] = (fs_blk){.index = fs->blks[fs->nblks - 1].index + 1};
-        fs->nblks++;
-        if (fs->nblks == fs->cap) {
-            fs->cap *= 2;
-            fs->blks = realloc(fs->blks, fs->cap * sizeof *fs->blks);
-            if (!fs->blks) ms_panic("out of memory");
-        }
-    }
     fs->blks[fs->nblks++] = (fs_blk){.index = index, .size = n};
     size_t off = 0;
     while (off < n) {
@@ -207,6 +203,8 @@ static int replay_block(sd_filestore *fs, uint32_t index, bool last) {
             if (fs_parse_rec(buf + j, n - j, &t) > 0) break;
         }
         bool found = j + FS_REC_MIN <= n;
+        if (found || !last || len < 0)
+            fs->blks[fs->nblks - 1].keep = true; /* damaged: the block stays as it is */
         if (found) {
             fs->lost_bytes += j - off;
             fs->damaged = true;
@@ -240,7 +238,7 @@ static int replay_block(sd_filestore *fs, uint32_t index, bool last) {
     return rc;
 }
 
-int fs_recover(sd_filestore *fs) {
+int fs_recover(sd_filestore *fs, uint64_t first_seq) {
     uint32_t *idx = NULL;
     size_t n = 0;
     int rc = list_blocks(fs, &idx, &n);
@@ -253,7 +251,8 @@ int fs_recover(sd_filestore *fs) {
     free(idx);
     if (rc) return rc;
     if (fs->nblks == 0) {
-        rc = fs_new_block(fs, 1);
+        if (first_seq > 0) rc = ms_purge(fs->ms, first_seq, NULL);
+        if (rc == 0) rc = fs_new_block(fs, 1);
         if (rc == 0) rc = fs_sync(fs);
     }
     return rc;

@@ -10,6 +10,9 @@
  * so the entry can switch to CC_GO when the feature is built.  %F stands for the file's path;
  * `expect` holds the lines, the test adds Go's closing empty line.
  * Configs naming configs/certs/... get freshly generated certificates at that path.
+ *
+ * Also here: the variable and environment tests of server/opts_test.go (the config language
+ * as the server reads it) and -t on tls {} files that do not load.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -406,6 +409,7 @@ ParameterizedTest(int *i, config_check, go_table) {
 
 Test(config_check, includes) {
     GO_TEST("server/config_check_test.go", "TestConfigCheckIncludes");
+    if (h_server_is_go()) cr_skip_test("v2.14.5 texts");
     char *dir = tmp_dir();
     free(put(dir, "include_conf_check_a.conf",
              "\nport = 4222\n\ninclude \"include_conf_check_b.conf\"\n\n"
@@ -470,6 +474,115 @@ Test(config_check, multiple_errors) {
                "multiple errors");
     rm_dir(dir);
 }
+
+/* ---- variables, the environment, includes (server/opts_test.go) ------------------------- */
+
+/* Starts the binary on conf (with env), returns the client port it listens on. */
+static int port_of(const char *conf, const char *const *env) {
+    char *dir = tmp_dir();
+    put(dir, "v.conf", conf);
+    pid_t pid;
+    json_t *p = start_plain(dir, env, (const char *const[]){"-c", "v.conf", NULL}, &pid);
+    int port = url_port(p, "nats", NULL, 0);
+    json_decref(p);
+    stop(pid);
+    rm_dir(dir);
+    return port;
+}
+
+Test(config_check, var_references_var) {
+    GO_TEST("server/opts_test.go", "TestVarReferencesVar");
+    int port = free_port();
+    char conf[200];
+    snprintf(conf, sizeof conf, "\n\t\tA: %d\n\t\tB: $A\n\t\tC: $B\n\t\tport: $C\n\t", port);
+    cr_expect_eq(port_of(conf, NULL), port);
+}
+
+Test(config_check, var_references_env_var) {
+    GO_TEST("server/opts_test.go", "TestVarReferencesEnvVar");
+    char env[64];
+    int port = free_port();
+    snprintf(env, sizeof env, "_TEST_ENV_NATS_PORT_=%d", port);
+    cr_expect_eq(port_of("\n\t\tA: $_TEST_ENV_NATS_PORT_\n\t\tB: $A\n\t\tC: $B\n\t\tport: $C\n\t",
+                         (const char *const[]){env, NULL}),
+                 port);
+}
+
+Test(config_check, env_var_references_env_var) {
+    GO_TEST("server/opts_test.go", "TestEnvVarReferencesEnvVar");
+    char env[64];
+    int port = free_port();
+    snprintf(env, sizeof env, "_TEST_ENV_C_=%d", port);
+    cr_expect_eq(port_of("\n\t\tport: $_TEST_ENV_A_\n\t",
+                         (const char *const[]){"_TEST_ENV_A_=$_TEST_ENV_B_",
+                                               "_TEST_ENV_B_=$_TEST_ENV_C_", env, NULL}),
+                 port);
+}
+
+/* `-t` of conf with env: fails with a message containing want. */
+static void env_fails(const char *conf, const char *const *env, const char *want) {
+    char *dir = tmp_dir(), *path = put(dir, "e.conf", conf);
+    run_out r = run_env(dir, env, (const char *const[]){"-c", path, "-t", NULL});
+    cr_expect_eq(r.status, 1, "%s", r.err);
+    cr_expect(strstr(r.err, want), "want %s in: %s", want, r.err);
+    run_free(&r);
+    free(path);
+    rm_dir(dir);
+}
+
+Test(config_check, var_references_self) {
+    GO_TEST("server/opts_test.go", "TestVarReferencesSelf");
+    env_fails("A: $A", NULL, "variable reference for 'A' on line 1 can not be found");
+}
+
+Test(config_check, env_var_references_var) {
+    GO_TEST("server/opts_test.go", "TestEnvVarReferencesVar");
+    env_fails("\n\t\tP: 8080\n\t\tport: $_TEST_ENV_NATS_PORT_\n\t",
+              (const char *const[]){"_TEST_ENV_NATS_PORT_=$P", NULL},
+              "variable reference for 'P' on line 1 can not be found");
+}
+
+Test(config_check, env_var_references_self) {
+    GO_TEST("server/opts_test.go", "TestEnvVarReferencesSelf");
+    if (h_server_is_go()) cr_skip_test("v2.14.5 texts");
+    env_fails("\n\t\tTEST: $_TEST_ENV_\n\t", (const char *const[]){"_TEST_ENV_=$_TEST_ENV_", NULL},
+              "variable reference cycle");
+}
+
+Test(config_check, env_var_references_self_cycle) {
+    GO_TEST("server/opts_test.go", "TestEnvVarReferencesSelfCycle");
+    if (h_server_is_go()) cr_skip_test("v2.14.5 texts");
+    env_fails("\n\t\tTEST: $_TEST_ENV_A_\n\t",
+              (const char *const[]){"_TEST_ENV_A_=$_TEST_ENV_B_", "_TEST_ENV_B_=$_TEST_ENV_C_",
+                                    "_TEST_ENV_C_=$_TEST_ENV_A_", NULL},
+              "variable reference cycle");
+}
+
+Test(config_check, env_var_include) {
+    GO_TEST("server/opts_test.go", "TestEnvVarInclude");
+    env_fails("\n\t\tTEST: $_TEST_ENV_A_\n\t",
+              (const char *const[]){"_TEST_ENV_A_=include x", NULL},
+              "Expected a top-level value to end with a new line, comment or EOF");
+}
+
+Test(config_check, env_var_from_included_file) {
+    GO_TEST("server/opts_test.go", "TestEnvVarFromIncludedFile");
+    char *dir = tmp_dir(), env[64];
+    int port = free_port();
+    snprintf(env, sizeof env, "_TEST_ENV_PORT_B_=%d", port);
+    put(dir, "inc.conf", "\n\t\tTEST_PORT: $_TEST_ENV_PORT_A_\n\t");
+    put(dir, "conf-main", "\n\t\tinclude \"./inc.conf\"\n\t\tport: $TEST_PORT\n\t");
+    pid_t pid;
+    json_t *p =
+        start_plain(dir, (const char *const[]){"_TEST_ENV_PORT_A_=$_TEST_ENV_PORT_B_", env, NULL},
+                    (const char *const[]){"-c", "conf-main", NULL}, &pid);
+    cr_expect_eq(url_port(p, "nats", NULL, 0), port);
+    json_decref(p);
+    stop(pid);
+    rm_dir(dir);
+}
+
+/* ---- tls {} files: GenTLSConfig's checks happen with -t too ---------------------------- */
 
 Test(config_check, tls_files) {
     if (h_server_is_go()) cr_skip_test("v2.14.5 texts");

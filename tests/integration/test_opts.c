@@ -269,6 +269,18 @@ Test(opts, process_config_file_keeps_other_options) {
     rm_dir(dir);
 }
 
+/* Runs the binary in dir with args: the exit status, and stdout (out) or stderr starting with
+ * text (the whole of Go's message, newline included, where it is known). */
+static void expect_run(const char *dir, int status, bool out, const char *text,
+                       const char *const *args) {
+    run_out r = run_env(dir, NULL, args);
+    const char *got = out ? r.out : r.err;
+    cr_expect(r.status == status && !strncmp(got, text, strlen(text)),
+              "%s: status %d (want %d), got:\n%s\nwant:\n%s", args[0], r.status, status, got, text);
+    run_free(&r);
+}
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
 /* Traces one PING round trip; true when the log shows [TRC] (and *dbg: [DBG]). */
 static bool traced(const char *conf, const char *flag, bool *dbg) {
     srv = h_server_start(conf, flag);
@@ -290,37 +302,18 @@ Test(opts, configure_options) {
                     "cluster/routes flags are refused here");
     SKIP_GO();
     char *dir = tmp_dir();
-    run_out r = RUN(dir, "-v");
-    cr_expect_eq(r.status, 0);
-    cr_expect(!strncmp(r.out, "nats-server: v2.14.5", 20), "%s", r.out);
-    run_free(&r);
-    r = RUN(dir, "version");
-    cr_expect(r.status == 0 && !strncmp(r.out, "nats-server: v2.14.5", 20), "%s", r.out);
-    run_free(&r);
-    r = RUN(dir, "help");
-    cr_expect(r.status == 0 && strstr(r.out, "Usage: nats-server [options]"), "%s", r.out);
-    run_free(&r);
-    r = RUN(dir, "-help_tls");
-    cr_expect(r.status == 0 && strstr(r.out, "TLS"), "%s", r.out);
-    run_free(&r);
-    r = RUN(dir, "foo");
-    cr_expect_eq(r.status, 1);
-    cr_expect_str_eq(r.err, "nats-server: unrecognized command: \"foo\"\n");
-    run_free(&r);
-    r = RUN(dir, "-xxx", "foo");
-    cr_expect_eq(r.status, 2);
-    cr_expect(!strncmp(r.err, "flag provided but not defined: -xxx\n", 36), "%s", r.err);
-    run_free(&r);
-    r = RUN(dir, "-c", "xxx.cfg");
-    cr_expect_eq(r.status, 1);
-    cr_expect_str_eq(r.err, "nats-server: open xxx.cfg: no such file or directory\n");
-    run_free(&r);
-    r = RUN(dir, "-sl", "quit=pid=foo");
-    cr_expect(r.status == 1 && strstr(r.err, "signal"), "%s", r.err);
-    run_free(&r);
-    r = RUN(dir, "-sl", "quit=pid");
-    cr_expect(r.status == 1 && strstr(r.err, "pid"), "%s", r.err);
-    run_free(&r);
+    expect_run(dir, 0, true, "nats-server: v2.14.5", ARGS("-v"));
+    expect_run(dir, 0, true, "nats-server: v2.14.5", ARGS("version"));
+    expect_run(dir, 0, true, "\nUsage: nats-server [options]\n", ARGS("help"));
+    expect_run(dir, 0, true, "\nUsage: nats-server [options]\n", ARGS("-h"));
+    expect_run(dir, 0, true, "TLS", ARGS("-help_tls"));
+    expect_run(dir, 1, false, "nats-server: unrecognized command: \"foo\"\n", ARGS("foo"));
+    expect_run(dir, 2, false, "flag provided but not defined: -xxx\n", ARGS("-xxx", "foo"));
+    expect_run(dir, 1, false, "nats-server: open xxx.cfg: no such file or directory\n",
+               ARGS("-c", "xxx.cfg"));
+    expect_run(dir, 1, false, "nats-server: invalid signal parameters: [foo]\n",
+               ARGS("-sl", "quit=pid=foo"));
+    expect_run(dir, 1, false, "nats-server: invalid pid: pid\n", ARGS("-sl", "quit=pid"));
     bool dbg;
     cr_expect(!traced("trace: true\n", "-V=false", &dbg), "-V=false should win over the file");
     cr_expect(!traced("trace: true\n", "-DV=false", &dbg) && !dbg);
@@ -339,10 +332,8 @@ Test(opts, configure_options) {
     json_decref(info);
     h_close(c);
     h_server_stop(srv);
-    r = RUN(dir, "-c", "tls.conf", "-tlsverify");
-    cr_expect_eq(r.status, 1);
-    cr_expect_str_eq(r.err, "nats-server: TLS Server certificate must be present and valid\n");
-    run_free(&r);
+    expect_run(dir, 1, false, "nats-server: TLS Server certificate must be present and valid\n",
+               ARGS("-c", "tls.conf", "-tlsverify"));
     char cert[300], key[300];
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
@@ -353,20 +344,17 @@ Test(opts, configure_options) {
     json_decref(info);
     h_close(c);
     h_server_stop(srv);
-    r = RUN(dir, "-tls");
-    cr_expect_str_eq(r.err, "nats-server: TLS Server certificate must be present and valid\n");
-    run_free(&r);
-    r = RUN(dir, "-tls", "-tlscert", "./cert.pem");
-    cr_expect_str_eq(r.err, "nats-server: TLS Server private key must be present and valid\n");
-    run_free(&r);
-    r = RUN(dir, "-tls", "-tlscert", "./cert.pem", "-tlskey", "./notfound.pem");
-    cr_expect_str_eq(r.err, "nats-server: error parsing X509 certificate/key pair: open "
-                            "./notfound.pem: no such file or directory\n");
-    run_free(&r);
-    r = RUN(dir, "-c", "tls.conf", "-tlsverify", "-tlscert", "./cert.pem", "-tlskey", "./key.pem",
-            "-t");
-    cr_expect_eq(r.status, 0, "%s", r.err);
-    run_free(&r);
+    expect_run(dir, 1, false, "nats-server: TLS Server certificate must be present and valid\n",
+               ARGS("-tls"));
+    expect_run(dir, 1, false, "nats-server: TLS Server private key must be present and valid\n",
+               ARGS("-tls", "-tlscert", "./cert.pem"));
+    expect_run(dir, 1, false,
+               "nats-server: error parsing X509 certificate/key pair: open ./notfound.pem: no such "
+               "file or directory\n",
+               ARGS("-tls", "-tlscert", "./cert.pem", "-tlskey", "./notfound.pem"));
+    expect_run(dir, 0, false, "nats-server: configuration file tls.conf is valid",
+               ARGS("-c", "tls.conf", "-tlsverify", "-tlscert", "./cert.pem", "-tlskey",
+                    "./key.pem", "-t"));
     rm_dir(dir);
 }
 
@@ -379,11 +367,10 @@ Test(opts, empty_config) {
     h_server_stop(srv);
     SKIP_GO();
     char *dir = tmp_dir();
-    run_out r = RUN(dir, "-c", "", "-t");
-    cr_expect_eq(r.status, 1);
-    cr_expect_str_eq(r.err, "nats-server: must specify [-c, --config] option to check "
-                            "configuration file syntax\n");
-    run_free(&r);
+    expect_run(dir, 1, false,
+               "nats-server: must specify [-c, --config] option to check configuration file "
+               "syntax\n",
+               ARGS("-c", "", "-t"));
     rm_dir(dir);
     /* v2.14.5: an empty file is valid but warned about, which -t reports as a failure. */
     check_conf("# nothing\n", "%F: config has no values or is empty\n\n");
@@ -506,14 +493,11 @@ Test(opts, large_max_payload) {
     GO_TEST("server/opts_test.go", "TestNewServerFromConfigFunctionality");
     SKIP_GO();
     check_conf("\n\t\tmax_payload = 3000000000\n\t", "%F:2:3: max_payload value is too big\n\n");
-    char *dir = tmp_dir(),
-         *path = put(dir, "p.conf", "max_payload = 100000\nmax_pending = 50000\n");
-    run_out r = RUN(dir, "-c", path, "-p", "-1");
-    cr_expect_eq(r.status, 1);
-    cr_expect_str_eq(r.err, "nats-server: max_payload (100000) cannot be higher than max_pending "
-                            "(50000)\n");
-    run_free(&r);
-    free(path);
+    char *dir = tmp_dir();
+    free(put(dir, "p.conf", "max_payload = 100000\nmax_pending = 50000\n"));
+    expect_run(dir, 1, false,
+               "nats-server: max_payload (100000) cannot be higher than max_pending (50000)\n",
+               ARGS("-c", "p.conf", "-p", "-1"));
     rm_dir(dir);
 }
 
@@ -535,15 +519,12 @@ Test(opts, lame_duck_validation) {
                     "through a config file, so the duration is at least 30s (Go's config "
                     "minimum): grace 1m against duration 30s");
     SKIP_GO();
-    char *dir = tmp_dir(), *path = put(dir, "l.conf",
-                                       "lame_duck_duration: \"30s\"\n"
-                                       "lame_duck_grace_period: \"1m\"\n");
-    run_out r = RUN(dir, "-c", path, "-p", "-1");
-    cr_expect_eq(r.status, 1);
-    cr_expect_str_eq(r.err, "nats-server: lame duck grace period (1m0s) should be strictly lower "
-                            "than lame duck duration (30s)\n");
-    run_free(&r);
-    free(path);
+    char *dir = tmp_dir();
+    free(put(dir, "l.conf", "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1m\"\n"));
+    expect_run(dir, 1, false,
+               "nats-server: lame duck grace period (1m0s) should be strictly lower than lame "
+               "duck duration (30s)\n",
+               ARGS("-c", "l.conf", "-p", "-1"));
     rm_dir(dir);
     check_conf("lame_duck_duration: \"29.5s\"\n",
                "%F:1:0: invalid lame_duck_duration of 29.5s, minimum is 30 seconds\n\n");
@@ -560,10 +541,8 @@ Test(opts, server_name_no_space) {
     check_conf("\n\t\tport: -1\n\t\tserver_name: \"my server\"\n\t",
                "%F:3:3: server name cannot contain spaces\n\n");
     char *dir = tmp_dir();
-    run_out r = RUN(dir, "-n", "my server", "-p", "-1");
-    cr_expect_eq(r.status, 1);
-    cr_expect_str_eq(r.err, "nats-server: server name cannot contain spaces\n");
-    run_free(&r);
+    expect_run(dir, 1, false, "nats-server: server name cannot contain spaces\n",
+               ARGS("-n", "my server", "-p", "-1"));
     rm_dir(dir);
 }
 
@@ -646,113 +625,6 @@ Test(opts, authorization_timeout_running) {
     check_conf("authorization {\n timeout: random_garbage\n}",
                "%F:2:2: error parsing authorization config, 'timeout' time: invalid duration "
                "\"random_garbage\"\n\n");
-}
-
-/* ---- variables, the environment, includes ------------------------------------------------- */
-
-/* Starts the binary on conf (with env), returns the client port it listens on. */
-static int port_of(const char *conf, const char *const *env) {
-    char *dir = tmp_dir();
-    put(dir, "v.conf", conf);
-    pid_t pid;
-    json_t *p = start_plain(dir, env, (const char *const[]){"-c", "v.conf", NULL}, &pid);
-    int port = url_port(p, "nats", NULL, 0);
-    json_decref(p);
-    stop(pid);
-    rm_dir(dir);
-    return port;
-}
-
-Test(opts, var_references_var) {
-    GO_TEST("server/opts_test.go", "TestVarReferencesVar");
-    int port = free_port();
-    char conf[200];
-    snprintf(conf, sizeof conf, "\n\t\tA: %d\n\t\tB: $A\n\t\tC: $B\n\t\tport: $C\n\t", port);
-    cr_expect_eq(port_of(conf, NULL), port);
-}
-
-Test(opts, var_references_env_var) {
-    GO_TEST("server/opts_test.go", "TestVarReferencesEnvVar");
-    char env[64];
-    int port = free_port();
-    snprintf(env, sizeof env, "_TEST_ENV_NATS_PORT_=%d", port);
-    cr_expect_eq(port_of("\n\t\tA: $_TEST_ENV_NATS_PORT_\n\t\tB: $A\n\t\tC: $B\n\t\tport: $C\n\t",
-                         (const char *const[]){env, NULL}),
-                 port);
-}
-
-Test(opts, env_var_references_env_var) {
-    GO_TEST("server/opts_test.go", "TestEnvVarReferencesEnvVar");
-    char env[64];
-    int port = free_port();
-    snprintf(env, sizeof env, "_TEST_ENV_C_=%d", port);
-    cr_expect_eq(port_of("\n\t\tport: $_TEST_ENV_A_\n\t",
-                         (const char *const[]){"_TEST_ENV_A_=$_TEST_ENV_B_",
-                                               "_TEST_ENV_B_=$_TEST_ENV_C_", env, NULL}),
-                 port);
-}
-
-/* `-t` of conf with env: fails with a message containing want. */
-static void env_fails(const char *conf, const char *const *env, const char *want) {
-    char *dir = tmp_dir(), *path = put(dir, "e.conf", conf);
-    run_out r = run_env(dir, env, (const char *const[]){"-c", path, "-t", NULL});
-    cr_expect_eq(r.status, 1, "%s", r.err);
-    cr_expect(strstr(r.err, want), "want %s in: %s", want, r.err);
-    run_free(&r);
-    free(path);
-    rm_dir(dir);
-}
-
-Test(opts, var_references_self) {
-    GO_TEST("server/opts_test.go", "TestVarReferencesSelf");
-    env_fails("A: $A", NULL, "variable reference for 'A' on line 1 can not be found");
-}
-
-Test(opts, env_var_references_var) {
-    GO_TEST("server/opts_test.go", "TestEnvVarReferencesVar");
-    env_fails("\n\t\tP: 8080\n\t\tport: $_TEST_ENV_NATS_PORT_\n\t",
-              (const char *const[]){"_TEST_ENV_NATS_PORT_=$P", NULL},
-              "variable reference for 'P' on line 1 can not be found");
-}
-
-Test(opts, env_var_references_self) {
-    GO_TEST("server/opts_test.go", "TestEnvVarReferencesSelf");
-    SKIP_GO();
-    env_fails("\n\t\tTEST: $_TEST_ENV_\n\t", (const char *const[]){"_TEST_ENV_=$_TEST_ENV_", NULL},
-              "variable reference cycle");
-}
-
-Test(opts, env_var_references_self_cycle) {
-    GO_TEST("server/opts_test.go", "TestEnvVarReferencesSelfCycle");
-    SKIP_GO();
-    env_fails("\n\t\tTEST: $_TEST_ENV_A_\n\t",
-              (const char *const[]){"_TEST_ENV_A_=$_TEST_ENV_B_", "_TEST_ENV_B_=$_TEST_ENV_C_",
-                                    "_TEST_ENV_C_=$_TEST_ENV_A_", NULL},
-              "variable reference cycle");
-}
-
-Test(opts, env_var_include) {
-    GO_TEST("server/opts_test.go", "TestEnvVarInclude");
-    env_fails("\n\t\tTEST: $_TEST_ENV_A_\n\t",
-              (const char *const[]){"_TEST_ENV_A_=include x", NULL},
-              "Expected a top-level value to end with a new line, comment or EOF");
-}
-
-Test(opts, env_var_from_included_file) {
-    GO_TEST("server/opts_test.go", "TestEnvVarFromIncludedFile");
-    char *dir = tmp_dir(), env[64];
-    int port = free_port();
-    snprintf(env, sizeof env, "_TEST_ENV_PORT_B_=%d", port);
-    put(dir, "inc.conf", "\n\t\tTEST_PORT: $_TEST_ENV_PORT_A_\n\t");
-    put(dir, "conf-main", "\n\t\tinclude \"./inc.conf\"\n\t\tport: $TEST_PORT\n\t");
-    pid_t pid;
-    json_t *p =
-        start_plain(dir, (const char *const[]){"_TEST_ENV_PORT_A_=$_TEST_ENV_PORT_B_", env, NULL},
-                    (const char *const[]){"-c", "conf-main", NULL}, &pid);
-    cr_expect_eq(url_port(p, "nats", NULL, 0), port);
-    json_decref(p);
-    stop(pid);
-    rm_dir(dir);
 }
 
 /* ---- tls {} ------------------------------------------------------------------------------- */
