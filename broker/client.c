@@ -411,9 +411,11 @@ static void process_connect(br_client *c, const np_op *op) {
 
     br_connect_creds creds = {user, pass, token, nkey, sig};
     bool auth_ok = br_client_authenticate(c, &creds);
+    /* Every string above points into j: read them all before it goes. */
+    bool names_account = (account && account[0]) || new_account;
     json_decref(j);
     if (!auth_ok) return; /* told and closed */
-    if ((account && account[0]) || new_account) { /* Go: account designation is an error now */
+    if (names_account) { /* Go: account designation is an error now */
         br_client_auth_violation(c, NULL);
         return;
     }

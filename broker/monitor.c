@@ -744,7 +744,16 @@ int br_monitor_start(const br_options *opts) {
     char hp[300];
     join_host_port(host, g_mon.port, hp, sizeof hp);
     nx_notice("Starting %s monitor on %s", g_https ? "https" : "http", hp);
+    g_listen_fd = fd;
+    return 0;
+}
 
+/* The HTTP threads start only once the workers are forked: a fork while another thread holds
+ * an allocator or library lock would leave the child with that lock held forever. */
+int br_monitor_serve(void) {
+    if (g_listen_fd < 0 || g_daemon) return 0;
+    const br_options *opts = g_mon.opts;
+    int fd = g_listen_fd;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     if (g_https) {
         g_tls_cert = read_file(opts->tls_cfg.cert_file);
@@ -756,7 +765,6 @@ int br_monitor_start(const br_options *opts) {
         }
         flags |= MHD_USE_TLS;
     }
-    g_listen_fd = fd;
     g_daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,

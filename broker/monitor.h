@@ -17,6 +17,9 @@ int br_monitor_start(const br_options *opts);
 /* In a forked worker: closes the inherited listening socket (nothing else is touched). */
 void br_monitor_close_in_child(void);
 /* Stops serving (waits for requests in progress).  Safe when not started. */
+/* Starts the HTTP threads on the listener br_monitor_start opened (after the workers are
+ * forked).  0. */
+int br_monitor_serve(void);
 void br_monitor_stop(void);
 /* Config reload in the supervisor: the options the HTTP threads read are swapped and freed
  * between these two calls (a write lock); the unlock also records the new config load time

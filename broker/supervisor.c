@@ -459,6 +459,9 @@ int br_supervisor_run(br_options *opts) {
     } else {
         for (uint32_t w = 0; w < sv.nworkers; w++) start_worker(&sv, w);
         if (!wait_ready(&sv)) nx_fatal("Broker workers failed to start");
+    }
+    br_monitor_serve(); /* threads only after the fork (see monitor.c) */
+    if (!opts->node_socket) {
         sv.ready = true;
         nx_notice("Server is ready");
     }

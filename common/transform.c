@@ -982,7 +982,7 @@ static int add_mapping(nx_mapping *m, const char *src, const nx_map_dest *dests,
                 m->nc++;
             }
         }
-        if (!dlist_push(l, tr, d->weight)) goto nomem;
+        if (!l || !dlist_push(l, tr, d->weight)) goto nomem; /* l is set above */
         continue;
     nomem:
         nx_transform_free(tr);

@@ -480,7 +480,7 @@ Test(config_check, multiple_errors) {
 /* Starts the binary on conf (with env), returns the client port it listens on. */
 static int port_of(const char *conf, const char *const *env) {
     char *dir = tmp_dir();
-    put(dir, "v.conf", conf);
+    free(put(dir, "v.conf", conf));
     pid_t pid;
     json_t *p = start_plain(dir, env, (const char *const[]){"-c", "v.conf", NULL}, &pid);
     int port = url_port(p, "nats", NULL, 0);
@@ -570,8 +570,8 @@ Test(config_check, env_var_from_included_file) {
     char *dir = tmp_dir(), env[64];
     int port = free_port();
     snprintf(env, sizeof env, "_TEST_ENV_PORT_B_=%d", port);
-    put(dir, "inc.conf", "\n\t\tTEST_PORT: $_TEST_ENV_PORT_A_\n\t");
-    put(dir, "conf-main", "\n\t\tinclude \"./inc.conf\"\n\t\tport: $TEST_PORT\n\t");
+    free(put(dir, "inc.conf", "\n\t\tTEST_PORT: $_TEST_ENV_PORT_A_\n\t"));
+    free(put(dir, "conf-main", "\n\t\tinclude \"./inc.conf\"\n\t\tport: $TEST_PORT\n\t"));
     pid_t pid;
     json_t *p =
         start_plain(dir, (const char *const[]){"_TEST_ENV_PORT_A_=$_TEST_ENV_PORT_B_", env, NULL},

@@ -76,9 +76,9 @@ Test(opts, dynamic_port_on_listen) {
                     "either http or https monitoring)");
     SKIP_GO();
     char *dir = tmp_dir();
-    put(dir, "l.conf",
+    free(put(dir, "l.conf",
         "# Make sure -1 works in listen directives too.\nlisten: 127.0.0.1:-1\n\n"
-        "http: -1\n");
+        "http: -1\n"));
     pid_t pid;
     json_t *p = start_plain(dir, NULL, (const char *const[]){"-c", "l.conf", NULL}, &pid);
     cr_expect_gt(url_port(p, "nats", NULL, 0), 0);
@@ -97,7 +97,7 @@ Test(opts, listen_config) {
     char *dir = tmp_dir(), conf[200];
     int port = free_port();
     snprintf(conf, sizeof conf, "listen: 127.0.0.1:%d\nhttp: 127.0.0.1:-1\n", port);
-    put(dir, "l.conf", conf);
+    free(put(dir, "l.conf", conf));
     pid_t pid;
     json_t *p = start_plain(dir, NULL, (const char *const[]){"-c", "l.conf", NULL}, &pid);
     char host[64];
@@ -115,7 +115,7 @@ static void listen_port_only(bool colon) {
     char *dir = tmp_dir(), conf[100];
     int port = free_port();
     snprintf(conf, sizeof conf, colon ? "listen: \":%d\"\n" : "listen: %d\n", port);
-    put(dir, "l.conf", conf);
+    free(put(dir, "l.conf", conf));
     pid_t pid;
     json_t *p = start_plain(dir, NULL, (const char *const[]){"-c", "l.conf", NULL}, &pid);
     cr_expect_eq(url_port(p, "nats", NULL, 0), port);
@@ -324,7 +324,7 @@ Test(opts, configure_options) {
     char conf[600];
     snprintf(conf, sizeof conf,
              "tls {\n  cert_file: \"%s/cert.pem\"\n  key_file: \"%s/key.pem\"\n}\n", dir, dir);
-    put(dir, "tls.conf", conf);
+    free(put(dir, "tls.conf", conf));
     srv = h_server_start(conf, "-tls=false");
     h_conn *c = h_connect(srv->port);
     json_t *info = h_read_info(c);
