@@ -102,7 +102,9 @@ static int reserve_port(supervisor *sv) {
 }
 
 static void worker_main(supervisor *sv, uint32_t w, int ctl) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the supervisor */
+    /* Never outlive the supervisor, even when stuck: SIGKILL cannot be blocked (SIGTERM goes
+     * through the signalfd and waits for the loop). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() == 1) _exit(0);
     close(sv->reserve_fd);
     close(sv->signal_fd);
