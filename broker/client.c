@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -292,9 +293,18 @@ static int64_t rtt_since(const br_server *s, int64_t start_ms) {
     return d > 0 ? d : 1;
 }
 
+/* Go's encoding/json matches object keys to struct fields case-insensitively; keys are
+ * applied in order, so the last one naming a field wins. */
+static json_t *json_get_ci(json_t *o, const char *k) {
+    json_t *found = NULL;
+    for (void *it = json_object_iter(o); it; it = json_object_iter_next(o, it))
+        if (strcasecmp(json_object_iter_key(it), k) == 0) found = json_object_iter_value(it);
+    return found;
+}
+
 /* Reads a JSON member into a bool/int/string; a wrong type is an unmarshal error in Go. */
 static int json_get_bool(json_t *o, const char *k, bool *out) {
-    json_t *v = json_object_get(o, k);
+    json_t *v = json_get_ci(o, k);
     if (!v || json_is_null(v)) return 0;
     if (!json_is_boolean(v)) return -1;
     *out = json_is_true(v);
@@ -302,7 +312,7 @@ static int json_get_bool(json_t *o, const char *k, bool *out) {
 }
 
 static int json_get_str(json_t *o, const char *k, const char **out) {
-    json_t *v = json_object_get(o, k);
+    json_t *v = json_get_ci(o, k);
     if (!v || json_is_null(v)) return 0;
     if (!json_is_string(v)) return -1;
     *out = json_string_value(v);
@@ -367,7 +377,7 @@ static void process_connect(br_client *c, const np_op *op) {
     int protocol = c->protocol;
     int bad = !j || !json_is_object(j);
     if (!bad) {
-        json_t *pv = json_object_get(j, "protocol");
+        json_t *pv = json_get_ci(j, "protocol");
         if (pv && !json_is_null(pv)) {
             if (!json_is_integer(pv))
                 bad = 1;

@@ -326,3 +326,15 @@ Test(client, coalesced_and_split_payload) {
     h_close(c);
     h_server_stop(s);
 }
+
+/* Go decodes CONNECT with encoding/json, which matches keys case-insensitively: "USER" and
+ * "Pass" authenticate, "Verbose":false turns +OK off. */
+Test(client, connect_keys_match_case_insensitively) {
+    h_server *s = h_server_start(NULL, "--user", "u", "--pass", "p");
+    h_conn *c = h_connect(s->port);
+    json_decref(h_read_info(c));
+    h_send(c, "CONNECT {\"Verbose\":false,\"USER\":\"u\",\"Pass\":\"p\"}\r\nPING\r\n");
+    h_expect(c, "PONG\r\n");
+    h_close(c);
+    h_server_stop(s);
+}
