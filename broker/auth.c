@@ -54,6 +54,7 @@ uint32_t br_conn_type_from_name(const char *s, size_t len) {
 /* ---- options ---------------------------------------------------------------------------- */
 
 void br_user_free(br_user *u) {
+    free(u->account);
     free(u->username);
     free(u->password);
     br_permissions_free(u->perms);
@@ -62,6 +63,7 @@ void br_user_free(br_user *u) {
 
 void br_user_clone(br_user *dst, const br_user *src) {
     *dst = *src;
+    dst->account = xstrdup(src->account);
     dst->username = xstrdup(src->username);
     dst->password = xstrdup(src->password);
     dst->perms = br_permissions_clone(src->perms);
@@ -69,11 +71,13 @@ void br_user_clone(br_user *dst, const br_user *src) {
 
 static void nkey_user_clone(br_nkey_user *dst, const br_nkey_user *src) {
     *dst = *src;
+    dst->account = xstrdup(src->account);
     dst->nkey = xstrdup(src->nkey);
     dst->perms = br_permissions_clone(src->perms);
 }
 
 static void nkey_user_free(br_nkey_user *u) {
+    free(u->account);
     free(u->nkey);
     br_permissions_free(u->perms);
     memset(u, 0, sizeof *u);
@@ -482,6 +486,7 @@ int br_auth_check(const br_auth *a, const br_auth_creds *c, br_auth_result *r) {
                 return fail(r, BR_AUTH_FAILED, why);
         }
         r->perms = a->nkey_perms[idx - 1];
+        r->account = nk->account;
         return 0;
     }
     if (u) {
@@ -489,6 +494,7 @@ int br_auth_check(const br_auth *a, const br_auth_creds *c, br_auth_result *r) {
         if (!br_auth_compare_passwords(u->password, pass, pass_len))
             return fail(r, BR_AUTH_FAILED, NULL);
         r->perms = a->user_perms[idx - 1];
+        r->account = u->account;
         return 0;
     }
     /* Simple authentication: one token or one user. */

@@ -8,7 +8,8 @@
  * parseVariablePermissions, parseSubjectPermission, parseAllowResponses,
  * parseAllowedConnectionTypes and the checks processConfigFileLine makes on the result).
  *
- * Not supported (refused by the config layer): operator/JWT mode, accounts, auth callout,
+ * Users may belong to accounts (account.h).  Not supported (refused by the config layer):
+ * operator/JWT mode, auth callout,
  * TLS certificate mapping, trusted proxies (so `proxy_required` users can never connect, as in
  * Go without a trusted proxy).
  *
@@ -43,6 +44,7 @@ uint32_t br_conn_type_from_name(const char *s, size_t len);
 #define BR_AUTH_NONCE_LEN 15
 
 typedef struct br_user {
+    char *account; /* accounts {}: the user's account; NULL: the global account "$G" */
     char *username;
     char *password;        /* plain text or a bcrypt hash; "" when none */
     br_permissions *perms; /* owned; NULL: no permissions */
@@ -51,6 +53,7 @@ typedef struct br_user {
 } br_user;
 
 typedef struct br_nkey_user {
+    char *account; /* NULL: "$G" */
     char *nkey; /* public user nkey, "U..." */
     br_permissions *perms;
     uint32_t conn_types;
@@ -105,6 +108,17 @@ bool br_auth_conf_apply(br_auth_opts *o, const char *key, const nx_conf_value *v
 /* Every top-level entry of root through br_auth_conf_apply (others ignored); returns the
  * number of errors in d. */
 int br_auth_conf_load(br_auth_opts *o, const nx_conf_value *root, br_conf_diag *d);
+
+/* Shared with the accounts parser (account_conf.c): Go parseUsers (0, -1 error, -2 panic;
+ * the arrays are malloc'd), parseUserPermissions, a positioned error or warning, and the Go
+ * %T of a value. */
+int br_auth_conf_parse_users(br_conf_diag *d, const nx_conf_value *v, br_user **users,
+                             size_t *nusers, br_nkey_user **nkeys, size_t *nnkeys);
+br_permissions *br_auth_conf_permissions(br_conf_diag *d, const nx_conf_value *v);
+void br_conf_error(br_conf_diag *d, const nx_conf_value *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void br_conf_warning(br_conf_diag *d, const nx_conf_value *at, const char *reason);
+const char *br_conf_go_type(const nx_conf_value *v);
 
 /* ---- runtime ---------------------------------------------------------------------------- */
 
@@ -178,6 +192,8 @@ typedef struct br_auth_result {
     /* Permissions of the authenticated user, owned by the br_auth (NULL: none); give them to
      * the connection with br_perm_state_set. */
     br_perms *perms;
+    /* The user's account (owned by the br_auth); NULL: the global account. */
+    const char *account;
 } br_auth_result;
 
 /* Go processClientOrLeafAuthentication for a CLIENT.  0 (authorized) or -EACCES; *out is

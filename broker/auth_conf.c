@@ -808,3 +808,41 @@ int br_auth_conf_load(br_auth_opts *o, const nx_conf_value *root, br_conf_diag *
     }
     return d->nerrors;
 }
+
+/* ---- shared with account_conf.c --------------------------------------------------------- */
+
+int br_auth_conf_parse_users(br_conf_diag *d, const nx_conf_value *v, br_user **users,
+                             size_t *nusers, br_nkey_user **nkeys, size_t *nnkeys) {
+    users_out u;
+    int rc = parse_users(d, v, &u);
+    *users = u.users;
+    *nusers = u.nusers;
+    *nkeys = u.nkeys;
+    *nnkeys = u.nnkeys;
+    return rc;
+}
+
+br_permissions *br_auth_conf_permissions(br_conf_diag *d, const nx_conf_value *v) {
+    return user_permissions(d, v);
+}
+
+void br_conf_error(br_conf_diag *d, const nx_conf_value *at, const char *fmt, ...) {
+    char reason[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    add_err(d, at, "%s", reason);
+}
+
+void br_conf_warning(br_conf_diag *d, const nx_conf_value *at, const char *reason) {
+    char line[2600];
+    int n = pos_prefix(line, sizeof line, at);
+    snprintf(line + n, sizeof line - (size_t)n, "%s", reason);
+    append(&d->warnings, &d->warnings_len, line);
+    d->nwarnings++;
+}
+
+const char *br_conf_go_type(const nx_conf_value *v) {
+    return go_type(v);
+}

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "broker/deliver.h"
+#include "broker/account.h"
 #include "broker/mesh.h"
 #include "broker/redact.h"
 #include "broker/monitor_int.h"
@@ -49,6 +50,7 @@ static const char *const close_reason_text[] = {
     [BR_CLOSE_SERVER_SHUTDOWN] = "Server Shutdown",
     [BR_CLOSE_PARSE_ERROR] = "Parse Error",
     [BR_CLOSE_TLS_HANDSHAKE_ERROR] = "TLS Handshake Failure",
+    [BR_CLOSE_MAX_ACCOUNT_CONNECTIONS] = "Maximum Account Connections Exceeded",
 };
 
 const char *br_close_reason_text(br_close_reason reason) {
@@ -84,6 +86,7 @@ br_client *br_client_new(br_server *s, int fd, const struct sockaddr_storage *pe
     c->parser.max_payload = (uint32_t)s->opts->max_payload;
     c->parser.max_control_line = (uint32_t)s->opts->max_control_line;
     c->parser.require_connect = s->auth_required;
+    c->acc = br_account_global(s);
     if (br_auth_needs_nonce(s->auth)) br_auth_make_nonce(c->nonce); /* for nkey signatures */
     return c;
 }
@@ -130,7 +133,11 @@ static void send_ok(br_client *c) {
  * the server at the end of the loop turn, never here. */
 static void sub_retire(br_client *c, br_sub *sub) {
     sub->closed = true;
-    if (sl_remove(c->srv->sublist, &sub->sl) == 0) br_mesh_local_sub(&c->srv->mesh, &sub->sl, -1);
+    br_account *a = c->acc;
+    if (sl_remove(a->sublist, &sub->sl) == 0) {
+        a->nsubs--;
+        br_mesh_local_sub_acc(&c->srv->mesh, a->name, a->name_len, &sub->sl, -1);
+    }
     sub->next_retired = c->srv->retired_subs;
     c->srv->retired_subs = sub;
 }
@@ -159,7 +166,10 @@ static void process_sub(br_client *c, const np_op *op) {
         nx_error("%s - %s", c->log_prefix, txt);
         return;
     }
-    if (s->opts->max_subs > 0 && c->num_subs >= (uint32_t)s->opts->max_subs) {
+    /* Go subsAtLimit: the lower of the account's and the server's limit, per connection. */
+    int32_t msubs = s->opts->max_subs > 0 ? s->opts->max_subs : -1;
+    if (c->acc->max_subs >= 0 && (msubs < 0 || c->acc->max_subs < msubs)) msubs = c->acc->max_subs;
+    if (msubs >= 0 && c->num_subs >= (uint32_t)msubs) {
         nx_error("%s - maximum subscriptions exceeded", c->log_prefix);
         br_client_send_err(c, "maximum subscriptions exceeded");
         return;
@@ -190,7 +200,7 @@ static void process_sub(br_client *c, const np_op *op) {
     sub->sl.owner = sub;
     sub->kind = BR_SUB_LOCAL;
     sub->client = c;
-    if (sl_insert(s->sublist, &sub->sl) != 0) {
+    if (sl_insert(c->acc->sublist, &sub->sl) != 0) {
         free(sub);
         br_client_send_err(c, "Invalid Subject");
         return;
@@ -198,7 +208,8 @@ static void process_sub(br_client *c, const np_op *op) {
     nx_strmap_put(&c->subs, sub->sid, sub->sid_len, sub);
     c->last_activity_ms = s->now_ms; /* monitoring: Go's c.last */
     c->num_subs++;
-    br_mesh_local_sub(&s->mesh, &sub->sl, +1);
+    c->acc->nsubs++;
+    br_mesh_local_sub_acc(&s->mesh, c->acc->name, c->acc->name_len, &sub->sl, +1);
     if (c->verbose) send_ok(c);
 }
 
@@ -243,6 +254,8 @@ static void process_pub(br_client *c, const np_op *op) {
     c->last_activity_ms = s->now_ms; /* monitoring: Go's c.last */
     s->stats.in_msgs++;
     s->stats.in_bytes += op->payload_len;
+    c->acc->in_msgs++;
+    c->acc->in_bytes += op->payload_len;
 
     /* Go processInboundClientMsg's order: reserved or denied subject, then reserved reply. */
     char txt[1024];
@@ -265,6 +278,7 @@ static void process_pub(br_client *c, const np_op *op) {
 
     br_pub m = {
         .pub = c,
+        .acc = c->acc,
         .subject = op->subject,
         .reply = op->reply,
         .size_str = op->size_str,
@@ -273,10 +287,12 @@ static void process_pub(br_client *c, const np_op *op) {
         .hdr_len = op->type == NP_OP_HPUB ? op->hdr_len : 0,
         .total_len = op->payload_len,
     };
-    /* Go selectMappedSubject: server-level mappings rewrite the subject before matching. */
-    if (s->opts->mappings.len &&
-        nx_mappings_select(&s->opts->mappings, op->subject.ptr, op->subject.len, NULL,
-                           &s->mapped_subject)) {
+    /* Go selectMappedSubject: the account's mappings (server-level ones are the global
+     * account's) rewrite the subject before matching. */
+    const nx_mappings *maps =
+        c->acc == br_account_global(s) ? &s->opts->mappings : c->acc->mappings;
+    if (maps && maps->len &&
+        nx_mappings_select(maps, op->subject.ptr, op->subject.len, NULL, &s->mapped_subject)) {
         if (s->mapped_subject.len == 0) return; /* weighted loss: deliver to no one */
         m.subject = (np_str){s->mapped_subject.buf, (uint32_t)s->mapped_subject.len};
     }
@@ -329,12 +345,13 @@ static void replace_str(char **dst, const char *src) {
 static void set_log_labels(br_client *c) {
     char ncs[300] = "", acs[320] = "", q1[700], q2[700];
     size_t n = 0;
-    if (c->version && c->version[0]) n += (size_t)snprintf(ncs + n, sizeof ncs - n, "v%s", c->version);
+    if (c->version && c->version[0])
+        n += (size_t)snprintf(ncs + n, sizeof ncs - n, "v%s", c->version);
     if (c->lang && c->lang[0] && n < sizeof ncs)
         n += (size_t)snprintf(ncs + n, sizeof ncs - n, "%s%s", n ? ":" : "", c->lang);
     if (c->name && c->name[0] && n < sizeof ncs)
         snprintf(ncs + n, sizeof ncs - n, "%s%s", n ? ":" : "", c->name);
-    if (c->auth_label) snprintf(acs, sizeof acs, "$G/%s", c->auth_label);
+    if (c->auth_label) snprintf(acs, sizeof acs, "%.100s/%s", c->acc->name, c->auth_label);
     char base[128];
     snprintf(base, sizeof base, "%s:%u - cid:%" PRIu64, c->host, c->port, c->cid);
     if (!ncs[0] && !acs[0]) return;
@@ -621,6 +638,13 @@ void br_client_close(br_client *c, br_close_reason reason) {
     }
     nx_strmap_free(&c->subs);
     c->num_subs = 0;
+    if (c->acc_counted) {
+        /* Go saveClosedClient: accountDisconnectEvent */
+        br_account_count_client(c->srv, c->acc, -1);
+        br_sys_conns_event(c->srv, c->acc); /* Go removeClient -> accConnsUpdate */
+        br_sys_disconnect_event(c->srv, c, close_reason_text[reason]);
+        c->acc_counted = false;
+    }
     nx_debug("%s - Client connection closed: %s", c->log_prefix, close_reason_text[reason]);
     br_server_client_closed(c->srv, c);
 }

@@ -57,6 +57,7 @@ typedef enum br_close_reason {
     BR_CLOSE_SERVER_SHUTDOWN,
     BR_CLOSE_PARSE_ERROR,
     BR_CLOSE_TLS_HANDSHAKE_ERROR,
+    BR_CLOSE_MAX_ACCOUNT_CONNECTIONS,
 } br_close_reason;
 
 /* How bytes reach the wire (client_tls.c). */
@@ -93,6 +94,8 @@ struct br_client {
     char *cred_user, *cred_pass, *cred_token, *cred_nkey, *cred_sig; /* for reload re-checks */
     char nonce[BR_AUTH_NONCE_LEN + 1]; /* sent in INFO when nkey users exist, else "" */
     br_perm_state perms;               /* the authenticated user's permissions */
+    struct br_account *acc;            /* its account ("$G" until authenticated otherwise) */
+    bool acc_counted;                  /* counted in acc->nclients and the node's totals */
 
     /* Deadlines, all monotonic ms; 0 = not set. */
     int64_t auth_deadline_ms;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/account.h"
 #include "broker/client.h"
 #include "broker/server.h"
 #include "common/log.h"
@@ -55,6 +56,36 @@ static bool authenticate(br_client *c) {
         br_client_auth_violation(c, &r);
         return false;
     }
+    /* Go registerWithAccount: the user's account ("$G" when it names none). */
+    br_server *s = c->srv;
+    br_account *acc = r.account ? br_account_lookup_or_create(s, r.account, strlen(r.account))
+                                : br_account_global(s);
+    if (c->acc != acc) {
+        if (c->acc_counted) { /* a reload moved the user: Go swaps accounts; here it reconnects */
+            nx_debug("%s - Account changed on reload", c->log_prefix);
+            br_client_close(c, BR_CLOSE_CLIENT);
+            return false;
+        }
+        c->acc = acc;
+    }
+    bool joined = false;
+    if (!c->acc_counted) {
+        /* Go registerWithAccount: MaxTotalConnectionsReached -> maxAccountConnExceeded. */
+        if (br_account_conns_reached(s, acc)) {
+            nx_error("%s - maximum account active connections exceeded", c->log_prefix);
+            br_client_send_err(c, "maximum account active connections exceeded");
+            br_client_close(c, BR_CLOSE_MAX_ACCOUNT_CONNECTIONS);
+            return false;
+        }
+        br_account_count_client(s, acc, +1);
+        c->acc_counted = true;
+        joined = true;
+    }
+    /* Go applyAccountLimits: the account's max_payload when lower than the server's. */
+    uint32_t mpay = (uint32_t)s->opts->max_payload;
+    if (acc->max_payload >= 0 && (uint32_t)acc->max_payload < mpay)
+        mpay = (uint32_t)acc->max_payload;
+    c->parser.max_payload = mpay;
     br_perm_state_set(&c->perms, r.perms);
     /* Go getAuthUserLabel, for the log prefix. */
     free(c->auth_label);
@@ -78,6 +109,10 @@ static bool authenticate(br_client *c) {
         c->auth_user = strndup(r.user, r.user_len);
     else if (r.token)
         c->auth_user = strdup("[REDACTED]");
+    if (joined) { /* Go registerWithAccount -> accConnsUpdate, then accountConnectEvent */
+        br_sys_conns_event(s, acc);
+        br_sys_connect_event(s, c);
+    }
     return true;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/account.h"
 #include "broker/client.h"
 #include "broker/mesh.h"
 #include "broker/server.h"
@@ -109,6 +110,8 @@ static bool deliver_local(const br_pub *m, br_sub *sub) {
     c->out_bytes += body_len;
     c->srv->stats.out_msgs++;
     c->srv->stats.out_bytes += body_len;
+    c->acc->out_msgs++;
+    c->acc->out_bytes += body_len;
     c->last_activity_ms = c->srv->now_ms; /* monitoring: Go's c.last on delivery */
     br_server_mark_dirty(c->srv, c);
     if (nx_log_trace()) nx_trace("%s - ->> [%.*s]", c->log_prefix, (int)(n - 2), line);
@@ -136,16 +139,19 @@ typedef struct remote_plan {
 bool br_route_publish(br_server *s, const br_pub *m) {
     bool delivered = false;
     remote_plan plan;
-    uint32_t nworkers = s->mesh.nworkers;
+    uint32_t nworkers = s->mesh.nmembers;
     memset(plan.any, 0, sizeof plan.any[0] * nworkers);
     memset(plan.nqueues, 0, sizeof plan.nqueues[0] * nworkers);
     bool remote = false;
 
-    sl_result *r = sl_match(s->sublist, m->subject.ptr, m->subject.len);
+    sl_result *r = sl_match(m->acc->sublist, m->subject.ptr, m->subject.len);
     for (uint32_t i = 0; i < r->npsubs; i++) {
         const sl_sub *ss = r->psubs[i];
-        if (sub_kind(ss) == BR_SUB_LOCAL) {
+        uint8_t kind = sub_kind(ss);
+        if (kind == BR_SUB_LOCAL) {
             delivered |= deliver_local(m, ss->owner);
+        } else if (kind == BR_SUB_INTERNAL) {
+            if (!m->stream_import) delivered |= br_account_internal(s, m, ss->owner, false);
         } else {
             plan.any[((const br_rsub *)ss->owner)->worker] = true;
             remote = true;
@@ -175,13 +181,23 @@ bool br_route_publish(br_server *s, const br_pub *m) {
     }
     sl_result_release(r);
     if (remote) {
-        br_mesh_msg mm = {m->subject, m->reply, m->size_str,           m->hdr_str,
-                          m->hdr_len,  m->total_len, m->payload, 0, false};
+        br_mesh_msg mm = {{m->acc->name, (uint32_t)m->acc->name_len},
+                          m->subject,
+                          m->reply,
+                          m->size_str,
+                          m->hdr_str,
+                          m->hdr_len,
+                          m->total_len,
+                          m->payload,
+                          0,
+                          false};
         for (uint32_t w = 0; w < nworkers; w++) {
             if (!plan.any[w] && !plan.nqueues[w]) continue;
             delivered |= br_mesh_forward(&s->mesh, w, &mm, plan.queues[w], plan.nqueues[w]);
         }
     }
+    /* Go: the exporter's subscribers first, then the accounts importing the stream. */
+    if (m->acc->nstreams_out && !m->stream_import) delivered |= br_account_stream_exports(s, m);
     return delivered;
 }
 
@@ -203,17 +219,30 @@ static void redirect_queue(br_server *s, const br_mesh_msg *mm, const sl_qgroup 
     }
 }
 
-void br_deliver_from_mesh(br_server *s, const br_mesh_msg *mm, const np_str *queues,
+void br_deliver_from_mesh(void *ctx, const br_mesh_msg *mm, const np_str *queues,
                           uint32_t nqueues) {
-    br_pub m = {NULL, mm->subject, mm->reply, mm->size_str, mm->hdr_str,
-                mm->payload, mm->hdr_len, mm->total_len};
+    br_server *s = ctx;
+    br_account *acc = br_account_lookup_or_create(s, mm->account.ptr, mm->account.len);
+    br_pub m = {.acc = acc,
+                .subject = mm->subject,
+                .reply = mm->reply,
+                .size_str = mm->size_str,
+                .hdr_str = mm->hdr_str,
+                .payload = mm->payload,
+                .hdr_len = mm->hdr_len,
+                .total_len = mm->total_len};
     s->stats.in_msgs++; /* Go counts routed messages in the receiving server's in_msgs */
     s->stats.in_bytes += mm->total_len;
     s->stats.mesh_in_msgs++; /* monitoring: not a new message for the node-wide in_msgs */
     s->stats.mesh_in_bytes += mm->total_len;
-    sl_result *r = sl_match(s->sublist, mm->subject.ptr, mm->subject.len);
-    for (uint32_t i = 0; i < r->npsubs && !mm->queues_only; i++)
-        if (sub_kind(r->psubs[i]) == BR_SUB_LOCAL) deliver_local(&m, r->psubs[i]->owner);
+    sl_result *r = sl_match(acc->sublist, mm->subject.ptr, mm->subject.len);
+    for (uint32_t i = 0; i < r->npsubs && !mm->queues_only; i++) {
+        uint8_t kind = sub_kind(r->psubs[i]);
+        if (kind == BR_SUB_LOCAL)
+            deliver_local(&m, r->psubs[i]->owner);
+        else if (kind == BR_SUB_INTERNAL) /* a response for a request mapped here */
+            br_account_internal(s, &m, r->psubs[i]->owner, true);
+    }
     for (uint32_t g = 0; g < r->nqsubs && nqueues; g++) {
         sl_qgroup *q = &r->qsubs[g];
         if (q->n == 0) continue;
@@ -236,7 +265,7 @@ void br_deliver_from_mesh(br_server *s, const br_mesh_msg *mm, const np_str *que
 }
 
 void br_send_no_responders(br_client *c, const br_pub *m) {
-    sl_result *r = sl_match(c->srv->sublist, m->reply.ptr, m->reply.len);
+    sl_result *r = sl_match(m->acc->sublist, m->reply.ptr, m->reply.len);
     br_sub *mine = NULL;
     for (uint32_t i = 0; i < r->npsubs; i++) {
         if (sub_kind(r->psubs[i]) != BR_SUB_LOCAL) continue;

@@ -17,8 +17,15 @@
 struct br_server;
 struct br_client;
 
+struct br_account;
+
 typedef struct br_pub {
     struct br_client *pub; /* the publishing client; NULL when the message came from the mesh */
+    struct br_account *acc; /* the account the subject is matched in */
+    uint32_t hops;          /* imports crossed so far (bounded) */
+    bool response;          /* a service response on its way back: no further service import */
+    bool stream_import;     /* delivered into an importer: its subscribers only (Go's shadow
+                             * subscriptions), no further import of any kind */
     np_str subject;
     np_str reply;
     np_str size_str; /* the client's own size text: Go echoes it verbatim in MSG/HMSG */
@@ -30,6 +37,12 @@ typedef struct br_pub {
 
 /* Routes a client's message; true if any subscriber (local or on another worker) got it. */
 bool br_route_publish(struct br_server *s, const br_pub *m);
+
+/* The mesh's delivery callback (mesh.h br_mesh_deliver_fn; ctx is the br_server): a message
+ * from another member for this worker's clients. */
+struct br_mesh_msg;
+void br_deliver_from_mesh(void *ctx, const struct br_mesh_msg *mm, const np_str *queues,
+                          uint32_t nqueues);
 
 /* Go's no-responders status message to the requester's own reply subscription. */
 void br_send_no_responders(struct br_client *c, const br_pub *m);

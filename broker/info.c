@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/account.h"
 #include "broker/client.h"
 #include "broker/monitor.h"
 #include "broker/server.h"
@@ -81,14 +82,27 @@ size_t br_server_info_line(br_server *s, br_client *c, bool connect_info, char *
         if (t->verify || t->verify_and_map) put(buf, cap, &n, ",\"tls_verify\":true");
         if (t->allow_non_tls) put(buf, cap, &n, ",\"tls_available\":true");
     }
-    put(buf, cap, &n, ",\"max_payload\":%d", o->max_payload);
+    /* Go generateClientInfoJSON: the client's own limit (account max_payload, when lower). */
+    int32_t mpay = o->max_payload;
+    if (c && c->acc && c->acc->max_payload >= 0 && c->acc->max_payload < mpay)
+        mpay = c->acc->max_payload;
+    put(buf, cap, &n, ",\"max_payload\":%d", mpay);
+    if (o->jetstream) put(buf, cap, &n, ",\"jetstream\":true"); /* served by storaged */
     if (c) {
         put(buf, cap, &n, ",\"client_id\":%" PRIu64, c->cid);
         if (c->host[0]) put(buf, cap, &n, ",\"client_ip\":\"%s\"", c->host);
         if (c->nonce[0]) put(buf, cap, &n, ",\"nonce\":\"%s\"", c->nonce);
     }
+    if (o->jetstream && o->js_domain && o->js_domain[0]) {
+        put(buf, cap, &n, ",\"domain\":");
+        br_json_str(buf, cap, &n, o->js_domain);
+    }
     if (s->state == BR_LAME_DUCK) put(buf, cap, &n, ",\"ldm\":true");
-    if (connect_info) put(buf, cap, &n, ",\"connect_info\":true,\"remote_account\":\"$G\"");
+    if (connect_info) { /* Go: the client's account, and whether it is the system account */
+        put(buf, cap, &n, ",\"connect_info\":true,\"remote_account\":");
+        br_json_str(buf, cap, &n, c && c->acc ? c->acc->name : "$G");
+        if (c && c->acc && c->acc->is_system) put(buf, cap, &n, ",\"acc_is_sys\":true");
+    }
     put(buf, cap, &n, ",\"xkey\":\"%s\"} \r\n", s->xkey);
     return n < cap ? n : cap;
 }

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker/server.h"
 #include "common/log.h"
 
 enum { REC_INTEREST = 1, REC_RESET = 2, REC_MSG = 3 };
@@ -20,6 +19,7 @@ typedef struct rec_interest {
     uint32_t weight; /* 0: no more interest; for a queue group: its member count */
     uint32_t subject_len;
     uint32_t queue_len;
+    uint32_t account_len; /* 0: the global account; bytes follow the queue name */
 } rec_interest;
 
 typedef struct rec_msg {
@@ -29,27 +29,39 @@ typedef struct rec_msg {
     uint32_t nqueues;
     uint32_t queues_only;
     uint64_t visited;
+    uint32_t account_len; /* 0: the global account; bytes follow the subject */
+    uint32_t pad;
 } rec_msg;
 
 typedef struct local_interest {
     uint32_t count;
     uint32_t key_len;
-    char key[]; /* subject\0queue\0 */
+    uint32_t acc_len, subj_len, queue_len;
+    char key[]; /* account\0subject\0queue\0 */
 } local_interest;
 
 /* ---- keys -------------------------------------------------------------------------------- */
 
-/* subject\0queue\0 in buf (heap when large); returns the key length without the last NUL. */
-static char *make_key(const char *subj, size_t slen, const char *queue, size_t qlen, char *stack,
-                      size_t stack_cap, size_t *key_len) {
-    size_t need = slen + 1 + qlen + 1;
+/* "$G" travels as the empty account name. */
+static size_t acc_norm(const char *acc, size_t len) {
+    return (len == 2 && acc[0] == '$' && acc[1] == 'G') ? 0 : len;
+}
+
+/* account\0subject\0queue\0 in buf (heap when large); returns the key length without the
+ * last NUL. */
+static char *make_key(const char *acc, size_t alen, const char *subj, size_t slen,
+                      const char *queue, size_t qlen, char *stack, size_t stack_cap,
+                      size_t *key_len) {
+    size_t need = alen + 1 + slen + 1 + qlen + 1;
     char *k = need <= stack_cap ? stack : malloc(need);
     if (!k) abort();
-    memcpy(k, subj, slen);
-    k[slen] = '\0';
-    if (qlen) memcpy(k + slen + 1, queue, qlen);
-    k[slen + 1 + qlen] = '\0';
-    *key_len = slen + 1 + qlen;
+    if (alen) memcpy(k, acc, alen);
+    k[alen] = '\0';
+    memcpy(k + alen + 1, subj, slen);
+    k[alen + 1 + slen] = '\0';
+    if (qlen) memcpy(k + alen + 1 + slen + 1, queue, qlen);
+    k[alen + 1 + slen + 1 + qlen] = '\0';
+    *key_len = need - 1;
     return k;
 }
 
@@ -101,33 +113,39 @@ static bool send_record(br_mesh *m, uint32_t w, uint32_t type, const void *buf, 
     return true;
 }
 
-static void send_interest(br_mesh *m, uint32_t w, const char *key, uint32_t key_len,
-                          uint32_t weight) {
-    size_t slen = strlen(key);
-    size_t qlen = key_len - slen - 1;
-    uint32_t len = (uint32_t)(sizeof(rec_interest) + slen + qlen);
+static void send_interest(br_mesh *m, uint32_t w, const local_interest *li, uint32_t weight) {
+    size_t alen = li->acc_len, slen = li->subj_len, qlen = li->queue_len;
+    const char *subj = li->key + alen + 1, *queue = subj + slen + 1;
+    uint32_t len = (uint32_t)(sizeof(rec_interest) + slen + qlen + alen);
     uint8_t stack[512];
     uint8_t *buf = len <= sizeof stack ? stack : malloc(len);
     if (!buf) abort();
-    rec_interest h = {weight, (uint32_t)slen, (uint32_t)qlen};
+    rec_interest h = {weight, (uint32_t)slen, (uint32_t)qlen, (uint32_t)alen};
     memcpy(buf, &h, sizeof h);
-    memcpy(buf + sizeof h, key, slen);
-    memcpy(buf + sizeof h + slen, key + slen + 1, qlen);
+    memcpy(buf + sizeof h, subj, slen);
+    memcpy(buf + sizeof h + slen, queue, qlen);
+    memcpy(buf + sizeof h + slen + qlen, li->key, alen);
     send_record(m, w, REC_INTEREST, buf, len);
     if (buf != stack) free(buf);
 }
 
 static void broadcast_interest(br_mesh *m, const local_interest *li, uint32_t weight) {
-    for (uint32_t w = 0; w < m->nworkers; w++)
-        if (w != m->self && m->peers[w].alive) send_interest(m, w, li->key, li->key_len, weight);
+    for (uint32_t w = 0; w < m->nmembers; w++)
+        if (w != m->self && m->peers[w].alive) send_interest(m, w, li, weight);
 }
 
 void br_mesh_local_sub(br_mesh *m, const sl_sub *sub, int delta) {
-    if (m->nworkers <= 1) return;
+    br_mesh_local_sub_acc(m, "", 0, sub, delta);
+}
+
+void br_mesh_local_sub_acc(br_mesh *m, const char *account, size_t account_len, const sl_sub *sub,
+                           int delta) {
+    if (m->nmembers <= 1) return;
     char stack[512];
-    size_t klen;
-    char *key = make_key(sub->subject, sub->subject_len, sub->queue, sub->queue ? sub->queue_len : 0,
-                         stack, sizeof stack, &klen);
+    size_t klen, alen = acc_norm(account, account_len);
+    size_t qlen = sub->queue ? sub->queue_len : 0;
+    char *key = make_key(account, alen, sub->subject, sub->subject_len, sub->queue, qlen, stack,
+                         sizeof stack, &klen);
     local_interest *li = nx_strmap_get(&m->local, key, klen);
     if (delta > 0) {
         if (!li) {
@@ -135,6 +153,9 @@ void br_mesh_local_sub(br_mesh *m, const sl_sub *sub, int delta) {
             if (!li) abort();
             li->count = 0;
             li->key_len = (uint32_t)klen;
+            li->acc_len = (uint32_t)alen;
+            li->subj_len = sub->subject_len;
+            li->queue_len = (uint32_t)qlen;
             memcpy(li->key, key, klen + 1);
             nx_strmap_put(&m->local, li->key, klen, li);
         }
@@ -158,8 +179,9 @@ bool br_mesh_forward(br_mesh *m, uint32_t w, const br_mesh_msg *msg, const sl_su
                      uint32_t nqueues) {
     br_mesh_peer *p = &m->peers[w];
     if (!p->alive) return false;
-    uint64_t len = sizeof(rec_msg) + msg->subject.len + msg->reply.len + msg->size_str.len +
-                   msg->hdr_str.len + msg->total_len;
+    size_t alen = acc_norm(msg->account.ptr, msg->account.len);
+    uint64_t len = sizeof(rec_msg) + msg->subject.len + alen + msg->reply.len +
+                   msg->size_str.len + msg->hdr_str.len + msg->total_len;
     for (uint32_t i = 0; i < nqueues; i++) len += 4 + queues[i]->queue_len;
     if (len > nx_ring_max_payload(&p->out)) {
         atomic_fetch_add(&m->node->shm->workers[m->self].mesh_dropped, 1);
@@ -179,12 +201,15 @@ bool br_mesh_forward(br_mesh *m, uint32_t w, const br_mesh_msg *msg, const sl_su
     }
     rec_msg h = {msg->hdr_len,      msg->total_len,    msg->subject.len,
                  msg->reply.len,    msg->size_str.len, msg->hdr_str.len,
-                 nqueues,           msg->queues_only,  msg->visited};
+                 nqueues,           msg->queues_only,  msg->visited,
+                 (uint32_t)alen,    0};
     uint8_t *o = dst;
     memcpy(o, &h, sizeof h);
     o += sizeof h;
     memcpy(o, msg->subject.ptr, msg->subject.len);
     o += msg->subject.len;
+    if (alen) memcpy(o, msg->account.ptr, alen);
+    o += alen;
     memcpy(o, msg->reply.ptr, msg->reply.len);
     o += msg->reply.len;
     memcpy(o, msg->size_str.ptr, msg->size_str.len);
@@ -207,57 +232,70 @@ bool br_mesh_forward(br_mesh *m, uint32_t w, const br_mesh_msg *msg, const sl_su
 
 /* ---- receiving --------------------------------------------------------------------------- */
 
-static void rsub_drop(br_mesh *m, br_mesh_peer *p, br_rsub *rs) {
+static void rsub_drop(br_mesh_peer *p, br_rsub *rs) {
     nx_strmap_del(&p->interest, rs->key, rs->key_len);
-    (void)sl_remove(m->srv->sublist, &rs->sl);
+    (void)sl_remove(rs->list, &rs->sl);
     free(rs);
 }
 
 static void forget_peer_interest(br_mesh *m, br_mesh_peer *p) {
+    (void)m;
     nx_strmap_entry *e;
     for (uint32_t it = 0; nx_strmap_next(&p->interest, &it, &e);) {
         br_rsub *rs = e->value;
-        (void)sl_remove(m->srv->sublist, &rs->sl);
+        (void)sl_remove(rs->list, &rs->sl);
         free(rs);
     }
     nx_strmap_free(&p->interest);
+}
+
+static sl_sublist *sublist_of(br_mesh *m, const char *acc, size_t alen) {
+    if (m->sublist_for) return m->sublist_for(m->sublist_ctx, acc, alen);
+    return alen == 0 ? m->sublist : NULL;
 }
 
 static void on_interest(br_mesh *m, uint32_t from, const uint8_t *d, uint32_t len) {
     rec_interest h;
     if (len < sizeof h) return;
     memcpy(&h, d, sizeof h);
-    if ((uint64_t)sizeof h + h.subject_len + h.queue_len > len || h.subject_len == 0) return;
+    if ((uint64_t)sizeof h + h.subject_len + h.queue_len + h.account_len > len ||
+        h.subject_len == 0)
+        return;
     const char *subj = (const char *)d + sizeof h;
     const char *queue = subj + h.subject_len;
+    const char *acc = queue + h.queue_len;
+    size_t alen = acc_norm(acc, h.account_len);
     br_mesh_peer *p = &m->peers[from];
     char stack[512];
     size_t klen;
-    char *key = make_key(subj, h.subject_len, queue, h.queue_len, stack, sizeof stack, &klen);
+    char *key = make_key(acc, alen, subj, h.subject_len, queue, h.queue_len, stack, sizeof stack,
+                         &klen);
     br_rsub *rs = nx_strmap_get(&p->interest, key, klen);
+    sl_sublist *list = NULL;
     if (h.weight == 0) {
-        if (rs) rsub_drop(m, p, rs);
+        if (rs) rsub_drop(p, rs);
     } else if (rs) {
         if (rs->sl.queue && rs->sl.qweight != h.weight) {
             rs->sl.qweight = h.weight;
-            sl_update_remote_qsub(m->srv->sublist, &rs->sl);
+            sl_update_remote_qsub(rs->list, &rs->sl);
         }
-    } else {
+    } else if ((list = sublist_of(m, acc, alen)) != NULL) {
         rs = calloc(1, sizeof *rs + klen + 1);
         if (!rs) abort();
         memcpy(rs->key, key, klen + 1);
         rs->key_len = (uint32_t)klen;
         rs->kind = BR_SUB_REMOTE;
         rs->worker = from;
-        rs->sl.subject = rs->key;
+        rs->list = list;
+        rs->sl.subject = rs->key + alen + 1;
         rs->sl.subject_len = h.subject_len;
         if (h.queue_len) {
-            rs->sl.queue = rs->key + h.subject_len + 1;
+            rs->sl.queue = rs->key + alen + 1 + h.subject_len + 1;
             rs->sl.queue_len = h.queue_len;
             rs->sl.qweight = h.weight;
         }
         rs->sl.owner = rs;
-        if (sl_insert(m->srv->sublist, &rs->sl) == 0)
+        if (sl_insert(list, &rs->sl) == 0)
             nx_strmap_put(&p->interest, rs->key, rs->key_len, rs);
         else
             free(rs); /* a peer never sends an invalid subject; refuse it if it does */
@@ -271,13 +309,15 @@ static void on_msg(br_mesh *m, const uint8_t *d, uint32_t len) {
     rec_msg h;
     if (len < sizeof h) return;
     memcpy(&h, d, sizeof h);
-    uint64_t fixed = (uint64_t)sizeof h + h.subject_len + h.reply_len + h.size_len +
-                     h.hdr_str_len + h.total_len;
+    uint64_t fixed = (uint64_t)sizeof h + h.subject_len + h.account_len + h.reply_len +
+                     h.size_len + h.hdr_str_len + h.total_len;
     if (fixed > len || h.hdr_len > h.total_len) return;
     br_mesh_msg msg = {0};
     const uint8_t *o = d + sizeof h;
     msg.subject = (np_str){(const char *)o, h.subject_len};
     o += h.subject_len;
+    msg.account = (np_str){(const char *)o, h.account_len};
+    o += h.account_len;
     msg.reply = (np_str){(const char *)o, h.reply_len};
     o += h.reply_len;
     msg.size_str = (np_str){(const char *)o, h.size_len};
@@ -301,7 +341,7 @@ static void on_msg(br_mesh *m, const uint8_t *d, uint32_t len) {
     msg.payload = end;
     msg.visited = h.visited | (1ull << m->self);
     msg.queues_only = h.queues_only != 0;
-    br_deliver_from_mesh(m->srv, &msg, queues, nq);
+    m->deliver(m->deliver_ctx, &msg, queues, nq);
 }
 
 static void handle_record(br_mesh *m, uint32_t from, uint32_t type, const uint8_t *d, uint32_t len) {
@@ -315,7 +355,7 @@ static void handle_record(br_mesh *m, uint32_t from, uint32_t type, const uint8_
 
 uint32_t br_mesh_drain(br_mesh *m) {
     uint32_t handled = 0;
-    for (uint32_t w = 0; w < m->nworkers; w++) {
+    for (uint32_t w = 0; w < m->nmembers; w++) {
         if (w == m->self) continue;
         br_mesh_peer *p = &m->peers[w];
         bool released = false;
@@ -340,9 +380,50 @@ uint32_t br_mesh_drain(br_mesh *m) {
 }
 
 bool br_mesh_has_input(br_mesh *m) {
-    for (uint32_t w = 0; w < m->nworkers; w++)
+    for (uint32_t w = 0; w < m->nmembers; w++)
         if (w != m->self && !nx_ring_empty(&m->peers[w].in)) return true;
     return false;
+}
+
+/* ---- members without clients ------------------------------------------------------------ */
+
+#define ROUTE_QUEUE_PICKS 64
+
+bool br_mesh_route(br_mesh *m, const br_mesh_msg *msg) {
+    static const sl_sub *picks[BR_MAX_WORKERS][ROUTE_QUEUE_PICKS];
+    uint32_t npicks[BR_MAX_WORKERS] = {0};
+    bool any[BR_MAX_WORKERS] = {false};
+    sl_result *r = sl_match(m->sublist, msg->subject.ptr, msg->subject.len);
+    for (uint32_t i = 0; i < r->npsubs; i++) {
+        const br_rsub *rs = r->psubs[i]->owner;
+        if (rs->kind == BR_SUB_REMOTE) any[rs->worker] = true;
+    }
+    for (uint32_t g = 0; g < r->nqsubs; g++) {
+        const sl_qgroup *q = &r->qsubs[g];
+        if (q->n == 0) continue;
+        uint32_t start = (uint32_t)random() % q->n; /* Go: a random member, weighted */
+        for (uint32_t k = 0; k < q->n; k++) {
+            const sl_sub *ss = q->subs[(start + k) % q->n];
+            const br_rsub *rs = ss->owner;
+            if (rs->kind != BR_SUB_REMOTE || !m->peers[rs->worker].alive) continue;
+            if (npicks[rs->worker] < ROUTE_QUEUE_PICKS) picks[rs->worker][npicks[rs->worker]++] = ss;
+            break;
+        }
+    }
+    sl_result_release(r);
+    bool delivered = false;
+    for (uint32_t w = 0; w < m->nmembers; w++)
+        if (w != m->self && (any[w] || npicks[w]))
+            delivered |= br_mesh_forward(m, w, msg, picks[w], npicks[w]);
+    return delivered;
+}
+
+bool br_mesh_has_interest(br_mesh *m, const char *subject, size_t len) {
+    sl_result *r = sl_match(m->sublist, subject, len);
+    bool any = r->npsubs > 0;
+    for (uint32_t g = 0; g < r->nqsubs && !any; g++) any = r->qsubs[g].n > 0;
+    sl_result_release(r);
+    return any;
 }
 
 /* ---- peers coming and going -------------------------------------------------------------- */
@@ -362,14 +443,13 @@ static void send_dump(br_mesh *m, uint32_t w) {
     nx_strmap_entry *e;
     for (uint32_t it = 0; nx_strmap_next(&m->local, &it, &e);) {
         local_interest *li = e->value;
-        bool queue = strlen(li->key) + 1 < li->key_len;
-        send_interest(m, w, li->key, li->key_len, queue ? li->count : 1);
+        send_interest(m, w, li, li->queue_len ? li->count : 1);
     }
 }
 
 static void watch_peers(br_mesh *m) {
     br_node_shm *shm = m->node->shm;
-    for (uint32_t w = 0; w < m->nworkers; w++) {
+    for (uint32_t w = 0; w < m->nmembers; w++) {
         if (w == m->self) continue;
         br_mesh_peer *p = &m->peers[w];
         br_worker_slot *slot = &shm->workers[w];
@@ -410,9 +490,9 @@ static void retry_spill(br_mesh *m, uint32_t w) {
 }
 
 void br_mesh_flush(br_mesh *m) {
-    if (m->nworkers <= 1) return;
+    if (m->nmembers <= 1) return;
     watch_peers(m);
-    for (uint32_t w = 0; w < m->nworkers; w++) {
+    for (uint32_t w = 0; w < m->nmembers; w++) {
         if (w == m->self) continue;
         br_mesh_peer *p = &m->peers[w];
         if (p->spill_head) retry_spill(m, w);
@@ -426,13 +506,16 @@ void br_mesh_flush(br_mesh *m) {
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
-int br_mesh_init(br_mesh *m, struct br_server *srv, br_node *node, uint32_t self) {
+int br_mesh_init(br_mesh *m, br_node *node, uint32_t self, sl_sublist *sublist,
+                 br_mesh_deliver_fn deliver, void *deliver_ctx) {
     memset(m, 0, sizeof *m);
-    m->srv = srv;
+    m->sublist = sublist;
+    m->deliver = deliver;
+    m->deliver_ctx = deliver_ctx;
     m->node = node;
     m->self = self;
-    m->nworkers = node->shm->nworkers;
-    for (uint32_t w = 0; w < m->nworkers; w++) {
+    m->nmembers = node->shm->nmembers;
+    for (uint32_t w = 0; w < m->nmembers; w++) {
         if (w == self) continue;
         nx_ring_attach(&m->peers[w].out, br_node_ring_mem(node, self, w));
         nx_ring_attach(&m->peers[w].in, br_node_ring_mem(node, w, self));
@@ -442,7 +525,7 @@ int br_mesh_init(br_mesh *m, struct br_server *srv, br_node *node, uint32_t self
     br_worker_slot *slot = &node->shm->workers[self];
     atomic_store(&slot->ready_epoch, atomic_load(&slot->epoch));
     /* Wake every peer so it notices us and sends its interest without waiting for a tick. */
-    for (uint32_t w = 0; w < m->nworkers; w++) {
+    for (uint32_t w = 0; w < m->nmembers; w++) {
         if (w == self) continue;
         uint64_t one = 1;
         ssize_t n = write(node->doorbell[w], &one, sizeof one);
@@ -452,7 +535,7 @@ int br_mesh_init(br_mesh *m, struct br_server *srv, br_node *node, uint32_t self
 }
 
 void br_mesh_free(br_mesh *m) {
-    for (uint32_t w = 0; w < m->nworkers; w++) {
+    for (uint32_t w = 0; w < m->nmembers; w++) {
         if (w == m->self) continue;
         forget_peer_interest(m, &m->peers[w]);
         clear_spill(&m->peers[w]);

@@ -30,17 +30,18 @@
 #include "common/strmap.h"
 #include "proto/parser.h"
 
-struct br_server;
-
-enum { BR_SUB_LOCAL = 1, BR_SUB_REMOTE = 2 };
+/* Kinds of sublist entries: a client's subscription (br_sub), another member's interest
+ * (br_rsub), and internal subscriptions of accounts (imports, responses: account.h). */
+enum { BR_SUB_LOCAL = 1, BR_SUB_REMOTE = 2, BR_SUB_INTERNAL = 3 };
 
 /* Interest of another worker, inserted in this worker's sublist next to local subscriptions. */
 typedef struct br_rsub {
     sl_sub sl;
     uint8_t kind; /* BR_SUB_REMOTE; must follow sl as in br_sub */
     uint32_t worker;
+    sl_sublist *list; /* the account's sublist it sits in */
     uint32_t key_len;
-    char key[]; /* subject\0queue\0 */
+    char key[]; /* account\0subject\0queue\0 (account "" for "$G") */
 } br_rsub;
 
 typedef struct br_mesh_spill {
@@ -61,11 +62,25 @@ typedef struct br_mesh_peer {
     uint64_t spill_bytes;
 } br_mesh_peer;
 
+struct br_mesh_msg;
+/* Hands a message that came from another member to its owner (broker: deliver.c). */
+typedef void (*br_mesh_deliver_fn)(void *ctx, const struct br_mesh_msg *msg, const np_str *queues,
+                                   uint32_t nqueues);
+
+/* The sublist of an account by name ("" is "$G"); NULL drops interest in that account. */
+typedef sl_sublist *(*br_mesh_sublist_fn)(void *ctx, const char *account, size_t len);
+
 typedef struct br_mesh {
-    struct br_server *srv;
+    sl_sublist *sublist; /* the owner's ("$G"): peers' interest is inserted here as br_rsub */
+    /* Owners with accounts (brokers) resolve other accounts' sublists through this; without
+     * it only "$G" interest is kept (storaged: JetStream lives in the global account). */
+    br_mesh_sublist_fn sublist_for;
+    void *sublist_ctx;
+    br_mesh_deliver_fn deliver;
+    void *deliver_ctx;
     br_node *node;
     uint32_t self;
-    uint32_t nworkers;
+    uint32_t nmembers; /* broker workers and storaged */
     br_mesh_peer peers[BR_MAX_WORKERS];
     nx_strmap local; /* key -> br_local_interest: our own subscriptions per subject/queue */
     uint64_t doorbell_buf;
@@ -73,6 +88,7 @@ typedef struct br_mesh {
 
 /* Message fields as carried between workers. */
 typedef struct br_mesh_msg {
+    np_str account; /* "" or "$G": the global account */
     np_str subject, reply, size_str, hdr_str;
     uint32_t hdr_len, total_len;
     const uint8_t *payload;
@@ -83,11 +99,15 @@ typedef struct br_mesh_msg {
     bool queues_only; /* a redirect: plain subscribers already got it */
 } br_mesh_msg;
 
-int br_mesh_init(br_mesh *m, struct br_server *srv, br_node *node, uint32_t self);
+int br_mesh_init(br_mesh *m, br_node *node, uint32_t self, sl_sublist *sublist,
+                 br_mesh_deliver_fn deliver, void *deliver_ctx);
 void br_mesh_free(br_mesh *m);
 
-/* Local subscription bookkeeping: call on every local insert/remove. */
+/* Local subscription bookkeeping: call on every local insert/remove (global account). */
 void br_mesh_local_sub(br_mesh *m, const sl_sub *sub, int delta);
+/* The same for a subscription in the named account ("" or "$G": global). */
+void br_mesh_local_sub_acc(br_mesh *m, const char *account, size_t account_len, const sl_sub *sub,
+                           int delta);
 
 /* Queues a message for worker `w` with the queue groups it must serve (may be none). */
 bool br_mesh_forward(br_mesh *m, uint32_t w, const br_mesh_msg *msg, const sl_sub *const *queues,
@@ -100,8 +120,11 @@ void br_mesh_flush(br_mesh *m);
 /* True if any inbound ring holds records (checked after announcing sleep). */
 bool br_mesh_has_input(br_mesh *m);
 
-/* Delivers a message that came from another worker (implemented in deliver.c). */
-void br_deliver_from_mesh(struct br_server *s, const br_mesh_msg *msg, const np_str *queues,
-                          uint32_t nqueues);
+/* For a member without clients (storaged): sends a message to every member whose interest
+ * matches, one queue member per group, as a broker does for a client's PUB.  True when some
+ * member took it. */
+bool br_mesh_route(br_mesh *m, const br_mesh_msg *msg);
+/* True when a peer member subscribes to a subject matching the literal `subject`. */
+bool br_mesh_has_interest(br_mesh *m, const char *subject, size_t len);
 
 #endif

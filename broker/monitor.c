@@ -407,49 +407,6 @@ static void accountz(const mon_req *r, mon_resp *resp) {
     mon_resp_json(resp, &b);
 }
 
-static void jsz(const mon_req *r, mon_resp *resp) {
-    mon_count_req("/jsz");
-    static const char *const bools[] = {"accounts", "streams", "consumers", "direct-consumers",
-                                        "config"};
-    bool v;
-    for (size_t i = 0; i < 5; i++)
-        if (!mon_decode_bool(r, bools[i], &v, resp)) return;
-    int64_t offset, limit;
-    bool leader, raft, sleader;
-    if (!mon_decode_int(r, "offset", &offset, resp) || !mon_decode_int(r, "limit", &limit, resp) ||
-        !mon_decode_bool(r, "leader-only", &leader, resp) ||
-        !mon_decode_bool(r, "raft", &raft, resp) ||
-        !mon_decode_bool(r, "stream-leader-only", &sleader, resp))
-        return;
-    if (leader) { /* Go: errSkipZreq, "not leader" (JetStream is off) */
-        mon_resp_text(resp, 400, "filtered response: not leader");
-        return;
-    }
-    mj_buf b;
-    mj_init(&b, "  ");
-    mj_obj(&b, NULL);
-    static const char *const zeros[] = {"memory", "storage", "reserved_memory", "reserved_storage",
-                                        "accounts", "ha_assets"};
-    for (size_t i = 0; i < 6; i++) mj_int(&b, zeros[i], 0);
-    mj_obj(&b, "api");
-    mj_int(&b, "level", 0);
-    mj_int(&b, "total", 0);
-    mj_int(&b, "errors", 0);
-    mj_obj_end(&b);
-    const br_node *node = br_supervisor_node();
-    mj_str(&b, "server_id", node ? node->shm->server_id : "");
-    mj_time(&b, "now", mon_wall_ns(), true);
-    mj_bool(&b, "disabled", true);
-    mj_obj(&b, "config");
-    mj_int(&b, "max_memory", 0);
-    mj_int(&b, "max_storage", 0);
-    mj_obj_end(&b);
-    static const char *const counts[] = {"streams", "consumers", "messages", "bytes", "total"};
-    for (size_t i = 0; i < 5; i++) mj_int(&b, counts[i], 0);
-    mj_obj_end(&b);
-    mon_resp_json(resp, &b);
-}
-
 static bool node_ready(void) {
     const br_node *node = br_supervisor_node();
     for (uint32_t w = 0; node && w < node->shm->nworkers; w++)
@@ -483,14 +440,24 @@ static void healthz(const mon_req *r, mon_resp *resp) {
         code = 500, type = "CONNECTION";
         snprintf(err, sizeof err, "failed to be ready for connections after 1ms: client");
     }
-    /* Ready, and JetStream is not enabled here: nothing more to check (Go healthz). */
+    /* Go: with JetStream configured, it must be running (storaged answering); the stream and
+     * consumer checks of Go's healthz are not made yet. */
+    if (!type && !js_server_only) {
+        mon_opts_read_lock();
+        bool down = mon_js_unavailable(g_mon.opts);
+        mon_opts_read_unlock();
+        if (down) {
+            code = 503, type = "JETSTREAM";
+            snprintf(err, sizeof err, "JetStream not enabled");
+        }
+    }
     mj_buf b;
     mj_init(&b, NULL); /* Go uses json.Marshal here, not MarshalIndent */
     mj_obj(&b, NULL);
     if (!type) {
         mj_str(&b, "status", "ok");
     } else if (!details) {
-        mj_str(&b, "status", "error");
+        mj_str(&b, "status", code == 503 ? "unavailable" : "error");
         mj_str(&b, "error", err);
         nx_warn("Healthcheck failed: \"%s\"", err);
     } else {
@@ -574,7 +541,7 @@ static const struct {
     {"/varz", mon_varz},         {"/connz", mon_connz},     {"/routez", routez},
     {"/gatewayz", gatewayz},     {"/leafz", leafz},         {"/subsz", mon_subsz},
     {"/subscriptionsz", mon_subsz}, {"/accountz", accountz}, {"/accstatz", accstatz},
-    {"/jsz", jsz},               {"/healthz", healthz},     {"/raftz", raftz},
+    {"/jsz", mon_jsz},               {"/healthz", healthz},     {"/raftz", raftz},
     {"/metrics", mon_metrics},
 };
 

@@ -175,6 +175,12 @@ void mon_resp_json(mon_resp *resp, mj_buf *b);
 /* Asks every running worker; calls fn with each parsed answer (a JSON object). */
 typedef void (*mon_each_fn)(uint32_t worker, json_t *answer, void *arg);
 void mon_query_all(uint32_t type, const char *args, size_t len, mon_each_fn fn, void *arg);
+
+/* monitor_jsz.c: JetStream figures from storaged. */
+void mon_jsz(const mon_req *r, mon_resp *resp);
+void mon_varz_jetstream(mj_buf *b, const br_options *o);
+/* True when JetStream is configured but storaged does not answer. */
+bool mon_js_unavailable(const br_options *o);
 uint32_t mon_nworkers(void);
 
 /* Endpoints. */

@@ -196,12 +196,12 @@ void mon_varz(const mon_req *r, mon_resp *resp) {
     mj_int(&b, "max_control_line", o->max_control_line);
     mj_int(&b, "max_payload", o->max_payload);
     mj_int(&b, "max_pending", o->max_pending);
-    static const char *const empty[] = {"cluster", "gateway", "leaf", "mqtt", "websocket",
-                                        "jetstream"};
+    static const char *const empty[] = {"cluster", "gateway", "leaf", "mqtt", "websocket"};
     for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
         mj_obj(&b, empty[i]);
         mj_obj_end(&b);
     }
+    mon_varz_jetstream(&b, o);
     mj_float(&b, "tls_timeout", (double)o->tls_cfg.timeout_ms / 1000.0);
     mj_int(&b, "write_deadline", o->write_deadline_ms * 1000000);
     mj_time(&b, "start", g_mon.start_ns, true);

@@ -19,7 +19,7 @@ typedef struct ctl_hello {
 
 typedef struct ctl_reply {
     uint32_t magic;
-    uint32_t nworkers;
+    uint32_t nmembers; /* doorbells that follow the memfd */
 } ctl_reply;
 
 static int make_addr(const char *path, struct sockaddr_un *a) {
@@ -64,7 +64,7 @@ int br_node_ctl_read_hello(int conn, pid_t *peer_pid) {
 }
 
 int br_node_ctl_send_node(int conn, const br_node *node) {
-    uint32_t n = node->shm->nworkers;
+    uint32_t n = node->shm->nmembers;
     int fds[1 + BR_MAX_WORKERS];
     fds[0] = node->memfd;
     for (uint32_t w = 0; w < n; w++) fds[1 + w] = node->doorbell[w];
@@ -102,18 +102,18 @@ int br_node_ctl_join(const char *path, uint32_t worker, br_node *node) {
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
                          .msg_controllen = sizeof cbuf};
     if (wait_fd(fd, POLLIN) < 0 || recvmsg(fd, &msg, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof r ||
-        r.magic != CTL_MAGIC || r.nworkers == 0 || r.nworkers > BR_MAX_WORKERS) {
+        r.magic != CTL_MAGIC || r.nmembers == 0 || r.nmembers > BR_MAX_WORKERS) {
         close(fd);
         return -EPROTO; /* refused (index taken or out of range) or not a node daemon */
     }
     struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
     if (!cm || cm->cmsg_type != SCM_RIGHTS ||
-        cm->cmsg_len != CMSG_LEN(sizeof(int) * (1 + r.nworkers))) {
+        cm->cmsg_len != CMSG_LEN(sizeof(int) * (1 + r.nmembers))) {
         close(fd);
         return -EPROTO;
     }
-    memcpy(fds, CMSG_DATA(cm), sizeof(int) * (1 + r.nworkers));
-    rc = br_node_attach(node, fds[0], fds + 1, r.nworkers);
+    memcpy(fds, CMSG_DATA(cm), sizeof(int) * (1 + r.nmembers));
+    rc = br_node_attach(node, fds[0], fds + 1, r.nmembers);
     if (rc < 0) {
         close(fd);
         return rc;

@@ -15,6 +15,9 @@
 
 #include "broker/node.h"
 
+/* The index storaged names in its hello: the daemon maps it to its member index. */
+#define BR_NODE_CTL_STORAGED 0x7fff0000
+
 /* Daemon: a listening Unix stream socket at path (an old socket file is replaced). */
 int br_node_ctl_listen(const char *path);
 /* Daemon: reads a worker's hello from a new connection.  The index, or -errno. */

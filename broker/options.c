@@ -19,6 +19,10 @@
 
 #include "common/log.h"
 
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysinfo.h>
+
 void br_options_defaults(br_options *o) {
     memset(o, 0, sizeof *o);
     o->port = BR_DEFAULT_PORT;
@@ -35,6 +39,8 @@ void br_options_defaults(br_options *o) {
     o->lame_duck_duration_ms = BR_LAME_DUCK_DURATION_MS;
     o->lame_duck_grace_ms = BR_LAME_DUCK_GRACE_MS;
     o->tls_cfg.timeout_ms = 2000; /* Go: TLS_TIMEOUT */
+    o->js_max_memory = -1;
+    o->js_max_store = -1;
 }
 
 void br_options_free(br_options *o) {
@@ -43,13 +49,15 @@ void br_options_free(br_options *o) {
                      &o->remote_syslog, &o->username,       &o->password,         &o->token,
                      &o->store_dir,     &o->tls_cert,       &o->tls_key,          &o->tls_ca_cert,
                      &o->routes,        &o->cluster_listen, &o->cluster_name,     &o->cluster_advertise,
-                     &o->node_socket,   &o->http_host,      &o->http_base_path,   &o->bad_command};
+                     &o->node_socket,   &o->http_host,      &o->http_base_path,   &o->bad_command,
+                     &o->js_domain,     &o->js_key,         &o->js_cipher,        &o->js_unique_tag};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
     }
     br_tls_config_free(&o->tls_cfg);
     br_auth_opts_free(&o->auth);
+    br_accounts_conf_free(&o->accounts);
     nx_mappings_free(&o->mappings);
 }
 
@@ -405,7 +413,6 @@ int br_options_validate(const br_options *o) {
     }
     /* This server's own rules and the features it does not have yet. */
     if (o->max_payload < 0) return opt_fail("max_payload (%d) cannot be negative", o->max_payload);
-    if (o->jetstream || o->store_dir) return refuse("JetStream");
     if (o->routes || o->cluster_listen) return refuse("clustering (routes)");
     if (o->syslog || (o->remote_syslog && o->remote_syslog[0])) return refuse("syslog logging");
     if (o->prof_port) return refuse("the profiling port");
@@ -628,4 +635,22 @@ int br_tls_ca_check(const char *ca, char *why, size_t cap) {
     BIO_free(b);
     free(data);
     return rc;
+}
+
+void br_js_effective(const br_options *o, int64_t *max_memory, int64_t *max_store,
+                     const char **store_dir) {
+    const char *dir = o->store_dir && o->store_dir[0] ? o->store_dir : "/tmp/nats"; /* Go: os.TempDir()/nats */
+    *store_dir = dir;
+    *max_memory = o->js_max_memory;
+    if (*max_memory < 0) {
+        struct sysinfo si;
+        *max_memory = sysinfo(&si) == 0 ? (int64_t)((uint64_t)si.totalram * si.mem_unit / 4 * 3)
+                                         : 256LL << 20; /* Go: JetStreamMaxMemDefault */
+    }
+    *max_store = o->js_max_store;
+    if (*max_store < 0) {
+        struct statfs fs;
+        *max_store = statfs(dir, &fs) == 0 ? (int64_t)((uint64_t)fs.f_bavail * fs.f_bsize / 4 * 3)
+                                          : 1LL << 40; /* Go: JetStreamMaxStoreDefault */
+    }
 }

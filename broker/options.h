@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "broker/account.h"
 #include "broker/auth.h"
 #include "broker/tls.h"
 #include "common/transform.h"
@@ -82,11 +83,19 @@ typedef struct br_options {
     char *password;
     char *token;
     br_auth_opts auth;
+    br_accounts_conf accounts; /* `accounts {}`, system_account (account.h) */
     nx_mappings mappings; /* server-level `mappings {}` (the global account's) */
 
-    /* Features not built yet: recorded so they can be refused clearly. */
+    /* JetStream (-js, -sd, `jetstream {}`): served by storaged (storaged/sd_process.c). */
     bool jetstream;
     char *store_dir;
+    int64_t js_max_memory;  /* max_memory_store; -1: Go's default (75% of RAM) */
+    int64_t js_max_store;   /* max_file_store; -1: Go's default (1 TB or disk) */
+    char *js_domain;
+    bool js_sync_always;    /* sync: always (our default anyway: durable) */
+    int64_t js_sync_interval_ns; /* sync_interval: <duration>: Go's lazy mode; 0: durable */
+    char *js_key, *js_cipher, *js_unique_tag;
+    bool js_strict_off;     /* strict: false */
     /* TLS for client connections: --tls* flags or the `tls {}` block. */
     bool tls, tls_verify;
     char *tls_cert, *tls_key, *tls_ca_cert;
@@ -132,6 +141,11 @@ void br_go_duration(int64_t ns, char *buf, size_t cap);
  * why.  br_tls_ca_check: the CA file ("failed to parse root ca certificate"). */
 int br_tls_pair_check(const char *cert, const char *key, char *why, size_t cap);
 int br_tls_ca_check(const char *ca, char *why, size_t cap);
+
+/* Go dynJetStreamConfig: the effective JetStream limits and store directory (-1 in the options
+ * means 75% of the system's memory, and 75% of the store directory's free space). */
+void br_js_effective(const br_options *o, int64_t *max_memory, int64_t *max_store,
+                     const char **store_dir);
 
 void br_print_usage(void);
 void br_print_version(void);

@@ -145,6 +145,12 @@ static bool want(conf_ctx *cx, const nx_conf_value *v, nx_conf_type t) {
         add_error(__VA_ARGS__);                                                                    \
         return;                                                                                    \
     } while (0)
+/* The same for functions that report success. */
+#define FAILB(...)                                                                                 \
+    do {                                                                                           \
+        add_error(__VA_ARGS__);                                                                    \
+        return false;                                                                              \
+    } while (0)
 
 static void set_str(char **dst, const char *src) {
     free(*dst);
@@ -565,15 +571,137 @@ static void apply_tls(conf_ctx *cx, const nx_conf_value *m) {
                                 "supported by this server yet");
 }
 
+
+/* ---- jetstream {} ----------------------------------------------------------------------- */
+
+/* Go getStorageSize: an integer, or a string ending in K, M, G or T (powers of 1024). */
+static bool storage_size(conf_ctx *cx, const nx_conf_value *v, const char *what, int64_t *out) {
+    if (v->type == NX_CONF_INT) {
+        *out = v->u.i;
+        return true;
+    }
+    if (v->type != NX_CONF_STRING) FAILB(cx, v, "%s must be int64 or string", what);
+    const char *s = v->u.s.ptr;
+    size_t n = strlen(s);
+    if (n == 0) {
+        *out = 0;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    long long num = strtoll(s, &end, 10);
+    if (end != s + n - 1 || errno || end == s) {
+        char q[256], prefix[256];
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(n - 1), s);
+        FAILB(cx, v, "%s strconv.ParseInt: parsing %s: %s", what, go_q(q, sizeof q, prefix),
+              errno == ERANGE ? "value out of range" : "invalid syntax");
+    }
+    int shift = s[n - 1] == 'K' ? 10 : s[n - 1] == 'M' ? 20 : s[n - 1] == 'G' ? 30
+              : s[n - 1] == 'T' ? 40 : -1;
+    if (shift < 0) FAILB(cx, v, "%s sizes defined as strings must end in K, M, G, T", what);
+    *out = (int64_t)num << shift;
+    return true;
+}
+
+/* Go parseJetStream: a bool, "enabled"/"disabled", or a map of settings. */
+static void apply_jetstream(conf_ctx *cx, const nx_conf_value *v) {
+    br_options *o = cx->o;
+    if (v->type == NX_CONF_BOOL) {
+        o->jetstream = v->u.b;
+        return;
+    }
+    if (v->type == NX_CONF_STRING) {
+        const char *s = v->u.s.ptr;
+        if (!strcasecmp(s, "enabled") || !strcasecmp(s, "enable"))
+            o->jetstream = true;
+        else if (!strcasecmp(s, "disabled") || !strcasecmp(s, "disable"))
+            o->jetstream = false;
+        else
+            FAIL(cx, v, "Expected 'enabled' or 'disabled' for string value, got '%s'", s);
+        return;
+    }
+    if (v->type != NX_CONF_MAP)
+        FAIL(cx, v, "Expected map, bool or string to define JetStream, got %s",
+             go_type_of(v->type));
+    bool enable = true;
+    NX_CONF_MAP_FOREACH(v, e) {
+        const char *k = e->key;
+        const nx_conf_value *mv = e->value;
+        if (!strcasecmp(k, "strict")) {
+            if (mv->type != NX_CONF_BOOL) {
+                char val[256];
+                FAIL(cx, mv, "Expected 'true' or 'false' for bool value, got '%s'",
+                     go_val(val, sizeof val, mv));
+            }
+            o->js_strict_off = !mv->u.b;
+        } else if (!strcasecmp(k, "store") || !strcasecmp(k, "store_dir") ||
+                   !strcasecmp(k, "storedir")) {
+            if (o->store_dir && o->store_dir[0]) FAIL(cx, mv, "Duplicate 'store_dir' configuration");
+            if (!want(cx, mv, NX_CONF_STRING)) return;
+            set_str(&o->store_dir, mv->u.s.ptr);
+        } else if (!strcasecmp(k, "sync") || !strcasecmp(k, "sync_interval")) {
+            if (mv->type == NX_CONF_STRING && !strcasecmp(mv->u.s.ptr, "always")) {
+                o->js_sync_always = true;
+                o->js_sync_interval_ns = 0;
+            } else {
+                int64_t ms;
+                if (parse_duration(cx, mv, k, &ms)) o->js_sync_interval_ns = ms * 1000000;
+            }
+        } else if (!strcasecmp(k, "max_memory_store") || !strcasecmp(k, "max_mem_store") ||
+                   !strcasecmp(k, "max_mem")) {
+            if (!storage_size(cx, mv, "max_mem_store", &o->js_max_memory)) return;
+        } else if (!strcasecmp(k, "max_file_store") || !strcasecmp(k, "max_file")) {
+            if (!storage_size(cx, mv, "max_file_store", &o->js_max_store)) return;
+        } else if (!strcasecmp(k, "domain")) {
+            if (!want(cx, mv, NX_CONF_STRING)) return;
+            set_str(&o->js_domain, mv->u.s.ptr);
+        } else if (!strcasecmp(k, "enable") || !strcasecmp(k, "enabled")) {
+            if (!want(cx, mv, NX_CONF_BOOL)) return;
+            enable = mv->u.b;
+        } else if (!strcasecmp(k, "cipher")) {
+            if (!want(cx, mv, NX_CONF_STRING)) return;
+            const char *c = mv->u.s.ptr;
+            char q[256];
+            if (strcasecmp(c, "chacha") && strcasecmp(c, "chachapoly") && strcasecmp(c, "aes"))
+                FAIL(cx, mv, "Unknown cipher type: %s", go_q(q, sizeof q, c));
+            set_str(&o->js_cipher, c);
+        } else if (!strcasecmp(k, "key") || !strcasecmp(k, "ek") ||
+                   !strcasecmp(k, "encryption_key")) {
+            if (!want(cx, mv, NX_CONF_STRING)) return;
+            set_str(&o->js_key, mv->u.s.ptr);
+        } else if (!strcasecmp(k, "unique_tag")) {
+            if (!want(cx, mv, NX_CONF_STRING)) return;
+            set_str(&o->js_unique_tag, mv->u.s.ptr);
+        } else if (!strcasecmp(k, "prev_key") || !strcasecmp(k, "prev_ek") ||
+                   !strcasecmp(k, "prev_encryption_key") || !strcasecmp(k, "tpm") ||
+                   !strcasecmp(k, "limits")) {
+            /* Key rotation, TPM-sealed keys and server-wide limits change what is stored and
+             * who may store it: refused until built rather than ignored. */
+            if (mv->type == NX_CONF_MAP && mv->u.map.len == 0) continue;
+            refuse(cx, mv, k);
+        } else if (!strcasecmp(k, "extension_hint") || !strcasecmp(k, "max_outstanding_catchup") ||
+                   !strcasecmp(k, "max_buffered_size") || !strcasecmp(k, "max_buffered_msgs") ||
+                   !strcasecmp(k, "request_queue_limit") || !strcasecmp(k, "info_queue_limit") ||
+                   !strcasecmp(k, "meta_compact") || !strcasecmp(k, "meta_compact_size") ||
+                   !strcasecmp(k, "meta_compact_sync") || !strcasecmp(k, "max_concurrent_io")) {
+            notice(mv, k); /* tuning of Go's internals: no equivalent here */
+        } else if (!(mv->flags & NX_CONF_F_USED_VARIABLE)) {
+            char q[256];
+            add_error(cx, mv, "unknown field %s", go_q(q, sizeof q, k));
+        }
+    }
+    o->jetstream = enable;
+}
+
 /* ---- top-level keys --------------------------------------------------------------------- */
 
 /* Go knows these; they configure features not built here.  Refused: ignoring them would change
  * security or data guarantees.  An empty map configures nothing and is accepted. */
 static const char *const refused_keys[] = {
-    "accounts", "operator", "operators", "roots", "root", "root_operators", "root_operator",
+    "operator", "operators", "roots", "root", "root_operators", "root_operator",
     "resolver", "account_resolver", "accounts_resolver", "resolver_tls", "resolver_preload",
-    "resolver_pinned_accounts", "system_account", "system", "trusted", "trusted_keys",
-    "store_dir", "storedir", "cluster", "gateway", "leaf", "leafnodes", "websocket", "ws",
+    "resolver_pinned_accounts", "trusted", "trusted_keys",
+    "cluster", "gateway", "leaf", "leafnodes", "websocket", "ws",
     "mqtt", "proxies", "default_sentinel", "default_js_domain",
 };
 
@@ -615,9 +743,6 @@ static const struct simple_key {
     {"max_subs", K_I32, OPT(max_subs)},
     {"ping_max", K_I32, OPT(ping_max)},
     {"allow_non_tls", K_BOOL, OPT(tls_cfg.allow_non_tls)},
-    {"no_system_account", K_CHECK_BOOL, 0}, /* there is no system account here */
-    {"no_system", K_CHECK_BOOL, 0},
-    {"no_sys_acc", K_CHECK_BOOL, 0},
     {"no_header_support", K_BOOL, OPT(no_header_support)},
     {"connect_error_reports", K_CHECK_INT, 0}, /* route/gateway/leaf reports */
     {"reconnect_error_reports", K_CHECK_INT, 0},
@@ -687,6 +812,13 @@ static void apply_key(conf_ctx *cx, const char *k, const nx_conf_value *v) {
     int64_t ms;
     char d[64];
     if (apply_simple(cx, k, v)) {
+    } else if (!strcasecmp(k, "accounts")) {
+        br_accounts_conf_parse(&o->accounts, &o->auth, v, &cx->d);
+    } else if (!strcasecmp(k, "system_account") || !strcasecmp(k, "system")) {
+        br_accounts_conf_system(&o->accounts, v, &cx->d);
+    } else if (!strcasecmp(k, "no_system_account") || !strcasecmp(k, "no_system") ||
+               !strcasecmp(k, "no_sys_acc")) {
+        if (want(cx, v, NX_CONF_BOOL)) o->accounts.no_system_account = v->u.b;
     } else if (!strcasecmp(k, "listen")) {
         parse_listen(cx, v, &o->host, &o->port);
     } else if (!strcasecmp(k, "http") || !strcasecmp(k, "https")) {
@@ -741,14 +873,13 @@ static void apply_key(conf_ctx *cx, const char *k, const nx_conf_value *v) {
         *(grace ? &o->lame_duck_grace_ms : &o->lame_duck_duration_ms) = ns / 1000000;
     } else if (!strcasecmp(k, "tls")) {
         apply_tls(cx, v);
-    } else if (!strcasecmp(k, "jetstream")) { /* disabled is fine; anything else is refused */
-        const char *s = v->type == NX_CONF_STRING ? v->u.s.ptr : NULL;
-        if ((v->type == NX_CONF_BOOL && !v->u.b) ||
-            (s && (!strcasecmp(s, "disabled") || !strcasecmp(s, "disable"))))
-            return;
-        if (s && strcasecmp(s, "enabled") && strcasecmp(s, "enable"))
-            FAIL(cx, v, "Expected 'enabled' or 'disabled' for string value, got '%s'", s);
-        refuse(cx, v, k);
+    } else if (!strcasecmp(k, "jetstream")) {
+        apply_jetstream(cx, v);
+    } else if (!strcasecmp(k, "store_dir") || !strcasecmp(k, "storedir")) {
+        if (cx->o->store_dir && cx->o->store_dir[0])
+            FAIL(cx, v, "Duplicate 'store_dir' configuration");
+        if (!want(cx, v, NX_CONF_STRING)) return;
+        set_str(&cx->o->store_dir, v->u.s.ptr);
     } else if (!strcasecmp(k, "ocsp") || !strcasecmp(k, "ocsp_cache") ||
                !strcasecmp(k, "proxy_protocol")) {
         if (v->type == NX_CONF_BOOL && !v->u.b) return; /* off: nothing to do */

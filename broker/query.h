@@ -20,6 +20,7 @@ typedef enum br_query_type {
     BR_QUERY_VARZ,     /* this worker's part of /varz */
     BR_QUERY_CONNZ,    /* this worker's connections, for /connz */
     BR_QUERY_SUBSZ,    /* this worker's subscriptions, for /subsz */
+    BR_QUERY_JSZ,      /* storaged: JetStream usage, for /jsz, /varz and /healthz */
     BR_QUERY_TYPES_END,
 } br_query_type;
 

@@ -206,6 +206,18 @@ int br_reload_check(const br_options *old, const br_options *next, char **err) {
         *err = msg(REFUSE_FMT, "LameDuckGracePeriod", a, b);
     } else if (old->workers != next->workers) /* this server's own: the node's shape is fixed */
         *err = msg(REFUSE_INT, "Workers", (long long)old->workers, (long long)next->workers);
+    /* Go reloads JetStream's enablement and limits; storaged's member slot is part of the node's
+     * shape here, so those changes need a restart (docs/deviations.md). */
+    else if (old->jetstream != next->jetstream)
+        *err = msg(REFUSE_FMT, "JetStream", tf(old->jetstream), tf(next->jetstream));
+    else if (!str_eq(old->store_dir, next->store_dir))
+        *err = msg(REFUSE_FMT, "StoreDir", old->store_dir ? old->store_dir : "",
+                   next->store_dir ? next->store_dir : "");
+    else if (old->js_max_memory != next->js_max_memory || old->js_max_store != next->js_max_store)
+        *err = msg(REFUSE_FMT, "JetStreamLimits", "(old)", "(new)");
+    else if (!str_eq(old->js_domain, next->js_domain))
+        *err = msg(REFUSE_FMT, "JetStreamDomain", old->js_domain ? old->js_domain : "",
+                   next->js_domain ? next->js_domain : "");
 #undef REFUSE_FMT
 #undef REFUSE_INT
     return *err ? -1 : 0;

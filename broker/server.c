@@ -24,7 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker/account.h"
 #include "broker/client.h"
+#include "broker/deliver.h"
 #include "broker/info.h"
 #include "broker/monitor_int.h"
 #include "broker/query.h"
@@ -497,6 +499,7 @@ static void on_tick(br_server *s) {
         }
     }
     lame_duck_tick(s);
+    br_account_expire_replies(s, s->now_ms);
 }
 
 /* Applies the configuration file as it is now (the supervisor has checked it already):
@@ -543,6 +546,7 @@ static void reload_worker(br_server *s) {
     br_auth_free(s->auth); /* connections hold references to their permissions */
     s->auth = auth;
     s->auth_required = br_auth_required(s->auth);
+    br_accounts_reload(s);
     for (br_client *c = s->clients, *n; c; c = n) {
         n = c->next; /* reauthorize may close (unlink) c */
         c->parser.max_payload = (uint32_t)s->opts->max_payload;
@@ -731,7 +735,9 @@ int br_server_init(br_server *s, br_options *opts, br_node *node, uint32_t worke
         nx_error("io_uring setup failed: %s", strerror(-rc));
         return rc;
     }
-    return br_mesh_init(&s->mesh, s, node, worker);
+    rc = br_mesh_init(&s->mesh, node, worker, s->sublist, br_deliver_from_mesh, s);
+    if (rc < 0) return rc;
+    return br_accounts_init(s);
 }
 
 /* Monitoring: adds what this worker counted since the last turn to its shared slot, read by
@@ -769,6 +775,7 @@ int br_server_run(br_server *s) {
     arm_doorbell(s);
     if (s->control_fd >= 0) arm_control(s);
     for (;;) {
+        br_sys_flush(s); /* system account events queued during the last turn */
         /* Mesh records first: interest must be visible to peers before our PONGs leave. */
         br_mesh_flush(&s->mesh);
         flush_dirty(s);
@@ -833,11 +840,12 @@ void br_server_free(br_server *s) {
     free(s->buf_base);
     free(s->heap);
     br_mesh_free(&s->mesh);
+    br_accounts_free(s); /* after the mesh: peers' interest sits in the accounts' sublists */
     mon_closed_free(s); /* monitoring's closed-connection ring */
     if (s->tls_ctx) SSL_CTX_free(s->tls_ctx);
     br_auth_free(s->auth);
     free(s->mapped_subject.buf);
-    sl_free(s->sublist);
+    sl_free(s->sublist); /* "$G"'s, kept out of br_accounts_free for monitoring */
     free(s->control_in);
     br_outq_clear(&s->control_out);
     if (s->signal_fd >= 0) close(s->signal_fd);

@@ -76,7 +76,8 @@ typedef struct br_server {
     struct __kernel_timespec tick_ts;
     bool tick_armed;
 
-    sl_sublist *sublist;
+    sl_sublist *sublist;       /* the global account's ("$G") */
+    struct br_acc_reg *accounts; /* every account's sublist and imports (account.h) */
     SSL_CTX *tls_ctx;          /* client TLS, NULL when not configured */
     nx_tr_out mapped_subject;  /* scratch for subject mappings on publish */
     uint8_t tls_plain[65536];  /* decrypted input, handed to the parser at once */

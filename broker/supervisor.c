@@ -32,6 +32,7 @@
 #include "broker/server.h"
 #include "common/log.h"
 #include "common/net.h"
+#include "storaged/sd_process.h"
 
 #define RESTART_BACKOFF_MIN_MS 100
 #define RESTART_BACKOFF_MAX_MS 5000
@@ -53,8 +54,10 @@ typedef struct supervisor {
     int reserve_fd; /* holds the port so every worker (and restarts) can bind it */
     int port;
     int signal_fd;
-    sup_worker workers[BR_MAX_WORKERS];
+    sup_worker workers[BR_MAX_WORKERS]; /* mesh members: the broker workers, then storaged */
     uint32_t nworkers;
+    uint32_t nmembers;
+    bool with_storaged; /* JetStream: member nworkers is storaged */
     bool stopping; /* shutdown or lame duck: do not restart workers */
     bool ready;
     int ctl_listen_fd; /* node daemon mode (--node_socket): workers join here */
@@ -101,6 +104,14 @@ static int reserve_port(supervisor *sv) {
     return 0;
 }
 
+static const char *member_name(const supervisor *sv, uint32_t w, char *buf, size_t cap) {
+    if (w == sv->nworkers)
+        snprintf(buf, cap, "Storage daemon");
+    else
+        snprintf(buf, cap, "Broker worker %u", w);
+    return buf;
+}
+
 static void worker_main(supervisor *sv, uint32_t w, int ctl) {
     /* Never outlive the supervisor, even when stuck: SIGKILL cannot be blocked (SIGTERM goes
      * through the signalfd and waits for the loop). */
@@ -109,11 +120,12 @@ static void worker_main(supervisor *sv, uint32_t w, int ctl) {
     close(sv->reserve_fd);
     close(sv->signal_fd);
     br_monitor_close_in_child(); /* the monitoring port stays the supervisor's */
-    for (uint32_t i = 0; i < sv->nworkers; i++) /* the supervisor's ends, ours included */
+    for (uint32_t i = 0; i < sv->nmembers; i++) /* the supervisor's ends, ours included */
         if (sv->workers[i].ctl_fd >= 0) close(sv->workers[i].ctl_fd);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
+    if (w == sv->nworkers) _exit(sd_process_run(sv->opts, &sv->node, w, ctl));
     br_server srv;
     if (br_server_init(&srv, sv->opts, &sv->node, w) < 0) _exit(3);
     srv.control_fd = ctl;
@@ -134,14 +146,16 @@ static void start_worker(supervisor *sv, uint32_t w) {
     atomic_store(&slot->listening, 0);
     atomic_fetch_add(&slot->epoch, 1);
     int pair[2];
+    char name[64];
+    member_name(sv, w, name, sizeof name);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
-        nx_error("Unable to start broker worker %u: %s", w, strerror(errno));
+        nx_error("Unable to start %s: %s", name, strerror(errno));
         sv->workers[w].restart_at_ms = now_ms() + RESTART_BACKOFF_MAX_MS;
         return;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        nx_error("Unable to start broker worker %u: %s", w, strerror(errno));
+        nx_error("Unable to start %s: %s", name, strerror(errno));
         close(pair[0]);
         close(pair[1]);
         sv->workers[w].restart_at_ms = now_ms() + RESTART_BACKOFF_MAX_MS;
@@ -159,9 +173,14 @@ static void start_worker(supervisor *sv, uint32_t w) {
     sv->workers[w].restart_at_ms = 0;
 }
 
-static void signal_workers(supervisor *sv, int sig) {
-    for (uint32_t w = 0; w < sv->nworkers; w++)
+/* Signals the broker workers (storaged too when `all`). */
+static void signal_members(supervisor *sv, int sig, bool all) {
+    for (uint32_t w = 0; w < (all ? sv->nmembers : sv->nworkers); w++)
         if (sv->workers[w].pid > 0) kill(sv->workers[w].pid, sig);
+}
+
+static void signal_workers(supervisor *sv, int sig) {
+    signal_members(sv, sig, true);
 }
 
 static uint32_t live_workers(const supervisor *sv) {
@@ -170,12 +189,18 @@ static uint32_t live_workers(const supervisor *sv) {
     return n;
 }
 
+static uint32_t live_members(const supervisor *sv) {
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < sv->nmembers; w++) n += sv->workers[w].pid != 0;
+    return n;
+}
+
 static void reap(supervisor *sv) {
     for (;;) {
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
-        for (uint32_t w = 0; w < sv->nworkers; w++) {
+        for (uint32_t w = 0; w < sv->nmembers; w++) {
             sup_worker *sw = &sv->workers[w];
             if (sw->pid != pid) continue;
             br_worker_slot *slot = &sv->node.shm->workers[w];
@@ -189,12 +214,14 @@ static void reap(supervisor *sv) {
             if (lived > STABLE_AFTER_MS) sw->backoff_ms = 0;
             sw->backoff_ms = sw->backoff_ms ? sw->backoff_ms * 2 : RESTART_BACKOFF_MIN_MS;
             if (sw->backoff_ms > RESTART_BACKOFF_MAX_MS) sw->backoff_ms = RESTART_BACKOFF_MAX_MS;
+            char name[64];
+            member_name(sv, w, name, sizeof name);
             if (WIFSIGNALED(status))
-                nx_error("Broker worker %u (pid %d) killed by signal %d; restarting in %lldms", w,
-                         pid, WTERMSIG(status), (long long)sw->backoff_ms);
+                nx_error("%s (pid %d) killed by signal %d; restarting in %lldms", name, pid,
+                         WTERMSIG(status), (long long)sw->backoff_ms);
             else
-                nx_error("Broker worker %u (pid %d) exited with status %d; restarting in %lldms",
-                         w, pid, WEXITSTATUS(status), (long long)sw->backoff_ms);
+                nx_error("%s (pid %d) exited with status %d; restarting in %lldms", name, pid,
+                         WEXITSTATUS(status), (long long)sw->backoff_ms);
             sw->restart_at_ms = now_ms() + sw->backoff_ms;
             break;
         }
@@ -213,10 +240,10 @@ static bool wait_ready(supervisor *sv) {
     int64_t deadline = now_ms() + READY_TIMEOUT_MS;
     for (;;) {
         uint32_t ready = 0;
-        for (uint32_t w = 0; w < sv->nworkers; w++)
+        for (uint32_t w = 0; w < sv->nmembers; w++)
             ready += atomic_load(&sv->node.shm->workers[w].listening) != 0;
-        if (ready == sv->nworkers) return true;
-        if (now_ms() > deadline || live_workers(sv) < sv->nworkers) return false;
+        if (ready == sv->nmembers) return true;
+        if (now_ms() > deadline || live_members(sv) < sv->nmembers) return false;
         struct timespec ts = {0, 2 * 1000 * 1000}; /* start-up only: poll the workers' flags */
         nanosleep(&ts, NULL);
         reap(sv);
@@ -285,7 +312,7 @@ static void handle_signal(supervisor *sv, int sig) {
         if (sv->stopping) break;
         nx_notice("Entering lame duck mode, stop accepting new clients");
         sv->stopping = true;
-        signal_workers(sv, SIGUSR2);
+        signal_members(sv, SIGUSR2, false); /* storaged stops once the workers are gone */
         break;
     case SIGUSR1:
         nx_log_reopen();
@@ -313,6 +340,7 @@ static void log_banner(const supervisor *sv) {
         br_auth_free(a);
     }
     nx_notice("Starting %u broker worker%s", sv->nworkers, sv->nworkers == 1 ? "" : "s");
+    if (sv->with_storaged) nx_notice("Starting JetStream (storage daemon)");
 }
 
 static void mark_worker_gone(supervisor *sv, uint32_t w) {
@@ -330,8 +358,9 @@ static void accept_worker(supervisor *sv) {
     if (conn < 0) return;
     pid_t pid = 0;
     int w = br_node_ctl_read_hello(conn, &pid);
-    if (w < 0 || (uint32_t)w >= sv->nworkers || sv->workers[w].ctl_fd >= 0 || sv->stopping) {
-        nx_error("Refusing broker worker join request (index %d)", w);
+    if (w == BR_NODE_CTL_STORAGED) w = sv->with_storaged ? (int)sv->nworkers : -1;
+    if (w < 0 || (uint32_t)w >= sv->nmembers || sv->workers[w].ctl_fd >= 0 || sv->stopping) {
+        nx_error("Refusing join request (index %d)", w);
         close(conn);
         return;
     }
@@ -347,11 +376,13 @@ static void accept_worker(supervisor *sv) {
     sv->workers[w].pid = pid ? pid : -1;
     set_ctl_fd(sv, (uint32_t)w, conn);
     sv->workers[w].started_ms = now_ms();
-    nx_notice("Broker worker %d (pid %d) joined the node", w, (int)pid);
+    char name[64];
+    nx_notice("%s (pid %d) joined the node", member_name(sv, (uint32_t)w, name, sizeof name),
+              (int)pid);
 }
 
 static bool all_listening(const supervisor *sv) {
-    for (uint32_t w = 0; w < sv->nworkers; w++)
+    for (uint32_t w = 0; w < sv->nmembers; w++)
         if (!atomic_load(&sv->node.shm->workers[w].listening)) return false;
     return true;
 }
@@ -360,11 +391,14 @@ static bool all_listening(const supervisor *sv) {
 static void supervise_once(supervisor *sv) {
     int64_t next = 0, now = now_ms();
     if (sv->ctl_listen_fd < 0) {
-        for (uint32_t w = 0; w < sv->nworkers; w++) {
+        for (uint32_t w = 0; w < sv->nmembers; w++) {
             sup_worker *sw = &sv->workers[w];
             if (sw->pid || !sw->restart_at_ms || sv->stopping) continue;
             if (now >= sw->restart_at_ms) {
-                nx_notice("Restarting broker worker %u", w);
+                if (w == sv->nworkers)
+                    nx_notice("Restarting the storage daemon");
+                else
+                    nx_notice("Restarting broker worker %u", w);
                 start_worker(sv, w);
             } else if (!next || sw->restart_at_ms < next) {
                 next = sw->restart_at_ms;
@@ -377,7 +411,7 @@ static void supervise_once(supervisor *sv) {
     pfd[n++] = (struct pollfd){.fd = sv->signal_fd, .events = POLLIN};
     if (sv->ctl_listen_fd >= 0) {
         pfd[n++] = (struct pollfd){.fd = sv->ctl_listen_fd, .events = POLLIN};
-        for (uint32_t w = 0; w < sv->nworkers; w++) {
+        for (uint32_t w = 0; w < sv->nmembers; w++) {
             if (sv->workers[w].ctl_fd < 0) continue;
             who[n] = w;
             /* Only hang-ups: the data on this connection belongs to queries (query.h). */
@@ -396,9 +430,10 @@ static void supervise_once(supervisor *sv) {
             for (nfds_t i = 2; i < n; i++) {
                 if (!(pfd[i].revents & (POLLRDHUP | POLLHUP | POLLERR))) continue;
                 uint32_t w = who[i];
-                nx_notice("Broker worker %u left the node", w);
                 set_ctl_fd(sv, w, -1);
-                mark_worker_gone(sv, w);
+                mark_worker_gone(sv, w); /* before the log line: peers drop it at once */
+                char name[64];
+                nx_notice("%s left the node", member_name(sv, w, name, sizeof name));
             }
         }
     }
@@ -414,7 +449,7 @@ static supervisor *g_sv; /* the process's supervisor, for the monitoring thread 
 int br_supervisor_query(uint32_t w, uint32_t type, const char *args, size_t args_len,
                         int timeout_ms, char **out, size_t *out_len) {
     supervisor *sv = g_sv;
-    if (!sv || w >= sv->nworkers) return -ENOENT;
+    if (!sv || w >= sv->nmembers) return -ENOENT;
     pthread_mutex_lock(&sv->workers[w].ctl_lock);
     int rc = br_query_call(sv->workers[w].ctl_fd, type, args, args_len, timeout_ms, out, out_len);
     pthread_mutex_unlock(&sv->workers[w].ctl_lock);
@@ -435,8 +470,10 @@ int br_supervisor_run(br_options *opts) {
     g_sv = &sv;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     sv.nworkers = opts->workers > 0 ? (uint32_t)opts->workers : (uint32_t)(ncpu > 0 ? ncpu : 1);
-    if (sv.nworkers > BR_MAX_WORKERS) sv.nworkers = BR_MAX_WORKERS;
-    int rc = br_node_create(&sv.node, sv.nworkers, ring_size_for(opts));
+    sv.with_storaged = opts->jetstream;
+    if (sv.nworkers > BR_MAX_WORKERS - 1) sv.nworkers = BR_MAX_WORKERS - 1;
+    sv.nmembers = sv.nworkers + (sv.with_storaged ? 1 : 0);
+    int rc = br_node_create(&sv.node, sv.nworkers, sv.with_storaged ? 1 : 0, ring_size_for(opts));
     if (rc < 0) nx_fatal("Unable to create the node's shared memory: %s", strerror(-rc));
     br_node_shm *shm = sv.node.shm;
     if (nx_nkey_new_server_id(shm->server_id) < 0 || nx_nkey_new_curve_key(shm->xkey) < 0)
@@ -457,9 +494,10 @@ int br_supervisor_run(br_options *opts) {
         if (sv.ctl_listen_fd < 0)
             nx_fatal("Unable to listen on node socket %s: %s", opts->node_socket,
                      strerror(-sv.ctl_listen_fd));
-        nx_notice("Waiting for %u broker workers on %s", sv.nworkers, opts->node_socket);
+        nx_notice("Waiting for %u broker workers%s on %s", sv.nworkers,
+                  sv.with_storaged ? " and storaged" : "", opts->node_socket);
     } else {
-        for (uint32_t w = 0; w < sv.nworkers; w++) start_worker(&sv, w);
+        for (uint32_t w = 0; w < sv.nmembers; w++) start_worker(&sv, w);
         if (!wait_ready(&sv)) nx_fatal("Broker workers failed to start");
     }
     br_monitor_serve(); /* threads only after the fork (see monitor.c) */
@@ -470,9 +508,15 @@ int br_supervisor_run(br_options *opts) {
     sv.ports_file = br_write_ports_file(opts, sv.port);
 
     int64_t stop_deadline = 0;
+    bool storaged_told = false;
     for (;;) {
-        uint32_t live = live_workers(&sv);
+        uint32_t live = live_members(&sv);
         if (sv.stopping && live == 0) break;
+        /* Lame duck: storaged serves until the last worker is gone, then stops. */
+        if (sv.stopping && !storaged_told && sv.with_storaged && live_workers(&sv) == 0) {
+            storaged_told = true;
+            if (sv.workers[sv.nworkers].pid > 0) kill(sv.workers[sv.nworkers].pid, SIGTERM);
+        }
         /* Lame duck spreads client closes over its duration; never wait forever though. */
         if (sv.stopping && !stop_deadline)
             stop_deadline = now_ms() + opts->lame_duck_duration_ms + 30000;
@@ -486,7 +530,7 @@ int br_supervisor_run(br_options *opts) {
     if (opts->node_socket) unlink(opts->node_socket);
     br_monitor_stop(); /* before the node memory and worker connections go away */
     nx_notice("Server Exiting..");
-    for (uint32_t w = 0; w < sv.nworkers; w++) set_ctl_fd(&sv, w, -1);
+    for (uint32_t w = 0; w < sv.nmembers; w++) set_ctl_fd(&sv, w, -1);
     if (sv.ctl_listen_fd >= 0) close(sv.ctl_listen_fd);
     close(sv.reserve_fd);
     close(sv.signal_fd);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,13 +76,27 @@ int sd_filestore_open(const sd_filestore_config *fcfg, const sd_stream_config *c
         fs->fcfg.sync_interval_ns = 120 * 1000000000LL;
     fs->dir = xstrdup(fcfg->dir);
     fs->fcfg.dir = fs->dir;
+    /* The key is copied (and wiped on free); the config keeps no pointer to the caller's. */
+    size_t klen = fcfg->key ? (fcfg->key_len ? fcfg->key_len : strlen(fcfg->key)) : 0;
+    if (klen) {
+        fs->key = ms_xmalloc(klen);
+        memcpy(fs->key, fcfg->key, klen);
+        fs->key_len = klen;
+        if (fs->fcfg.cipher == SD_FS_CIPHER_NONE) fs->fcfg.cipher = SD_FS_CIPHER_CHACHAPOLY;
+    }
+    fs->fcfg.key = NULL;
+    fs->fcfg.key_len = 0;
     size_t n = strlen(fs->dir) + 8;
     fs->mdir = ms_xmalloc(n);
     snprintf(fs->mdir, n, "%s/msgs", fs->dir);
     fs->cur_fd = fs->mdir_fd = fs->lock_fd = -1;
     if (env) fs->env = *env;
     if (fs->fcfg.sync == SD_FS_SYNC_INTERVAL) fs->last_sync = fs_now(fs);
-    int rc = mkdir_p(fs->mdir);
+    int rc = klen == 0 && fs->fcfg.cipher != SD_FS_CIPHER_NONE ? -EINVAL : 0;
+    if (fs->fcfg.cipher != SD_FS_CIPHER_NONE && fs->fcfg.cipher != SD_FS_CIPHER_CHACHAPOLY &&
+        fs->fcfg.cipher != SD_FS_CIPHER_AES)
+        rc = -EINVAL;
+    if (rc == 0) rc = mkdir_p(fs->mdir);
     if (rc == 0 && (fs->mdir_fd = open(fs->mdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         rc = -errno;
     if (rc == 0) {
@@ -92,6 +107,12 @@ int sd_filestore_open(const sd_filestore_config *fcfg, const sd_stream_config *c
             rc = -errno;
         else if (flock(fs->lock_fd, LOCK_EX | LOCK_NB) != 0)
             rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+    }
+    if (rc == 0) {
+        /* The stream directory's entries (msgs/, LOCK, key.enc) durable from the start. */
+        fs_fsync_dir(fs->dir);
+        fs_remove_temps(fs); /* rewrites that a crash interrupted before their rename */
+        rc = fs_load_keys(fs, cfg->name);
     }
     /* Replay without limits, then apply the real config (which enforces them). */
     sd_stream_config ic = inner_cfg(cfg);
@@ -122,6 +143,19 @@ int sd_filestore_open(const sd_filestore_config *fcfg, const sd_stream_config *c
     return 0;
 }
 
+int sd_filestore_parse_cipher(const char *s, sd_fs_cipher *out) {
+    if (s && (strcasecmp(s, "chachapoly") == 0 || strcasecmp(s, "chacha") == 0 ||
+              strcasecmp(s, "chacha20-poly1305") == 0)) {
+        *out = SD_FS_CIPHER_CHACHAPOLY;
+        return 0;
+    }
+    if (s && (strcasecmp(s, "aes") == 0 || strcasecmp(s, "aes-gcm") == 0)) {
+        *out = SD_FS_CIPHER_AES;
+        return 0;
+    }
+    return -EINVAL;
+}
+
 int sd_filestore_flush(sd_store *st) {
     sd_filestore *fs = fs_of(st);
     if (fs->closed) return 0;
@@ -146,7 +180,6 @@ static int store_common(sd_filestore *fs, const char *subj, size_t slen, const u
     fs_op_begin(fs);
     /* The record goes first (a limit may remove the new message at once: its tombstone must
      * follow it); it is taken back if the memory store refuses the message. */
-    size_t len = FS_REC_MIN + slen + hlen + mlen;
     uint64_t loc = fs_append(fs, FS_REC_MSG, seq, ts, ttl, subj, slen, hdr, hlen, msg, mlen);
     int rc;
     if (raw) {
@@ -161,13 +194,13 @@ static int store_common(sd_filestore *fs, const char *subj, size_t slen, const u
         fs->have_forced = false;
     }
     if (rc) {
-        if (loc && fs->wlen >= len) fs->wlen -= len;
+        if (loc && fs->wlen >= fs->last_len) fs->wlen -= fs->last_len;
     } else if (loc) {
         if (sd_seqmap_get(&fs->ms->msgmap, seq)) {
             /* NOLINTNEXTLINE(performance-no-int-to-ptr) */
             sd_seqmap_put(&fs->loc, seq, (void *)(uintptr_t)loc);
             fs_blk *b = fs_blk_of(fs, FS_LOC_BLK(loc));
-            if (b) b->live++;
+            if (b) b->live++, b->total++;
         }
     }
     int rc2 = fs_op_end(fs);
@@ -426,6 +459,9 @@ static void fs_free(sd_store *st) {
     free(fs->pend_fds);
     free(fs->wbuf);
     free(fs->lost);
+    free(fs->packq);
+    free(fs->compq);
+    fs_crypt_free(fs);
     free(fs->dir);
     free(fs->mdir);
     free(fs);
@@ -452,8 +488,9 @@ static int fs_remove_consumer(sd_store *st, sd_consumer_store *o) {
 
 static int fs_snapshot(sd_store *st, int64_t deadline_ns, bool include_consumers, bool check_msgs,
                        sd_snapshot_result *out) {
-    (void)st, (void)deadline_ns, (void)include_consumers, (void)check_msgs, (void)out;
-    return SD_ERR_NO_IMPL; /* not designed yet (storaged/README.md) */
+    (void)deadline_ns; /* written synchronously (filestore_snapshot.c) */
+    sd_snapshot_opts o = {.include_consumers = include_consumers, .check_msgs = check_msgs};
+    return sd_store_snapshot(st, &o, out);
 }
 
 static int fs_utilization(sd_store *st, uint64_t *total, uint64_t *reported) {

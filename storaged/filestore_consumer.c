@@ -93,13 +93,13 @@ static int fc_persist(fs_consumer *o) {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0) rc = -errno;
     if (rc == 0) rc = write_all(fd, buf, len);
-    if (rc == 0 && o->sync == SD_FS_SYNC_ALWAYS && fdatasync(fd) != 0) rc = -errno;
+    if (rc == 0 && o->sync == SD_FS_SYNC_ALWAYS) rc = fs_fsync(fd, true);
     if (fd >= 0) close(fd);
     if (rc == 0 && rename(tmp, o->path) != 0) rc = -errno;
     if (rc == 0 && o->sync == SD_FS_SYNC_ALWAYS) {
         int dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {
-            if (fsync(dfd) != 0) rc = -errno;
+            rc = fs_fsync(dfd, false);
             close(dfd);
         }
     }
@@ -150,12 +150,21 @@ int fs_consumer_store_open(sd_filestore *fs, const char *name, const sd_consumer
     size_t n = strlen(fs->dir) + strlen(name) + 16;
     o->dir = ms_xmalloc(n);
     snprintf(o->dir, n, "%s/obs", fs->dir);
-    mkdir(o->dir, 0750);
+    bool new_obs = mkdir(o->dir, 0750) == 0;
+    /* New directories are made durable in their parents (the power-loss test found obs/
+     * missing after a crash otherwise). */
+    if (new_obs) fs_fsync_dir(fs->dir);
+    char *obs = o->dir;
+    o->dir = ms_xmalloc(n);
     snprintf(o->dir, n, "%s/obs/%s", fs->dir, name);
     o->path = ms_xmalloc(n + 8);
     snprintf(o->path, n + 8, "%s/o.dat", o->dir);
     int rc = 0;
-    if (mkdir(o->dir, 0750) != 0 && errno != EEXIST) rc = -errno;
+    if (mkdir(o->dir, 0750) == 0)
+        fs_fsync_dir(obs);
+    else if (errno != EEXIST)
+        rc = -errno;
+    free(obs);
     if (rc == 0) rc = ms_consumer_store_open(fs->ms, name, cfg, &o->inner);
     if (rc == 0) rc = fc_load(o);
     if (rc) {

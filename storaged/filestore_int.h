@@ -43,7 +43,24 @@ enum {
     FS_REC_TRUNCATE = 8, /* Truncate(seq), ts = resulting last time */
     FS_REC_ERASED = 9,   /* a message record overwritten by EraseMsg */
     FS_REC_BLK = 16,     /* block header: seq/ts = stream last seq/time, arg = block index */
+    FS_REC_SEALED = 17,  /* encrypted envelope: msg = nonce | AEAD(inner record) | tag */
 };
+
+/* AEAD framing (filestore_crypt.c): 96-bit nonce, 128-bit tag. */
+#define FS_NONCE 12
+#define FS_TAG 16
+#define FS_SEAL_OVERHEAD (FS_NONCE + FS_TAG)
+
+/* Packed (sealed, rewritten) blocks (filestore_pack.c):
+ *     "NXFSPAK1" | u8 flags | u8 0 | u16 0 | u32 index | u64 logical len | u64 body len |
+ *     body | u64 xxh64(header, body)
+ * body = [nonce] payload [tag]; payload = the block's records in plaintext (the logical
+ * content), snappy-compressed if FS_PACK_SNAPPY, AEAD-sealed with the header as associated
+ * data if FS_PACK_SEALED.  The magic never reads as a record length (> FS_REC_MAX). */
+#define FS_PACK_MAGIC "NXFSPAK1"
+#define FS_PACK_HDR 32
+#define FS_PACK_SNAPPY 1
+#define FS_PACK_SEALED 2
 
 #define FS_REC_HDR 40
 #define FS_REC_SUM 8
@@ -55,9 +72,12 @@ enum {
 
 typedef struct fs_blk {
     uint32_t index;
-    uint64_t size; /* bytes written to the file */
-    uint64_t live; /* stored messages whose record is here */
-    bool keep;     /* holds a purge/compact/truncate record or damage: removed only at the head */
+    uint64_t size;  /* bytes written to the file */
+    uint64_t live;  /* stored messages whose record is here */
+    uint64_t total; /* message records here (live or not): compaction when live < total / 2 */
+    bool keep;      /* holds a purge/compact/truncate record or damage: removed only at the head */
+    bool packed;    /* rewritten whole (compressed/encrypted); offsets in loc are logical */
+    bool damaged;   /* recovery found damage in it: never rewritten */
 } fs_blk;
 
 /* A decoded record (pointers into the buffer it was read from). */
@@ -120,6 +140,25 @@ typedef struct sd_filestore {
      * known before the memory store takes it, and replay reproduces logged times). */
     bool have_forced;
     int64_t forced_now;
+
+    /* Encryption (filestore_crypt.c): cipher 0 = none. */
+    int cipher;
+    uint8_t dkey[32]; /* the stream's data key */
+    uint8_t *key;     /* the configured key (copy) */
+    size_t key_len;
+    void *cctx;        /* EVP_CIPHER_CTX */
+    bool unsealed_any; /* recovery: some encrypted data opened with this key */
+    bool new_key;      /* the data key was created by this open */
+    uint8_t *sbuf;     /* scratch */
+    size_t scap;
+    size_t last_len; /* bytes fs_append added for its record (envelope included) */
+
+    /* Blocks sealed by rotation, to pack when the running call ends. */
+    uint32_t *packq;
+    size_t npackq, packq_cap;
+    /* Sparse sealed blocks to compact when the running call ends. */
+    uint32_t *compq;
+    size_t ncompq, compq_cap;
 } sd_filestore;
 
 static inline sd_filestore *fs_of(sd_store *st) {
@@ -140,6 +179,8 @@ int fs_sync(sd_filestore *fs);
 /* Creates block `index` as the current block (header record buffered). */
 int fs_new_block(sd_filestore *fs, uint32_t index);
 fs_blk *fs_blk_of(sd_filestore *fs, uint32_t index);
+/* The records of a block (its logical content, whatever its form on disk). */
+int fs_read_block(sd_filestore *fs, uint32_t index, uint8_t **buf, size_t *n);
 void fs_blk_path(const sd_filestore *fs, uint32_t index, char *buf, size_t cap);
 void fs_remove_dead_blocks(sd_filestore *fs);
 /* Overwrites the message record at loc in place (EraseMsg). */
@@ -159,9 +200,112 @@ int64_t fs_inner_now(void *arg);
 int fs_recover(sd_filestore *fs, uint64_t first_seq);
 void fs_add_lost(sd_filestore *fs, uint64_t seq);
 
+/* filestore_crypt.c */
+int fs_random(uint8_t *p, size_t n);
+/* out = nonce | ciphertext | tag (n + FS_SEAL_OVERHEAD bytes). */
+int fs_seal(sd_filestore *fs, const uint8_t *aad, size_t alen, const uint8_t *in, size_t n,
+            uint8_t *out);
+/* in = nonce | ciphertext | tag; out gets n - FS_SEAL_OVERHEAD bytes; -EBADMSG: not authentic */
+int fs_unseal(sd_filestore *fs, const uint8_t *aad, size_t alen, const uint8_t *in, size_t n,
+              uint8_t *out);
+uint8_t *fs_scratch(sd_filestore *fs, size_t n);
+/* Writes the envelope of record inner (ilen bytes, not in scratch) at dst:
+ * FS_REC_MIN + FS_SEAL_OVERHEAD + ilen bytes, bound to block index and offset off. */
+int fs_seal_rec(sd_filestore *fs, uint8_t *dst, const uint8_t *inner, size_t ilen, uint32_t index,
+                uint64_t off);
+/* The plaintext record of outer (itself if not sealed); out holds outer's size at least. */
+int fs_open_rec(sd_filestore *fs, const fs_rec *outer, uint32_t index, uint64_t off, uint8_t *out,
+                fs_rec *inner);
+bool fs_has_key_file(const sd_filestore *fs);
+/* Loads (or creates) the stream's data key: -EKEYREJECTED, -ENOKEY. */
+int fs_load_keys(sd_filestore *fs, const char *name);
+void fs_crypt_free(sd_filestore *fs);
+
+/* filestore_pack.c */
+/* Rewrites sealed block index whole (compressed and/or encrypted), atomically. */
+int fs_pack_block(sd_filestore *fs, uint32_t index);
+/* Rewrites a block from new logical content (plaintext records), packed. */
+int fs_repack(sd_filestore *fs, uint32_t index, const uint8_t *logical, size_t n);
+/* Packs the blocks queued by rotation. */
+void fs_pack_queued(sd_filestore *fs);
+void fs_queue_pack(sd_filestore *fs, uint32_t index);
+bool fs_want_pack(const sd_filestore *fs);
+/* A packed file's logical content (*out malloc'd): 0, -EBADMSG (damaged), -EKEYREJECTED
+ * (not authentic with this key: wrong key or tampered), -ENOKEY. */
+int fs_unpack(sd_filestore *fs, uint32_t index, const uint8_t *file, size_t n, uint8_t **out,
+              size_t *len);
+bool fs_is_packed(const uint8_t *file, size_t n);
+/* A log-form block holding plaintext records (not sealed). */
+bool fs_block_has_plain(sd_filestore *fs, uint32_t index);
+/* Replaces a block file with new contents: temporary file, fsync, rename, directory fsync. */
+int fs_replace_file(sd_filestore *fs, uint32_t index, const uint8_t *data, size_t n);
+void fs_remove_temps(sd_filestore *fs);
+
+/* Compaction (Go msgBlock.compact / shouldCompactSync): a sealed block (not the current one,
+ * not keep, not damaged, after the last truncate) whose live messages fell under half of its
+ * message records is rewritten with only: its header, its live messages' records, and its
+ * tombstones for earlier blocks' messages.  Dropped: records of removed messages, their
+ * erasures and tombstones, skips (the next block's header covers the sequences). */
+#define FS_COMPACT_MIN 8 /* message records, below which a block is left alone */
+bool fs_want_compact(const sd_filestore *fs, const fs_blk *b);
+void fs_queue_compact(sd_filestore *fs, uint32_t index);
+void fs_compact_queued(sd_filestore *fs);
+int fs_compact_block(sd_filestore *fs, uint32_t index);
+
+/* Every fsync / fdatasync of the store (test hooks see them). */
+int fs_fsync(int fd, bool data_only);
+int fs_fsync_dir(const char *path);
+
+/* filestore_snapshot.c */
+int fs_check_blocks(sd_filestore *fs);
+
 /* filestore_consumer.c */
 int fs_consumer_store_open(sd_filestore *fs, const char *name, const sd_consumer_config *cfg,
                            sd_consumer_store **out);
 int fs_rm_rf(const char *path);
+
+/* filestore_archive.c: snapshot archives (tar in the snappy framing format) */
+typedef struct fs_arw {
+    int fd;
+    int err;
+    uint8_t *in, *out; /* pending input (<= 64 KiB), one encoded chunk */
+    size_t inlen, outcap;
+    uint64_t total; /* bytes written to fd */
+} fs_arw;
+void fs_arw_init(fs_arw *w, int fd);
+/* Appends one regular file member. */
+int fs_arw_file(fs_arw *w, const char *name, const uint8_t *data, size_t len, int64_t mtime);
+int fs_arw_finish(fs_arw *w); /* end-of-archive marker, last chunk; frees buffers */
+void fs_arw_discard(fs_arw *w);
+
+typedef struct fs_arr_cbs {
+    int (*begin)(void *arg, const char *name, uint64_t size); /* non-zero refuses the member */
+    int (*data)(void *arg, const uint8_t *p, size_t n);
+    int (*end)(void *arg);
+} fs_arr_cbs;
+enum { FS_TAR_HDR, FS_TAR_DATA, FS_TAR_PAD, FS_TAR_END };
+typedef struct fs_arr {
+    fs_arr_cbs cbs;
+    void *arg;
+    int err;
+    char why[160];
+    bool started; /* stream identifier seen */
+    uint8_t *pend, *plain;
+    size_t plen;         /* bytes of the current chunk buffered (header included) */
+    uint32_t clen;       /* its length */
+    uint64_t skip_chunk; /* bytes of a skippable chunk still to drop */
+    int tstate;
+    uint8_t hdr[512];
+    size_t hlen;
+    uint64_t remain;
+    size_t pad;
+    int zeros;
+    bool skip, in_file;
+} fs_arr;
+void fs_arr_init(fs_arr *r, const fs_arr_cbs *cbs, void *arg);
+int fs_arr_feed(fs_arr *r, const uint8_t *p, size_t n);
+int fs_arr_done(fs_arr *r); /* 0 if the archive ended cleanly */
+int fs_arr_end_member(fs_arr *r);
+void fs_arr_free(fs_arr *r);
 
 #endif

@@ -40,6 +40,22 @@ static uint64_t get_u64(const uint8_t *p) {
     return v;
 }
 
+void (*sd_filestore_sync_hook)(int fd);
+
+int fs_fsync(int fd, bool data_only) {
+    if ((data_only ? fdatasync(fd) : fsync(fd)) != 0) return -errno;
+    if (sd_filestore_sync_hook) sd_filestore_sync_hook(fd);
+    return 0;
+}
+
+int fs_fsync_dir(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int rc = fs_fsync(fd, false);
+    close(fd);
+    return rc;
+}
+
 int64_t fs_now(const sd_filestore *fs) {
     if (fs->env.now_ns) return fs->env.now_ns(fs->env.now_arg);
     struct timespec ts;
@@ -77,7 +93,8 @@ int64_t fs_parse_rec(const uint8_t *p, size_t n, fs_rec *r) {
     if (len < FS_REC_MIN || len > FS_REC_MAX) return -1;
     uint32_t slen = get_u32(p + 24), hlen = get_u32(p + 28);
     if ((uint64_t)slen + hlen > len - FS_REC_MIN) return -1;
-    if (p[4] == 0 || (p[4] > FS_REC_ERASED && p[4] != FS_REC_BLK)) return -1;
+    if (p[4] == 0 || (p[4] > FS_REC_ERASED && p[4] != FS_REC_BLK && p[4] != FS_REC_SEALED))
+        return -1;
     if (len > n) return 0;
     if (XXH64(p, len - FS_REC_SUM, 0) != get_u64(p + len - FS_REC_SUM)) return -1;
     r->len = len;
@@ -163,13 +180,19 @@ static int sync_now(sd_filestore *fs) {
      * each. */
     bool many = fs->npend > 16 && syncfs(fs->cur_fd) == 0;
     for (size_t i = 0; i < fs->npend; i++) {
-        if (!many && fdatasync(fs->pend_fds[i]) != 0 && !rc) rc = -errno;
+        if (many) {
+            if (sd_filestore_sync_hook) sd_filestore_sync_hook(fs->pend_fds[i]);
+        } else {
+            int r = fs_fsync(fs->pend_fds[i], true);
+            if (r && !rc) rc = r;
+        }
         close(fs->pend_fds[i]);
     }
     fs->npend = 0;
     if (rc) return fs->io_err = rc;
-    if (fs->dirty && fs->cur_fd >= 0 && fdatasync(fs->cur_fd) != 0) return fs->io_err = -errno;
-    if (fs->dir_dirty && fs->mdir_fd >= 0 && fsync(fs->mdir_fd) != 0) return fs->io_err = -errno;
+    if (fs->dirty && fs->cur_fd >= 0 && (rc = fs_fsync(fs->cur_fd, true))) return fs->io_err = rc;
+    if (fs->dir_dirty && fs->mdir_fd >= 0 && (rc = fs_fsync(fs->mdir_fd, false)))
+        return fs->io_err = rc;
     fs->dirty = fs->dir_dirty = false;
     fs->last_sync = fs->fcfg.sync == SD_FS_SYNC_INTERVAL ? fs_now(fs) : 0;
     return 0;
@@ -180,6 +203,31 @@ int fs_sync(sd_filestore *fs) {
     /* Blocks are unlinked only once the records that emptied them are durable. */
     if (rc == 0) fs_remove_dead_blocks(fs);
     return rc;
+}
+
+/* Appends a record to wbuf, sealed in an envelope when the store is encrypted. */
+static int put_record(sd_filestore *fs, uint8_t type, uint64_t seq, int64_t ts, int64_t arg,
+                      const char *subj, size_t slen, const uint8_t *hdr, size_t hlen,
+                      const uint8_t *msg, size_t mlen) {
+    size_t len = FS_REC_MIN + slen + hlen + mlen;
+    if (!fs->cipher) {
+        wbuf_reserve(fs, len);
+        fs_put_rec(fs->wbuf + fs->wlen, type, seq, ts, arg, subj, slen, hdr, hlen, msg, mlen);
+        fs->wlen += len;
+        fs->last_len = len;
+        return 0;
+    }
+    uint8_t *inner = ms_xmalloc(len);
+    fs_put_rec(inner, type, seq, ts, arg, subj, slen, hdr, hlen, msg, mlen);
+    size_t elen = FS_REC_MIN + FS_SEAL_OVERHEAD + len;
+    wbuf_reserve(fs, elen);
+    int rc = fs_seal_rec(fs, fs->wbuf + fs->wlen, inner, len, cur_blk(fs)->index,
+                         cur_blk(fs)->size + fs->wlen);
+    free(inner);
+    if (rc) return fs->io_err = rc;
+    fs->wlen += elen;
+    fs->last_len = elen;
+    return 0;
 }
 
 int fs_new_block(sd_filestore *fs, uint32_t index) {
@@ -207,49 +255,30 @@ int fs_new_block(sd_filestore *fs, uint32_t index) {
     fs->blks[fs->nblks++] = (fs_blk){.index = index};
     fs->dir_dirty = true;
     /* The header goes out with the next write. */
-    wbuf_reserve(fs, FS_REC_MIN);
-    fs_put_rec(fs->wbuf + fs->wlen, FS_REC_BLK, fs->ms->last_seq, fs->ms->last_ts, index, NULL, 0,
-               NULL, 0, NULL, 0);
-    fs->wlen += FS_REC_MIN;
-    return 0;
+    return put_record(fs, FS_REC_BLK, fs->ms->last_seq, fs->ms->last_ts, index, NULL, 0, NULL, 0,
+                      NULL, 0);
 }
 
 uint64_t fs_append(sd_filestore *fs, uint8_t type, uint64_t seq, int64_t ts, int64_t arg,
                    const char *subj, size_t slen, const uint8_t *hdr, size_t hlen,
                    const uint8_t *msg, size_t mlen) {
     if (fs->replaying || fs->io_err) return 0;
-    size_t len = FS_REC_MIN + slen + hlen + mlen;
+    size_t len = FS_REC_MIN + slen + hlen + mlen + (fs->cipher ? FS_REC_MIN + FS_SEAL_OVERHEAD : 0);
     uint64_t pos = cur_blk(fs)->size + fs->wlen;
     if (pos + len > fs->fcfg.block_size && pos > FS_REC_MIN) {
         /* Rotate: the full block is written; it is synced with the next sync (in "always"
-         * mode, when the running call ends). */
+         * mode, when the running call ends), then packed if compression or encryption is on. */
         fs_write_pending(fs);
-        if (fs->io_err || fs_new_block(fs, cur_blk(fs)->index + 1)) return 0;
+        uint32_t sealed = cur_blk(fs)->index;
+        if (fs->io_err || fs_new_block(fs, sealed + 1)) return 0;
+        if (fs_want_pack(fs)) fs_queue_pack(fs, sealed);
         pos = cur_blk(fs)->size + fs->wlen;
     }
-    wbuf_reserve(fs, len);
-    fs_put_rec(fs->wbuf + fs->wlen, type, seq, ts, arg, subj, slen, hdr, hlen, msg, mlen);
-    fs->wlen += len;
+    if (put_record(fs, type, seq, ts, arg, subj, slen, hdr, hlen, msg, mlen)) return 0;
     if (type == FS_REC_PURGE || type == FS_REC_COMPACT || type == FS_REC_TRUNCATE)
         cur_blk(fs)->keep = true;
     if (type == FS_REC_TRUNCATE) fs->trunc_blk = cur_blk(fs)->index;
     return FS_LOC(cur_blk(fs)->index, pos);
-}
-
-static int read_blk(sd_filestore *fs, uint32_t index, uint8_t **buf, size_t *n) {
-    char path[4096];
-    fs_blk_path(fs, index, path, sizeof path);
-    *buf = NULL;
-    *n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    struct stat sb;
-    int rc = fstat(fd, &sb) == 0 ? 0 : -errno;
-    *n = rc ? 0 : (size_t)sb.st_size;
-    *buf = ms_xmalloc(*n);
-    if (rc == 0 && pread(fd, *buf, *n, 0) != (ssize_t)*n) rc = -EIO;
-    close(fd);
-    return rc;
 }
 
 /* An emptied block past the head: copies its tombstones for earlier blocks' messages to the
@@ -259,7 +288,7 @@ static bool evacuate_blk(sd_filestore *fs, uint32_t index) {
     if (!b || b->keep || index <= fs->trunc_blk) return false;
     uint8_t *buf = NULL;
     size_t n = 0;
-    if (read_blk(fs, index, &buf, &n) != 0) {
+    if (fs_read_block(fs, index, &buf, &n) != 0) {
         free(buf);
         return false;
     }
@@ -317,35 +346,10 @@ void fs_remove_dead_blocks(sd_filestore *fs) {
     }
 }
 
-int fs_erase_record(sd_filestore *fs, uint64_t loc) {
-    fs_blk *b = fs_blk_of(fs, FS_LOC_BLK(loc));
-    if (!b) return 0;
-    uint64_t off = FS_LOC_OFF(loc);
-    bool cur = b == cur_blk(fs);
-    int fd = -1;
-    uint8_t *p = NULL, *tmp = NULL;
-    uint8_t hb[FS_REC_HDR];
-    if (cur && off >= b->size) {
-        p = fs->wbuf + (off - b->size);
-    } else {
-        if (cur) {
-            fd = fs->cur_fd;
-        } else {
-            char path[4096];
-            fs_blk_path(fs, b->index, path, sizeof path);
-            if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) return -errno;
-        }
-        if (pread(fd, hb, sizeof hb, (off_t)off) != (ssize_t)sizeof hb) goto fail;
-        uint32_t len = get_u32(hb);
-        if (len < FS_REC_MIN || len > FS_REC_MAX) goto fail;
-        tmp = malloc(len);
-        if (!tmp) ms_panic("out of memory");
-        if (pread(fd, tmp, len, (off_t)off) != (ssize_t)len) goto fail;
-        p = tmp;
-    }
-    uint32_t len = get_u32(p), slen = get_u32(p + 24), hlen = get_u32(p + 28);
-    /* Subject, headers and payload are overwritten with random bytes, then zeroed lengths
-     * make the record an ERASED marker that still carries its sequence and time. */
+/* Overwrites a plaintext message record's subject, headers and payload with random bytes;
+ * zeroed lengths make it an ERASED marker that still carries its sequence and time. */
+static void erase_plain(uint8_t *p) {
+    uint32_t len = get_u32(p);
     uint8_t *d = p + FS_REC_HDR;
     size_t n = len - FS_REC_MIN, done = 0;
     while (done < n) {
@@ -356,23 +360,72 @@ int fs_erase_record(sd_filestore *fs, uint64_t loc) {
         }
         done += (size_t)r;
     }
-    (void)slen, (void)hlen;
     p[4] = FS_REC_ERASED;
     put_u32(p + 24, 0);
     put_u32(p + 28, 0);
     put_u64(p + len - FS_REC_SUM, XXH64(p, len - FS_REC_SUM, 0));
-    if (tmp) {
-        int rc = pwrite_all(fd, tmp, len, off);
-        if (rc == 0 && fdatasync(fd) != 0) rc = -errno;
-        if (!cur) close(fd);
-        free(tmp);
+}
+
+/* Erases the record at p (plain, or sealed at index/off: opened, erased, sealed again with a
+ * new nonce, same length). */
+static int erase_at(sd_filestore *fs, uint8_t *p, uint32_t index, uint64_t off) {
+    if (p[4] != FS_REC_SEALED) {
+        erase_plain(p);
+        return 0;
+    }
+    fs_rec r, in;
+    if (fs_parse_rec(p, get_u32(p), &r) <= 0) return -EIO;
+    uint8_t *inner = ms_xmalloc(r.mlen);
+    int rc = fs_open_rec(fs, &r, index, off, inner, &in);
+    if (rc == 0) {
+        erase_plain(inner);
+        rc = fs_seal_rec(fs, p, inner, in.len, index, off);
+    }
+    free(inner);
+    return rc;
+}
+
+int fs_erase_record(sd_filestore *fs, uint64_t loc) {
+    fs_blk *b = fs_blk_of(fs, FS_LOC_BLK(loc));
+    if (!b) return 0;
+    uint64_t off = FS_LOC_OFF(loc);
+    bool cur = b == cur_blk(fs);
+    if (b->packed) {
+        /* Rewritten whole: erase in the logical content, pack again (atomically). */
+        uint8_t *buf;
+        size_t n;
+        int rc = fs_read_block(fs, b->index, &buf, &n);
+        if (rc == 0 && (off + FS_REC_MIN > n || get_u32(buf + off) > n - off)) rc = -EIO;
+        if (rc == 0) {
+            erase_plain(buf + off);
+            rc = fs_repack(fs, b->index, buf, n);
+        }
+        free(buf);
         return rc;
     }
-    return 0;
-fail:
-    if (fd >= 0 && !cur) close(fd);
+    if (cur && off >= b->size) return erase_at(fs, fs->wbuf + (off - b->size), b->index, off);
+    int fd = cur ? fs->cur_fd : -1;
+    if (!cur) {
+        char path[4096];
+        fs_blk_path(fs, b->index, path, sizeof path);
+        if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) return -errno;
+    }
+    uint8_t hb[FS_REC_HDR], *tmp = NULL;
+    int rc = -EIO;
+    if (pread(fd, hb, sizeof hb, (off_t)off) == (ssize_t)sizeof hb) {
+        uint32_t len = get_u32(hb);
+        if (len >= FS_REC_MIN && len <= FS_REC_MAX) {
+            tmp = ms_xmalloc(len);
+            if (pread(fd, tmp, len, (off_t)off) == (ssize_t)len &&
+                (rc = erase_at(fs, tmp, b->index, off)) == 0) {
+                rc = pwrite_all(fd, tmp, len, off);
+                if (rc == 0) rc = fs_fsync(fd, true);
+            }
+        }
+    }
+    if (!cur) close(fd);
     free(tmp);
-    return -EIO;
+    return rc;
 }
 
 void fs_op_begin(sd_filestore *fs) {
@@ -386,6 +439,8 @@ int fs_op_end(sd_filestore *fs) {
     if (fs->replaying) return 0;
     int rc = fs_write_pending(fs);
     if (rc) return rc;
+    if (fs->npackq) fs_pack_queued(fs); /* blocks sealed by this call (written, not synced) */
+    if (fs->ncompq) fs_compact_queued(fs);
     switch (fs->fcfg.sync) {
     case SD_FS_SYNC_ALWAYS:
         rc = fs_sync(fs);
@@ -405,6 +460,7 @@ void fs_forget(sd_filestore *fs, uint64_t seq, bool tombstone) {
     if (!v) return;
     fs_blk *b = fs_blk_of(fs, FS_LOC_BLK((uint64_t)(uintptr_t)v));
     if (b && b->live) b->live--;
+    if (b && b->live && fs_want_compact(fs, b)) fs_queue_compact(fs, b->index);
     if (tombstone) fs_append(fs, FS_REC_DEL, seq, 0, 0, NULL, 0, NULL, 0, NULL, 0);
 }
 

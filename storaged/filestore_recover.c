@@ -64,7 +64,7 @@ static void apply(sd_filestore *fs, const fs_rec *r, uint32_t index, uint64_t of
             /* NOLINTNEXTLINE(performance-no-int-to-ptr) */
             sd_seqmap_put(&fs->loc, r->seq, (void *)(uintptr_t)FS_LOC(index, off));
             fs_blk *b = fs_blk_of(fs, index);
-            if (b) b->live++;
+            if (b) b->live++, b->total++;
         }
         break;
     case FS_REC_ERASED:
@@ -168,32 +168,44 @@ static uint64_t rd_u64(const uint8_t *p) {
     return v;
 }
 
-/* Replays one block; the last one may have its torn tail cut. */
-static int replay_block(sd_filestore *fs, uint32_t index, bool last) {
-    char path[4096];
-    fs_blk_path(fs, index, path, sizeof path);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    int rc = read_file(fd, &buf, &n);
-    if (rc) {
-        free(buf);
-        close(fd);
-        return rc;
-    }
-    if (fs->nblks == fs->cap) {
-        fs->cap = fs->cap ? fs->cap * 2 : 8;
-        fs->blks = realloc(fs->blks, fs->cap * sizeof *fs->blks);
-        if (!fs->blks) ms_panic("out of memory");
-    }
-    fs->blks[fs->nblks++] = (fs_blk){.index = index, .size = n};
+/* Replays the records of buf (a log-form block as on disk, or a packed block's logical
+ * content); the last log-form block (fd >= 0) may have its torn tail cut. */
+static int replay_records(sd_filestore *fs, uint32_t index, const uint8_t *buf, size_t n, bool last,
+                          int fd) {
+    int rc = 0;
     size_t off = 0;
+    uint8_t *tmp = NULL;
+    size_t tcap = 0;
     while (off < n) {
-        fs_rec r;
+        fs_rec r, in;
         int64_t len = fs_parse_rec(buf + off, n - off, &r);
         if (len > 0) {
-            apply(fs, &r, index, off);
+            int orc = 0;
+            if (r.type == FS_REC_SEALED) {
+                if ((size_t)len > tcap) {
+                    free(tmp);
+                    tcap = (size_t)len;
+                    tmp = ms_xmalloc(tcap);
+                }
+                orc = fs_open_rec(fs, &r, index, off, tmp, &in);
+                if (orc == -ENOKEY || (orc && !fs->unsealed_any && fs->new_key)) {
+                    /* Encrypted with a key we do not have (key file lost or never given). */
+                    rc = orc == -ENOKEY ? -ENOKEY : -EKEYREJECTED;
+                    break;
+                }
+                if (orc == 0) fs->unsealed_any = true;
+            } else {
+                in = r;
+            }
+            if (orc == 0) {
+                apply(fs, &in, index, off);
+            } else {
+                /* Not authentic (tampered): fenced like any damage. */
+                fs_blk *b = &fs->blks[fs->nblks - 1];
+                b->keep = b->damaged = true;
+                fs->lost_bytes += (uint64_t)len;
+                fs->damaged = true;
+            }
             off += (size_t)len;
             continue;
         }
@@ -203,8 +215,10 @@ static int replay_block(sd_filestore *fs, uint32_t index, bool last) {
             if (fs_parse_rec(buf + j, n - j, &t) > 0) break;
         }
         bool found = j + FS_REC_MIN <= n;
-        if (found || !last || len < 0)
-            fs->blks[fs->nblks - 1].keep = true; /* damaged: the block stays as it is */
+        if (found || !last || len < 0) {
+            fs_blk *b = &fs->blks[fs->nblks - 1];
+            b->keep = b->damaged = true; /* damaged: the block stays as it is */
+        }
         if (found) {
             fs->lost_bytes += j - off;
             fs->damaged = true;
@@ -226,10 +240,60 @@ static int replay_block(sd_filestore *fs, uint32_t index, bool last) {
                 fill_gap(fs, fs->ms->last_seq + 1, 0);
             }
         }
-        if (ftruncate(fd, (off_t)off) != 0 || fdatasync(fd) != 0) rc = -errno;
+        if (ftruncate(fd, (off_t)off) != 0) rc = -errno;
+        if (rc == 0) rc = fs_fsync(fd, true);
         fs->blks[fs->nblks - 1].size = off;
         break;
     }
+    free(tmp);
+    return rc;
+}
+
+/* Replays one block; the last one may have its torn tail cut.  *packed_last: the last block
+ * is a packed one (a new current block is needed). */
+static int replay_block(sd_filestore *fs, uint32_t index, bool last, bool *packed_last) {
+    char path[4096];
+    fs_blk_path(fs, index, path, sizeof path);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = read_file(fd, &buf, &n);
+    if (rc) {
+        free(buf);
+        close(fd);
+        return rc;
+    }
+    if (fs->nblks == fs->cap) {
+        fs->cap = fs->cap ? fs->cap * 2 : 8;
+        fs->blks = realloc(fs->blks, fs->cap * sizeof *fs->blks);
+        if (!fs->blks) ms_panic("out of memory");
+    }
+    fs->blks[fs->nblks++] = (fs_blk){.index = index, .size = n};
+    if (fs_is_packed(buf, n)) {
+        uint8_t *lb = NULL;
+        size_t ln = 0;
+        int ur = fs_unpack(fs, index, buf, n, &lb, &ln);
+        if (ur == -ENOKEY || (ur == -EKEYREJECTED && !fs->unsealed_any && fs->new_key)) {
+            rc = ur;
+        } else if (ur) {
+            /* Damaged (or not authentic): the whole block is lost, fenced by the next one. */
+            fs_blk *b = &fs->blks[fs->nblks - 1];
+            b->keep = b->damaged = true;
+            fs->lost_bytes += n;
+            fs->damaged = true;
+        } else {
+            if (buf[8] & FS_PACK_SEALED) fs->unsealed_any = true;
+            fs->blks[fs->nblks - 1].packed = true;
+            rc = replay_records(fs, index, lb, ln, false, -1);
+        }
+        free(lb);
+        free(buf);
+        close(fd);
+        *packed_last = last;
+        return rc;
+    }
+    rc = replay_records(fs, index, buf, n, last, fd);
     free(buf);
     if (last && rc == 0)
         fs->cur_fd = fd;
@@ -244,8 +308,9 @@ int fs_recover(sd_filestore *fs, uint64_t first_seq) {
     int rc = list_blocks(fs, &idx, &n);
     if (rc) return rc;
     fs->replaying = true;
+    bool packed_last = false;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = replay_block(fs, idx[i], i + 1 == n);
+        rc = replay_block(fs, idx[i], i + 1 == n, &packed_last);
     fs->replaying = false;
     fs->damaged = false;
     free(idx);
@@ -254,6 +319,27 @@ int fs_recover(sd_filestore *fs, uint64_t first_seq) {
         if (first_seq > 0) rc = ms_purge(fs->ms, first_seq, NULL);
         if (rc == 0) rc = fs_new_block(fs, 1);
         if (rc == 0) rc = fs_sync(fs);
+    } else if (packed_last) {
+        /* Packed blocks are never appended to: a new current block. */
+        rc = fs_new_block(fs, fs->blks[fs->nblks - 1].index + 1);
+        if (rc == 0) rc = fs_sync(fs);
     }
+    if (rc == 0 && fs_want_pack(fs)) {
+        /* Sealed blocks not packed yet (a crash before packing, a restore, compression or
+         * encryption turned on): rewrite them now; with encryption, a current block that
+         * holds plaintext records is sealed (rotated) first. */
+        if (fs->cipher && fs->nblks && fs_block_has_plain(fs, fs->blks[fs->nblks - 1].index)) {
+            rc = fs_new_block(fs, fs->blks[fs->nblks - 1].index + 1);
+            if (rc == 0) rc = fs_sync(fs);
+        }
+        for (size_t i = 0; rc == 0 && i + 1 < fs->nblks; i++)
+            if (!fs->blks[i].packed && !fs->blks[i].damaged) fs_queue_pack(fs, fs->blks[i].index);
+        fs_pack_queued(fs);
+    }
+    /* Sparse blocks left by an earlier run (a crash before their compaction). */
+    for (size_t i = 0; rc == 0 && i + 1 < fs->nblks; i++)
+        if (fs->blks[i].live && fs_want_compact(fs, &fs->blks[i]))
+            fs_queue_compact(fs, fs->blks[i].index);
+    if (rc == 0) fs_compact_queued(fs);
     return rc;
 }

@@ -295,11 +295,45 @@ struct sd_consumer_store {
 
 typedef struct sd_store sd_store;
 
-/* Reserved for the file store: snapshot streaming is not defined here yet. */
+/* A stream snapshot (Go SnapshotResult), for $JS.API.STREAM.SNAPSHOT.  The archive is written
+ * completely before the call returns (stores are single-threaded: no concurrent streaming) to
+ * an unlinked temporary file; the caller reads it from fd in chunks of its choosing, then
+ * releases it with sd_snapshot_result_free.  Format (storaged/README.md, "Snapshots"): a tar
+ * archive in the snappy framing format (readable by Go's s2 reader), members
+ *   snapshot.inf                  "nxfs-snapshot 1" and the stream state (first),
+ *   <extra files>                 e.g. meta.inf (the stream config JSON of the JetStream layer),
+ *   msgs/<8 digits>.blk           the messages as file store blocks (plain, uncompressed),
+ *   obs/<consumer>/<file>         consumer state (include_consumers),
+ *   snapshot.sum                  "<xxh64 hex> <size> <name>" per member above (last).
+ * Memory stores produce the same archive (their messages as blocks): a snapshot of either
+ * kind restores into a file store directory (sd_restore_begin, filestore.h). */
 typedef struct sd_snapshot_result {
-    int fd;                /* readable end of the snapshot stream */
+    int fd;                /* the archive, at offset 0; -1 once freed */
     sd_stream_state state; /* state at snapshot time */
+    uint64_t size;         /* archive bytes */
 } sd_snapshot_result;
+
+/* An extra member of a snapshot archive (relative path, no "..", at most 200 bytes). */
+typedef struct sd_snapshot_file {
+    const char *name;
+    const uint8_t *data;
+    size_t len;
+} sd_snapshot_file;
+
+typedef struct sd_snapshot_opts {
+    bool include_consumers; /* obs/<name>/... (file store consumers) */
+    bool check_msgs;        /* verify every block's checksums first (Go checkMsgs) */
+    const sd_snapshot_file *files;
+    size_t num_files;
+    const char *tmp_dir; /* where the temporary archive lives; NULL: the stream directory (file
+                          * store) or $TMPDIR / /tmp (memory store) */
+} sd_snapshot_opts;
+
+/* Snapshot of any store (the ops->snapshot entry of both stores calls this without extra
+ * files).  opts may be NULL.  Errors: SD_ERR_STORE_CLOSED, SD_ERR_CORRUPT_STREAM_STATE
+ * (check_msgs found damage), negative errno. */
+int sd_store_snapshot(sd_store *st, const sd_snapshot_opts *opts, sd_snapshot_result *out);
+void sd_snapshot_result_free(sd_snapshot_result *r);
 
 typedef struct sd_store_ops {
     int (*store_msg)(sd_store *st, const char *subj, size_t subj_len, const uint8_t *hdr,
@@ -515,10 +549,13 @@ static inline int sd_store_num_pending_multi(sd_store *st, uint64_t sseq, const 
                                              uint64_t *valid_through) {
     return st->ops->num_pending_multi(st, sseq, fs, last_per_subject, total, valid_through);
 }
+/* Both zero *out first, so sd_stream_state_free is always safe on the result. */
 static inline void sd_store_state(sd_store *st, sd_stream_state *out) {
+    *out = (sd_stream_state){0};
     st->ops->state(st, out);
 }
 static inline void sd_store_fast_state(sd_store *st, sd_stream_state *out) {
+    *out = (sd_stream_state){0};
     st->ops->fast_state(st, out);
 }
 static inline int sd_store_encoded_stream_state(sd_store *st, uint64_t failed, uint8_t **buf,

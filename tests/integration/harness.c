@@ -697,6 +697,31 @@ void h_read_msg_at(const char *file, int line, h_conn *c, h_msg *m) {
     consume(c, need);
 }
 
+bool h_try_read_msg_at(const char *file, int line, h_conn *c, h_msg *m, int timeout_ms) {
+    int64_t deadline = h_now_ms() + timeout_ms;
+    for (;;) {
+        char *eol = c->len ? memmem(c->buf, c->len, "\r\n", 2) : NULL;
+        if (!eol) {
+            if (read_more(c, deadline) <= 0) return false;
+            continue;
+        }
+        size_t line_len = (size_t)(eol - c->buf) + 2;
+        if (line_len == 6 && !memcmp(c->buf, "PING", 4)) { /* the server's keep-alive */
+            consume(c, line_len);
+            h_sendn_at(file, line, c, "PONG\r\n", 6);
+            continue;
+        }
+        /* The size is the last token of MSG/HMSG lines: wait for the whole payload. */
+        const char *sp = eol;
+        while (sp > c->buf && sp[-1] != ' ') sp--;
+        size_t need = line_len + (size_t)strtoul(sp, NULL, 10) + 2;
+        while (c->len < need)
+            if (read_more(c, deadline) <= 0) return false;
+        h_read_msg_at(file, line, c, m);
+        return true;
+    }
+}
+
 void h_msg_free(h_msg *m) {
     free(m->data);
     m->data = NULL;

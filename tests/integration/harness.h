@@ -150,6 +150,10 @@ typedef struct h_msg {
 #define h_read_msg(c, m) h_read_msg_at(__FILE__, __LINE__, (c), (m))
 void h_read_msg_at(const char *file, int line, h_conn *c, h_msg *m);
 void h_msg_free(h_msg *m);
+/* Like h_read_msg, but false (nothing consumed) when no whole message arrives within
+ * timeout_ms; the server's PINGs meanwhile are answered. */
+#define h_try_read_msg(c, m, ms) h_try_read_msg_at(__FILE__, __LINE__, (c), (m), (ms))
+bool h_try_read_msg_at(const char *file, int line, h_conn *c, h_msg *m, int timeout_ms);
 
 /* Round trip: send PING, expect PONG.  Everything the server queued before the PONG (for this
  * connection) is then in c->buf; use it as a barrier after sends. */

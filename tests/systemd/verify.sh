@@ -7,7 +7,7 @@ src=$(cd "$(dirname "$0")/../../systemd" && pwd)
 command -v systemd-analyze >/dev/null || { echo "systemd-analyze not installed"; exit 77; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# storaged and raftd are not built yet: their units are checked against a stand-in executable.
+# raftd is checked against a stand-in executable until its own exists in the build.
 for f in nats.target nats-node.service nats-broker@.service nats-storaged.service \
          nats-raftd.service; do
   sed -e "s#/usr/local/bin/nats-server#$bin#g" -e "s#/usr/local/bin/nats-storaged#$bin#g" \

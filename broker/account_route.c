@@ -1,0 +1,276 @@
+/* Messages crossing accounts: stream imports, service imports and their responses.
+ *
+ * Ports Go nats-server v2.14.5 server/client.go processServiceImport (the request is
+ * re-published in the exporting account with a reply subject that maps back to the requester),
+ * the response service imports of server/accounts.go (addRespServiceImport,
+ * checkForReverseEntries: a singleton mapping goes with its first response, streamed and
+ * chunked ones when the response threshold passes, Go's default 2 minutes) and the delivery
+ * of stream imports (Go's shadow subscriptions: the importer sees the exporter's messages under
+ * the prefixed or mapped subject).
+ *
+ * Go names reply subjects "_R_.<random>.<random>"; here "_R_.<worker tag>.<sequence>", so a
+ * response published on another worker finds the worker that holds the mapping through the
+ * ordinary interest of the mesh.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "broker/account.h"
+#include "broker/client.h"
+#include "broker/deliver.h"
+#include "broker/server.h"
+#include "common/log.h"
+#include "common/subject.h"
+
+#define MAX_IMPORT_HOPS 4                     /* an import chain longer than this is not followed */
+#define RESPONSE_THRESHOLD_MS (2 * 60 * 1000) /* Go DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD */
+
+static nx_tr_out *scratch(br_server *s, uint32_t hops) {
+    return &s->accounts->scratch[hops % 4];
+}
+
+/* ---- reply mappings --------------------------------------------------------------------- */
+
+static void reply_unlink(br_acc_reg *r, br_reply *rp) {
+    if (rp->prev)
+        rp->prev->next = rp->next;
+    else
+        r->oldest = rp->next;
+    if (rp->next)
+        rp->next->prev = rp->prev;
+    else
+        r->newest = rp->prev;
+    nx_strmap_del(&r->replies, rp->token, rp->token_len);
+    free(rp);
+}
+
+void br_account_expire_replies(br_server *s, int64_t now_ms) {
+    br_acc_reg *r = s->accounts;
+    if (!r) return;
+    while (r->oldest && r->oldest->expires_ms <= now_ms)
+        reply_unlink(r, r->oldest);
+}
+
+/* Maps a fresh "_R_.<tag>.<n>" to the requester's reply; returns it (points into the entry). */
+static br_reply *reply_new(br_server *s, br_account *acc, np_str reply, br_resp_type rt) {
+    br_acc_reg *r = s->accounts;
+    char tok[48];
+    int tl = snprintf(tok, sizeof tok, "_R_.%s.%llx", r->tag, (unsigned long long)++r->reply_seq);
+    br_reply *rp = malloc(sizeof *rp + (size_t)tl + 1 + reply.len + 1);
+    if (!rp) abort();
+    *rp = (br_reply){.acc = acc,
+                     .rt = rt,
+                     .expires_ms = s->now_ms + RESPONSE_THRESHOLD_MS,
+                     .token_len = (uint32_t)tl,
+                     .reply_len = reply.len};
+    rp->token = rp->text;
+    memcpy(rp->token, tok, (size_t)tl + 1);
+    rp->reply = rp->text + tl + 1;
+    memcpy(rp->reply, reply.ptr, reply.len);
+    rp->reply[reply.len] = '\0';
+    rp->prev = r->newest;
+    if (r->newest)
+        r->newest->next = rp;
+    else
+        r->oldest = rp;
+    r->newest = rp;
+    nx_strmap_put(&r->replies, rp->token, rp->token_len, rp);
+    br_account_expire_replies(s, s->now_ms);
+    return rp;
+}
+
+/* ---- service imports -------------------------------------------------------------------- */
+
+#define CLIENT_INFO_HDR "Nats-Request-Info"
+
+/* Go getClientInfo(false) as JSON ({"acc","svc","rtt"}): the requester's account and RTT; a
+ * request crossing a second import keeps the first one's and names the service account. */
+static int client_info_json(const br_pub *m, const char *prev, size_t prev_len, const char *svc,
+                            char *out, size_t cap) {
+    const char *acc = m->pub && m->pub->acc ? m->pub->acc->name : m->acc->name;
+    int64_t rtt_ns = m->pub ? m->pub->rtt_ms * 1000000 : 0;
+    json_t *j = prev ? json_loadb(prev, prev_len, 0, NULL) : NULL;
+    if (j && json_is_object(j)) {
+        json_t *a = json_object_get(j, "acc"), *r = json_object_get(j, "rtt");
+        if (json_is_string(a)) acc = json_string_value(a);
+        rtt_ns = json_is_integer(r) ? json_integer_value(r) : 0;
+    } else {
+        svc = NULL;
+    }
+    size_t n = 0;
+    char q[600];
+    br_go_quote(q, sizeof q, acc, strlen(acc));
+    n += (size_t)snprintf(out, cap, "{\"acc\":%s", q);
+    if (svc) {
+        br_go_quote(q, sizeof q, svc, strlen(svc));
+        n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, ",\"svc\":%s", q);
+    }
+    if (rtt_ns)
+        n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, ",\"rtt\":%lld", (long long)rtt_ns);
+    n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "}");
+    json_decref(j);
+    return n < cap ? (int)n : -1;
+}
+
+/* Go setHeader(ClientInfoHdr, ...): the message with its Nats-Request-Info header replaced
+ * (added, with a NATS/1.0 line when it had no headers).  Fills m2's payload, lengths and size
+ * texts from buf (malloc'd, the caller frees). */
+static uint8_t *with_client_info(const br_pub *m, br_pub *m2, const br_service_in *si,
+                                 char *hdr_str, char *size_str) {
+    const char *hdr = (const char *)m->payload;
+    size_t hl = m->hdr_len;
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    /* The old header block without its final CRLF, minus any Nats-Request-Info line. */
+    size_t keep_cap = hl + 1;
+    char *keep = malloc(keep_cap);
+    if (!keep) abort();
+    size_t kl = 0;
+    if (hl > 2) {
+        const char *p = hdr, *end = hdr + hl - 2;
+        while (p < end) {
+            const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+            const char *next = eol ? eol + 2 : end;
+            size_t ll = (size_t)((eol ? eol : end) - p);
+            size_t kn = sizeof CLIENT_INFO_HDR - 1;
+            if (p != hdr && ll > kn && !memcmp(p, CLIENT_INFO_HDR, kn) && p[kn] == ':') {
+                prev = p + kn + 1;
+                while (prev < p + ll && *prev == ' ')
+                    prev++;
+                prev_len = (size_t)(p + ll - prev);
+            } else {
+                memcpy(keep + kl, p, (size_t)(next - p));
+                kl += (size_t)(next - p);
+            }
+            p = next;
+        }
+    }
+    char info[1400];
+    int il = client_info_json(m, m->hops ? prev : NULL, prev_len, si->acc->name, info, sizeof info);
+    if (il < 0) il = snprintf(info, sizeof info, "{}");
+    size_t body_len = m->total_len - hl;
+    size_t cap = (kl ? kl : 10) + sizeof CLIENT_INFO_HDR + 2 + (size_t)il + 4 + body_len;
+    uint8_t *buf = malloc(cap);
+    if (!buf) abort();
+    size_t n = 0;
+    if (kl) {
+        memcpy(buf, keep, kl);
+        n = kl;
+    } else {
+        memcpy(buf, "NATS/1.0\r\n", 10);
+        n = 10;
+    }
+    free(keep);
+    n += (size_t)sprintf((char *)buf + n, "%s: %.*s\r\n\r\n", CLIENT_INFO_HDR, il, info);
+    size_t new_hl = n;
+    memcpy(buf + n, m->payload + hl, body_len);
+    n += body_len;
+    m2->payload = buf;
+    m2->hdr_len = (uint32_t)new_hl;
+    m2->total_len = (uint32_t)n;
+    int a = sprintf(hdr_str, "%zu", new_hl), b = sprintf(size_str, "%zu", n);
+    m2->hdr_str = (np_str){hdr_str, (uint32_t)a};
+    m2->size_str = (np_str){size_str, (uint32_t)b};
+    return buf;
+}
+
+static bool service_request(br_server *s, const br_pub *m, br_service_in *si) {
+    br_pub m2 = *m;
+    m2.acc = si->dest;
+    m2.hops = m->hops + 1;
+    if (si->tr) {
+        nx_tr_out *o = scratch(s, m2.hops);
+        if (nx_transform_match(si->tr, m->subject.ptr, m->subject.len, o) != 0) return false;
+        m2.subject = (np_str){o->buf, (uint32_t)o->len};
+    } else if (!si->use_pub) {
+        m2.subject = (np_str){si->to, (uint32_t)strlen(si->to)};
+    }
+    br_reply *rp = NULL;
+    if (m->reply.len) {
+        rp = reply_new(s, si->acc, m->reply, si->rt);
+        m2.reply = (np_str){rp->token, rp->token_len};
+    }
+    char hdr_str[24], size_str[24];
+    uint8_t *buf = with_client_info(m, &m2, si, hdr_str, size_str);
+    bool delivered = br_route_publish(s, &m2);
+    free(buf);
+    if (!delivered && rp) reply_unlink(s->accounts, rp); /* no responder: nothing will come */
+    return delivered;
+}
+
+static bool service_response(br_server *s, const br_pub *m) {
+    br_acc_reg *r = s->accounts;
+    br_reply *rp = nx_strmap_get(&r->replies, m->subject.ptr, m->subject.len);
+    if (!rp) return false;
+    br_pub m2 = *m;
+    m2.acc = rp->acc;
+    m2.hops = m->hops + 1;
+    m2.response = true; /* Go: a response is not a new request (TestServiceImportReplyMatchCycle) */
+    /* The reply subject is copied: a singleton mapping goes before delivery ends. */
+    nx_tr_out *o = scratch(s, m2.hops);
+    if (o->cap < rp->reply_len + 1) {
+        char *nb = realloc(o->buf, rp->reply_len + 1);
+        if (!nb) abort();
+        o->buf = nb;
+        o->cap = rp->reply_len + 1;
+    }
+    memcpy(o->buf, rp->reply, rp->reply_len + 1);
+    o->len = rp->reply_len;
+    m2.subject = (np_str){o->buf, (uint32_t)o->len};
+    if (rp->rt == BR_RESP_SINGLETON)
+        reply_unlink(r, rp);
+    else
+        rp->expires_ms = s->now_ms + RESPONSE_THRESHOLD_MS;
+    return br_route_publish(s, &m2);
+}
+
+bool br_account_internal(br_server *s, const br_pub *m, br_isub *is, bool from_mesh) {
+    if (m->hops >= MAX_IMPORT_HOPS) return false;
+    if (is->what == BR_ISUB_RESPONSE) return service_response(s, m);
+    if (is->what == BR_ISUB_SYS) return br_sys_request(s, m);
+    /* Service imports run where the request was published: every worker has them. */
+    if (from_mesh || !is->si || m->response) return false;
+    return service_request(s, m, is->si);
+}
+
+/* ---- stream imports --------------------------------------------------------------------- */
+
+bool br_account_stream_exports(br_server *s, const br_pub *m) {
+    br_account *a = m->acc;
+    if (!a || !a->nstreams_out || m->hops >= MAX_IMPORT_HOPS) return false;
+    bool delivered = false;
+    for (size_t i = 0; i < a->nstreams_out; i++) {
+        const br_stream_out *so = &a->streams_out[i];
+        if (!nx_subject_match_literal(m->subject.ptr, m->subject.len, so->from, strlen(so->from)))
+            continue;
+        br_pub m2 = *m;
+        m2.acc = so->to_acc;
+        m2.hops = m->hops + 1;
+        m2.stream_import = true;
+        nx_tr_out *o = scratch(s, m2.hops);
+        if (so->prefix) {
+            size_t pl = strlen(so->prefix), need = pl + m->subject.len + 1;
+            if (o->cap < need) {
+                char *nb = realloc(o->buf, need);
+                if (!nb) abort();
+                o->buf = nb;
+                o->cap = need;
+            }
+            memcpy(o->buf, so->prefix, pl);
+            memcpy(o->buf + pl, m->subject.ptr, m->subject.len);
+            o->len = pl + m->subject.len;
+            o->buf[o->len] = '\0';
+            m2.subject = (np_str){o->buf, (uint32_t)o->len};
+        } else if (so->tr) {
+            if (nx_transform_match(so->tr, m->subject.ptr, m->subject.len, o) != 0) continue;
+            m2.subject = (np_str){o->buf, (uint32_t)o->len};
+        } else if (so->to) {
+            m2.subject = (np_str){so->to, (uint32_t)strlen(so->to)};
+        }
+        delivered |= br_route_publish(s, &m2);
+    }
+    return delivered;
+}

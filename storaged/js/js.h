@@ -1,0 +1,93 @@
+/* JetStream inside storaged: the JetStream API ($JS.API.>), publishes into streams, consumers.
+ *
+ * Ports Go nats-server v2.14.5 server/jetstream.go, jetstream_api.go, stream.go, consumer.go
+ * for a single node.  This layer does no I/O of its own: storaged's process loop
+ * (storaged/sd_process.c) hands it every message published on a subject it holds interest in,
+ * and gives it a host (js_host) through which it publishes replies, deliveries and advisories
+ * and declares the interest it needs.  Everything runs on storaged's one thread.
+ *
+ * Durability: a PubAck (or any reply that reports a write done) is not published when the
+ * message is stored but queued, and only published by js_server_flush() after the stores
+ * have synced (group commit: the loop drains a batch of inbound messages, then flushes once).
+ */
+#ifndef SD_JS_H
+#define SD_JS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storaged/filestore.h"
+
+typedef struct js_server js_server;
+
+/* What the process offers the JetStream layer. */
+typedef struct js_host {
+    void *ctx;
+    /* Publishes a message to the node's subscribers (like a client PUB/HPUB). hdr may be NULL
+     * (hdr_len 0) for a plain message; reply may be NULL (reply_len 0). */
+    void (*publish)(void *ctx, const char *subj, size_t subj_len, const char *reply,
+                    size_t reply_len, const uint8_t *hdr, size_t hdr_len, const uint8_t *data,
+                    size_t data_len);
+    /* Adds (delta +1) or removes (-1) a subscription of this process on `subject` (may hold
+     * wildcards).  Inbound messages are only delivered for subjects subscribed here. */
+    void (*interest)(void *ctx, const char *subject, int delta);
+    /* True when some client subscribes to a subject matching `subject` (literal). */
+    bool (*has_interest)(void *ctx, const char *subject);
+    /* Wall clock, ns since the epoch (tests pass a fake clock). */
+    int64_t (*now_ns)(void *ctx);
+} js_host;
+
+/* The node's JetStream settings (Go's jetstream {} block and -js/-sd flags). */
+typedef struct js_config {
+    const char *store_dir;   /* streams live in <store_dir>/jetstream/<account>/streams/<name> */
+    int64_t max_memory;      /* max_memory_store; < 0: unlimited (Go computes a default) */
+    int64_t max_store;       /* max_file_store; < 0: unlimited */
+    const char *domain;      /* NULL or "" for none */
+    sd_fs_sync_mode sync;    /* SD_FS_SYNC_NONE with group commit is the default (durable) */
+    int64_t sync_interval_ns;
+    uint64_t block_size;     /* max_file; 0: default */
+    const char *server_id;   /* for advisories and cluster info */
+    const char *server_name;
+    int32_t max_payload;     /* the node's max_payload (max_msg_size defaults) */
+    /* jetstream { strict: false }: API requests decoded leniently as Go's json.Unmarshal
+     * fallback does (unknown fields ignored).  Added by the stream side; false = Go's
+     * default strict mode. */
+    bool strict_off;
+} js_config;
+
+/* An inbound message. Pointers are valid only during the call. */
+typedef struct js_inmsg {
+    const char *account; /* NULL: the global account "$G" */
+    const char *subject;
+    size_t subject_len;
+    const char *reply;
+    size_t reply_len;
+    const uint8_t *hdr; /* NATS/1.0 header block or NULL */
+    size_t hdr_len;
+    const uint8_t *data;
+    size_t data_len;
+} js_inmsg;
+
+/* Opens JetStream: recovers every stream and consumer under store_dir and declares the
+ * interest it needs through host->interest.  NULL with a message in err on failure. */
+js_server *js_server_open(const js_config *cfg, const js_host *host, char *err, size_t err_len);
+void js_server_close(js_server *js);
+
+/* Handles one inbound message (API request, stream publish, ack, flow control reply). */
+void js_server_inbound(js_server *js, const js_inmsg *m);
+/* Group commit: syncs stores written since the last flush, then publishes the replies that
+ * waited for it. */
+void js_server_flush(js_server *js);
+/* Timers (expiry, ack wait, heartbeats, pull request expiry): the next deadline in ns since
+ * the epoch (INT64_MAX: none) and the call that runs what is due. */
+int64_t js_server_next_deadline(js_server *js);
+void js_server_tick(js_server *js, int64_t now_ns);
+
+/* Figures for /jsz and $JS.API.INFO. */
+typedef struct js_usage {
+    uint64_t streams, consumers, messages, bytes, memory, storage, api_total, api_errors;
+} js_usage;
+void js_server_usage(js_server *js, js_usage *out);
+
+#endif

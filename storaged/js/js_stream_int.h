@@ -1,0 +1,215 @@
+/* Stream-side internals of storaged's JetStream layer (js_server.c, js_api*.c, js_stream*.c).
+ * Not for the consumer side, which uses js_int.h only.
+ *
+ * Ports the stream structures of Go nats-server v2.14.5 server/stream.go (stream,
+ * StreamConfig, ddentry), server/jetstream.go (jetStream, jsAccount) for a single node.
+ */
+#ifndef SD_JS_STREAM_INT_H
+#define SD_JS_STREAM_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/strmap.h"
+#include "common/transform.h"
+#include "storaged/js/js_api_json.h"
+#include "storaged/js/js_errors.h"
+#include "storaged/js/js_int.h"
+
+#define JS_API_LEVEL 4
+#define JS_GO_VERSION "2.14.5"
+#define JS_MAX_NAME_LEN 255
+#define JS_MAX_DESCRIPTION_LEN 4096
+#define JS_MAX_METADATA_LEN (128 * 1024)
+#define JS_API_NAMES_LIMIT 1024
+#define JS_API_LIST_LIMIT 256
+#define JS_MAX_SUBJECT_DETAILS 100000
+#define JS_DEFAULT_DUPLICATES_NS (2LL * 60 * 1000000000LL)
+#define JS_MS 1000000LL
+#define JS_SEC 1000000000LL
+
+/* Go StreamConfig (+ StreamConfigRequest.pedantic). */
+typedef struct js_stream_cfg {
+    char *name;
+    char *description;
+    char **subjects;
+    size_t nsubjects;
+    sd_retention_policy retention;
+    int64_t max_consumers;
+    int64_t max_msgs;
+    int64_t max_bytes;
+    int64_t max_age;
+    int64_t max_msgs_per;
+    int32_t max_msg_size;
+    sd_discard_policy discard;
+    int storage; /* 0 (unset), SD_STORAGE_FILE, SD_STORAGE_MEMORY */
+    int64_t replicas;
+    bool no_ack;
+    int64_t duplicates;
+    json_t *placement; /* raw Go Placement, or NULL */
+    json_t *mirror;    /* raw Go StreamSource (unsupported: rejected) */
+    json_t *sources;   /* raw []StreamSource (unsupported: rejected) */
+    int compression;   /* 0 none, 1 s2 */
+    uint64_t first_seq;
+    bool has_transform;
+    char *tr_src, *tr_dest;
+    bool has_republish;
+    char *rp_src, *rp_dest;
+    bool rp_headers_only;
+    bool allow_direct, mirror_direct, discard_new_per;
+    bool sealed, deny_delete, deny_purge, allow_rollup;
+    int64_t cl_inactive_threshold;
+    int64_t cl_max_ack_pending;
+    bool allow_msg_ttl;
+    int64_t sdm_ttl;
+    bool allow_msg_counter, allow_atomic, allow_msg_schedules;
+    int persist_mode; /* 0 default, 1 async */
+    bool allow_batched;
+    json_t *metadata; /* object of strings, or NULL */
+    bool pedantic;    /* request only */
+} js_stream_cfg;
+
+void js_stream_cfg_free(js_stream_cfg *c);
+void js_stream_cfg_copy(js_stream_cfg *dst, const js_stream_cfg *src);
+/* Strict decode of a StreamConfigRequest (or, with is_request false, a stored
+ * StreamConfig).  0, or -1 with Go's decode error text in err. */
+int js_stream_cfg_decode(const json_t *v, js_stream_cfg *c, bool is_request, char *err,
+                         size_t errlen);
+/* Go's StreamConfig JSON (field order and omitempty as Go).  dynamic_meta adds
+ * _nats.ver/_nats.level (setDynamicStreamMetadata). */
+json_t *js_stream_cfg_json(const js_stream_cfg *c, bool dynamic_meta);
+/* Go setStaticStreamMetadata. */
+void js_stream_cfg_set_static_meta(js_stream_cfg *c);
+/* Go checkStreamCfg for a single node: fills defaults; 0 or an err_code with its argument
+ * (Go's error text, malloc'd) in *arg. */
+int js_stream_cfg_check(js_server *js, js_account *acc, js_stream_cfg *c, bool pedantic,
+                        char **arg);
+/* Go configUpdateCheck (old vs new) after check; 0 or err_code with *arg. */
+int js_stream_cfg_update_check(js_account *acc, const js_stream_cfg *old, js_stream_cfg *c,
+                               char **arg);
+/* The store config for a stream config (pointers borrowed from c). */
+void js_stream_cfg_store(const js_stream_cfg *c, sd_stream_config *sc);
+
+/* Go ddentry: a message id in the duplicates window. */
+typedef struct js_ddentry {
+    char *id;
+    uint64_t seq;
+    int64_t ts;
+} js_ddentry;
+
+struct js_stream {
+    js_account *acc;
+    js_stream_cfg cfg;
+    json_t *cfg_json; /* js_stream_config_json: Go StreamConfig JSON of cfg */
+    sd_store *store;
+    char *dir; /* <store_dir>/jetstream/<acc>/streams/<name> */
+    int64_t created;
+    uint64_t lseq;
+    char *lmsgid;
+    nx_strmap ddmap; /* id -> js_ddentry* */
+    js_ddentry **ddarr; /* in insertion (time) order, ddhead first live */
+    size_t ddlen, ddhead, ddcap;
+    nx_transform *itr; /* input subject transform */
+    nx_transform *tr;  /* republish transform */
+    void *consumers;   /* consumer side's slot */
+    bool dirty;
+    bool closed;
+};
+
+struct js_account {
+    js_server *js;
+    char *name;
+    js_stream **streams;
+    size_t nstreams;
+    uint64_t api_total, api_errors;
+};
+
+typedef struct js_deferred {
+    char *subj;
+    char *hdr;
+    size_t hdr_len;
+    uint8_t *data;
+    size_t len;
+} js_deferred;
+
+struct js_server {
+    js_config cfg; /* strings owned */
+    js_host host;
+    js_account **accounts;
+    size_t naccounts;
+    js_deferred *deferred;
+    size_t ndeferred, deferred_cap;
+    uint64_t api_total, api_errors;
+};
+
+/* js_server.c */
+void js_server_declare_stream_interest(js_server *js, js_stream *st, int delta);
+/* Counts an API call for the account (Go trackAPI / trackAPIErr). */
+void js_api_track(js_account *acc, bool is_err);
+/* Publishes an API response object (type first, error next, then the rest). */
+void js_api_send(js_server *js, js_account *acc, const char *reply, const char *type,
+                 json_t *resp, bool track);
+void js_account_free(js_account *acc);
+/* Stream dir base for an account: <store_dir>/jetstream/<acc>/streams (malloc'd). */
+char *js_account_streams_dir(js_server *js, const char *acc);
+
+/* js_stream.c */
+/* Go addStream: check the config, create the store and persist the config.  Returns the
+ * stream, or NULL with err_code/arg set (arg malloc'd or NULL). *existing set when a stream
+ * with an equal config already existed. */
+js_stream *js_stream_add(js_account *acc, js_stream_cfg *cfg, bool pedantic, int *err_code,
+                         char **arg, bool *existing);
+/* Go stream update. 0 or err_code with *arg. */
+int js_stream_update(js_stream *st, js_stream_cfg *cfg, bool pedantic, char **arg);
+/* Deletes the stream and its files and frees it. */
+void js_stream_delete(js_stream *st);
+/* Closes (no deletion) and frees. */
+void js_stream_close(js_stream *st);
+/* Recovers every stream of one account directory. */
+void js_stream_recover_all(js_server *js, const char *acc_name, const char *dir);
+/* Go StreamInfo JSON; details adds the deleted list; subjects_filter fills "subjects". */
+#define JS_INFO_DOMAIN 1
+#define JS_INFO_CLUSTER 2
+#define JS_INFO_DYNAMIC_META 4
+#define JS_INFO_DETAILS 8
+json_t *js_stream_state_json(js_stream *st, bool details, json_t *subjects);
+/* subjects (borrowed, may be NULL) becomes state.subjects. */
+json_t *js_stream_info_json(js_stream *st, int flags, json_t *subjects);
+/* Go mset.purge; 0 or err_code with *arg.  purged in *purged. */
+int js_stream_purge(js_stream *st, const char *filter, uint64_t seq, uint64_t keep,
+                    bool has_req, uint64_t *purged, char **arg);
+/* Removes seq (erase: overwrite).  1 removed, 0 not found, < 0 store error. */
+int js_stream_remove_msg(js_stream *st, uint64_t seq, bool erase);
+/* Writes meta.json for the stream (temp + fsync + rename). 0 or -errno. */
+int js_stream_write_meta(js_stream *st);
+/* Subject matches one of the stream's subjects. */
+bool js_stream_matches(const js_stream *st, const char *subj);
+/* Duplicate-window bookkeeping. */
+js_ddentry *js_stream_check_msgid(js_stream *st, const char *id);
+void js_stream_store_msgid(js_stream *st, const char *id, uint64_t seq, int64_t ts);
+void js_stream_purge_msgids(js_stream *st, int64_t now);
+/* Account usage: total bytes by storage, reservations. */
+void js_account_usage(js_account *acc, uint64_t *mem, uint64_t *store, uint64_t *rmem,
+                      uint64_t *rstore, uint64_t *consumers);
+
+/* js_stream_pub.c: Go processJetStreamMsg for an inbound message on a stream subject. */
+void js_stream_process_msg(js_stream *st, const js_inmsg *m);
+/* Header helpers (Go genHeader / removeHeaderIfPresent) into malloc'd buffers. */
+char *js_hdr_append(const uint8_t *hdr, size_t hdr_len, const char *key, const char *val,
+                    size_t *out_len);
+/* Go getHeader lookups as NUL-terminated copies (malloc'd) or NULL. */
+char *js_hdr_get(const uint8_t *hdr, size_t hdr_len, const char *key);
+
+/* js_stream_counter.c: Go big.Int decimal strings for counter streams. */
+bool js_counter_valid(const char *s);
+char *js_counter_add(const char *a, const char *b);
+
+/* js_api.c / js_api_msg.c */
+bool js_api_level_error(const js_inmsg *m);
+void js_api_dispatch(js_server *js, js_account *acc, const js_inmsg *m);
+void js_api_direct_get(js_server *js, js_account *acc, const js_inmsg *m);
+void js_api_msg_get(js_server *js, js_account *acc, const char *stream, const js_inmsg *m);
+void js_api_msg_delete(js_server *js, js_account *acc, const char *stream, const js_inmsg *m);
+
+#endif
