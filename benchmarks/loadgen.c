@@ -1,7 +1,7 @@
 /* loadgen: command line and entry point of the NATS load generator (see loadgen.h and
  * benchmarks/README.md). Modes follow `nats bench`: pub, sub, pubsub (fan-out and N x M),
  * queue, req (request/reply with latency percentiles), plus idle (many idle connections, for
- * memory). JetStream modes are recognised but refused until the server has JetStream. */
+ * memory), and js-pub (JetStream publish with PubAck latency, lg_js.c). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,7 +22,10 @@ static void usage(FILE *f) {
         "  req      N requesters (one request outstanding each) against M responders in a\n"
         "           queue group, both run here; latency p50/p90/p99/max (--pub, --sub)\n"
         "  idle     open --conns connections (CONNECT+PING, wait PONG) and hold them\n"
-        "  js-pub, js-consume   JetStream: not available until JetStream exists\n"
+        "  js-pub   N publishers into a stream created for the run, each keeping up to\n"
+        "           --window PubAcks outstanding (1 = synchronous); ack latency percentiles\n"
+        "           (--pub, --stream, --storage)\n"
+        "  js-consume   not built yet\n"
         "options:\n"
         "  -s, --server URL    host:port or nats://host:port (default 127.0.0.1:4222)\n"
         "      --subject S     subject (default bench.loadgen)\n"
@@ -42,6 +45,8 @@ static void usage(FILE *f) {
         "      --hold S        idle: hold them S seconds once all are ready (default 2)\n"
         "      --rss-pid PID   idle: report this process's VmRSS while holding\n"
         "      --json          print only the JSON line\n"
+        "      --stream NAME   js: stream name (default LGBENCH)\n"
+        "      --storage T     js: file or memory (default file)\n"
         "      --lat-file PATH req: write every round trip in us, one per line, in request\n"
         "                      order (requester after requester), to look at the tail\n"
         "Output: a human summary, then one JSON line (the last line, starting with '{').\n"
@@ -91,6 +96,7 @@ static const struct {
 } modes[] = {
     {"pub", LG_MODE_PUB},     {"sub", LG_MODE_SUB}, {"pubsub", LG_MODE_PUBSUB},
     {"queue", LG_MODE_QUEUE}, {"req", LG_MODE_REQ}, {"idle", LG_MODE_IDLE},
+    {"js-pub", LG_MODE_JSPUB},
 };
 
 int main(int argc, char **argv) {
@@ -106,12 +112,14 @@ int main(int argc, char **argv) {
         .grace = 5.0,
         .conns = 10000,
         .hold = 2.0,
+        .stream = "LGBENCH",
+        .storage = "file",
     };
     long long window = -1;
     strcpy(o.host, "127.0.0.1");
     strcpy(o.port, "4222");
     enum { O_SUBJ = 256, O_PUB, O_SUB, O_SIZE, O_WIN, O_FLUSH, O_MAXP, O_QUEUE, O_GRACE,
-           O_CONNS, O_HOLD, O_RSS, O_JSON, O_LATF };
+           O_CONNS, O_HOLD, O_RSS, O_JSON, O_LATF, O_STREAM, O_STORAGE };
     static const struct option lo[] = {
         {"server", required_argument, 0, 's'}, {"subject", required_argument, 0, O_SUBJ},
         {"pub", required_argument, 0, O_PUB},  {"sub", required_argument, 0, O_SUB},
@@ -122,6 +130,7 @@ int main(int argc, char **argv) {
         {"conns", required_argument, 0, O_CONNS}, {"hold", required_argument, 0, O_HOLD},
         {"rss-pid", required_argument, 0, O_RSS}, {"json", no_argument, 0, O_JSON},
         {"lat-file", required_argument, 0, O_LATF},
+        {"stream", required_argument, 0, O_STREAM}, {"storage", required_argument, 0, O_STORAGE},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
     };
     int c;
@@ -162,6 +171,8 @@ int main(int argc, char **argv) {
         case O_RSS: o.rss_pid = atoi(optarg); break;
         case O_JSON: o.json_only = true; break;
         case O_LATF: o.lat_file = optarg; break;
+        case O_STREAM: o.stream = optarg; break;
+        case O_STORAGE: o.storage = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -171,10 +182,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     o.mode_name = argv[optind];
-    if (!strncmp(o.mode_name, "js", 2)) {
-        fprintf(stderr, "loadgen: mode '%s': JetStream benchmarks are not available until "
-                        "JetStream exists in this server (storaged is not implemented yet)\n",
-                o.mode_name);
+    if (!strcmp(o.mode_name, "js-consume")) {
+        fprintf(stderr, "loadgen: mode 'js-consume' is not built yet\n");
         return 2;
     }
     bool found = false;
@@ -203,12 +212,25 @@ int main(int argc, char **argv) {
     }
     /* Enough in flight to keep the server busy through scheduling hiccups on a small
      * machine, far below the 64 MB max_pending at which servers cut a slow consumer off. */
-    if (window < 0) o.window = (8u << 20) / (o.size + strlen(o.subject) + 32);
+    if (window < 0 && o.mode == LG_MODE_JSPUB) o.window = 128; /* outstanding PubAcks */
+    else if (window < 0) o.window = (8u << 20) / (o.size + strlen(o.subject) + 32);
     else o.window = (uint64_t)window;
     if (o.window && o.window < 2) o.window = 2;
     /* A closed socket must be an error we report, not a silent SIGPIPE death. */
     signal(SIGPIPE, SIG_IGN);
 
+    if (o.mode == LG_MODE_JSPUB) {
+        if (!o.window) o.window = 1;
+        if (strcmp(o.storage, "file") && strcmp(o.storage, "memory")) {
+            fprintf(stderr, "loadgen: --storage must be file or memory\n");
+            return 2;
+        }
+        if (strlen(o.stream) > 200) {
+            fprintf(stderr, "loadgen: --stream must be at most 200 characters\n");
+            return 2;
+        }
+        return lg_js_run(&o);
+    }
     if (o.mode == LG_MODE_IDLE) {
         lg_idle_result r;
         lg_idle_run(&o, &r);

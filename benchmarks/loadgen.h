@@ -23,6 +23,7 @@ typedef enum {
     LG_MODE_QUEUE,   /* N publishers, M subscribers in one queue group */
     LG_MODE_REQ,     /* N requesters against M responders (queue group), latency */
     LG_MODE_IDLE,    /* many connections that only CONNECT+PING, for memory per connection */
+    LG_MODE_JSPUB,   /* JetStream publish with a window of outstanding PubAcks (lg_js.c) */
 } lg_mode;
 
 typedef struct lg_opts {
@@ -46,6 +47,8 @@ typedef struct lg_opts {
     int rss_pid;           /* idle mode: read this process's VmRSS while holding (0 = no) */
     bool json_only;
     const char *lat_file;  /* req mode: write every round trip (us, in request order) here */
+    const char *stream;    /* js modes: the stream to create (and delete afterwards) */
+    const char *storage;   /* js modes: "file" or "memory" */
 } lg_opts;
 
 /* ---- connection and protocol reader (lg_conn.c) ---- */
@@ -138,6 +141,10 @@ typedef struct lg_idle_result {
 
 int lg_idle_run(const lg_opts *o, lg_idle_result *r);
 void lg_proc_tree_mem(int root, long *rss_kb, long *pss_kb);
+
+/* ---- JetStream publish (lg_js.c) ---- */
+
+int lg_js_run(const lg_opts *o);  /* runs and reports; returns the exit status */
 
 /* ---- report (lg_report.c) ---- */
 
