@@ -38,11 +38,12 @@ static size_t put_str(char *dst, np_str s) {
 /* Go deliverMsg: true if the message was queued for the subscriber. */
 static bool deliver_local(const br_pub *m, br_sub *sub) {
     br_client *c = sub->client;
+    np_str shown = m->deliver.len ? m->deliver : m->subject;
     if (sub->closed || c->closing) return false;
     if (c == m->pub && !c->echo) return false;
     /* Go checkDenySub: a wildcard subscription may not receive a subject its user is denied. */
     if (c->perms.deny_filter &&
-        br_perms_deny_delivery(&c->perms, m->subject.ptr, m->subject.len, sub->sl.queue,
+        br_perms_deny_delivery(&c->perms, shown.ptr, shown.len, sub->sl.queue,
                                sub->sl.queue ? sub->sl.queue_len : 0))
         return false;
 
@@ -65,7 +66,7 @@ static bool deliver_local(const br_pub *m, br_sub *sub) {
         body_len -= m->hdr_len;
     }
     /* MSG <subject> <sid> [reply] <size>\r\n  or  HMSG ... <hdr> <total>\r\n */
-    size_t line_max = 5 + m->subject.len + 1 + sub->sid_len + 1 + m->reply.len + 1 +
+    size_t line_max = 5 + shown.len + 1 + sub->sid_len + 1 + m->reply.len + 1 +
                       m->hdr_str.len + 1 + m->size_str.len + 24;
     if (c->out.pending + line_max + body_len + 2 > (uint64_t)c->srv->opts->max_pending) {
         slow_consumer(c);
@@ -79,7 +80,7 @@ static bool deliver_local(const br_pub *m, br_sub *sub) {
     if (with_hdr) line[n++] = 'H';
     memcpy(line + n, "MSG ", 4);
     n += 4;
-    n += put_str(line + n, m->subject);
+    n += put_str(line + n, shown);
     line[n++] = ' ';
     memcpy(line + n, sub->sid, sub->sid_len);
     n += sub->sid_len;
@@ -225,6 +226,7 @@ void br_deliver_from_mesh(void *ctx, const br_mesh_msg *mm, const np_str *queues
     br_account *acc = br_account_lookup_or_create(s, mm->account.ptr, mm->account.len);
     br_pub m = {.acc = acc,
                 .subject = mm->subject,
+                .deliver = mm->deliver,
                 .reply = mm->reply,
                 .size_str = mm->size_str,
                 .hdr_str = mm->hdr_str,

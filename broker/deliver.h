@@ -27,6 +27,7 @@ typedef struct br_pub {
     bool stream_import;     /* delivered into an importer: its subscribers only (Go's shadow
                              * subscriptions), no further import of any kind */
     np_str subject;
+    np_str deliver; /* Go pa.deliver: the subject shown in MSG when not `subject` (mesh.h) */
     np_str reply;
     np_str size_str; /* the client's own size text: Go echoes it verbatim in MSG/HMSG */
     np_str hdr_str;

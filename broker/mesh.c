@@ -30,7 +30,7 @@ typedef struct rec_msg {
     uint32_t queues_only;
     uint64_t visited;
     uint32_t account_len; /* 0: the global account; bytes follow the subject */
-    uint32_t pad;
+    uint32_t deliver_len; /* the subject clients see, if not `subject`; follows the account */
 } rec_msg;
 
 typedef struct local_interest {
@@ -180,8 +180,8 @@ bool br_mesh_forward(br_mesh *m, uint32_t w, const br_mesh_msg *msg, const sl_su
     br_mesh_peer *p = &m->peers[w];
     if (!p->alive) return false;
     size_t alen = acc_norm(msg->account.ptr, msg->account.len);
-    uint64_t len = sizeof(rec_msg) + msg->subject.len + alen + msg->reply.len +
-                   msg->size_str.len + msg->hdr_str.len + msg->total_len;
+    uint64_t len = sizeof(rec_msg) + msg->subject.len + alen + msg->deliver.len +
+                   msg->reply.len + msg->size_str.len + msg->hdr_str.len + msg->total_len;
     for (uint32_t i = 0; i < nqueues; i++) len += 4 + queues[i]->queue_len;
     if (len > nx_ring_max_payload(&p->out)) {
         atomic_fetch_add(&m->node->shm->workers[m->self].mesh_dropped, 1);
@@ -202,7 +202,7 @@ bool br_mesh_forward(br_mesh *m, uint32_t w, const br_mesh_msg *msg, const sl_su
     rec_msg h = {msg->hdr_len,      msg->total_len,    msg->subject.len,
                  msg->reply.len,    msg->size_str.len, msg->hdr_str.len,
                  nqueues,           msg->queues_only,  msg->visited,
-                 (uint32_t)alen,    0};
+                 (uint32_t)alen,    (uint32_t)msg->deliver.len};
     uint8_t *o = dst;
     memcpy(o, &h, sizeof h);
     o += sizeof h;
@@ -210,6 +210,8 @@ bool br_mesh_forward(br_mesh *m, uint32_t w, const br_mesh_msg *msg, const sl_su
     o += msg->subject.len;
     if (alen) memcpy(o, msg->account.ptr, alen);
     o += alen;
+    if (msg->deliver.len) memcpy(o, msg->deliver.ptr, msg->deliver.len);
+    o += msg->deliver.len;
     memcpy(o, msg->reply.ptr, msg->reply.len);
     o += msg->reply.len;
     memcpy(o, msg->size_str.ptr, msg->size_str.len);
@@ -309,8 +311,8 @@ static void on_msg(br_mesh *m, const uint8_t *d, uint32_t len) {
     rec_msg h;
     if (len < sizeof h) return;
     memcpy(&h, d, sizeof h);
-    uint64_t fixed = (uint64_t)sizeof h + h.subject_len + h.account_len + h.reply_len +
-                     h.size_len + h.hdr_str_len + h.total_len;
+    uint64_t fixed = (uint64_t)sizeof h + h.subject_len + h.account_len + h.deliver_len +
+                     h.reply_len + h.size_len + h.hdr_str_len + h.total_len;
     if (fixed > len || h.hdr_len > h.total_len) return;
     br_mesh_msg msg = {0};
     const uint8_t *o = d + sizeof h;
@@ -318,6 +320,8 @@ static void on_msg(br_mesh *m, const uint8_t *d, uint32_t len) {
     o += h.subject_len;
     msg.account = (np_str){(const char *)o, h.account_len};
     o += h.account_len;
+    msg.deliver = (np_str){(const char *)o, h.deliver_len};
+    o += h.deliver_len;
     msg.reply = (np_str){(const char *)o, h.reply_len};
     o += h.reply_len;
     msg.size_str = (np_str){(const char *)o, h.size_len};

@@ -97,6 +97,10 @@ typedef struct br_mesh_msg {
      * on to one not yet visited, queue groups only, as one Go server would try every member. */
     uint64_t visited;
     bool queues_only; /* a redirect: plain subscribers already got it */
+    /* Go's pa.deliver: the subject clients see in MSG/HMSG when it is not the subject the
+     * message is routed by (JetStream deliveries to a deliver subject or a pull request's
+     * inbox show the stored message's own subject).  Empty: `subject`. */
+    np_str deliver;
 } br_mesh_msg;
 
 int br_mesh_init(br_mesh *m, br_node *node, uint32_t self, sl_sublist *sublist,

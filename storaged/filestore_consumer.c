@@ -25,7 +25,9 @@ struct fs_consumer {
     sd_store_env env;
     sd_fs_sync_mode sync;
     bool closed;
-    int err; /* last persistence error */
+    int err;    /* last persistence error */
+    int cipher; /* encryption at rest: the stream's cipher and data key (copied) */
+    uint8_t key[32];
 };
 
 static const sd_consumer_store_ops fc_ops;
@@ -88,6 +90,15 @@ static int fc_persist(fs_consumer *o) {
     size_t len = 0;
     int rc = fc_encode(o, &buf, &len);
     if (rc) return rc;
+    if (o->cipher) {
+        uint8_t *sealed;
+        size_t sl;
+        rc = fs_blob_seal(o->cipher, o->key, "o.dat", buf, len, &sealed, &sl);
+        free(buf);
+        if (rc) return rc;
+        buf = sealed;
+        len = sl;
+    }
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", o->path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -129,6 +140,15 @@ static int fc_load(fs_consumer *o) {
         }
     }
     close(fd);
+    if (rc == 0 && fs_blob_is_sealed(buf, n)) {
+        uint8_t *plain;
+        size_t pl;
+        rc = fs_blob_open(o->cipher, o->key, "o.dat", buf, n, &plain, &pl);
+        if (rc == -EBADMSG) rc = SD_ERR_CORRUPT_STATE;
+        free(buf);
+        buf = rc ? NULL : plain;
+        n = rc ? 0 : pl;
+    }
     if (rc == 0 && n > 0) {
         sd_consumer_state cs;
         memset(&cs, 0, sizeof cs);
@@ -147,6 +167,8 @@ int fs_consumer_store_open(sd_filestore *fs, const char *name, const sd_consumer
     o->base.ops = &fc_ops;
     o->env = fs->env;
     o->sync = fs->fcfg.sync;
+    o->cipher = fs->cipher;
+    memcpy(o->key, fs->dkey, sizeof o->key);
     size_t n = strlen(fs->dir) + strlen(name) + 16;
     o->dir = ms_xmalloc(n);
     snprintf(o->dir, n, "%s/obs", fs->dir);
@@ -275,6 +297,7 @@ static void fc_free(sd_consumer_store *oo) {
     fs_consumer *o = fc_of(oo);
     fc_stop(oo);
     o->inner->ops->free(o->inner);
+    explicit_bzero(o->key, sizeof o->key);
     free(o->dir);
     free(o->path);
     free(o);

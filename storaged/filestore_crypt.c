@@ -234,3 +234,68 @@ void fs_crypt_free(sd_filestore *fs) {
     fs->sbuf = NULL;
     fs->scap = 0;
 }
+
+/* --- Sealed files (consumer state) ------------------------------------------------------- */
+
+#define BLOB_MAGIC "NXFSENC1"
+
+bool fs_blob_is_sealed(const uint8_t *in, size_t n) {
+    return n >= 8 && memcmp(in, BLOB_MAGIC, 8) == 0;
+}
+
+/* AAD: the magic, the cipher, the context (what the file is). */
+static size_t blob_aad(uint8_t *aad, size_t cap, int cipher, const char *what) {
+    size_t wl = strlen(what);
+    if (wl > cap - 9) wl = cap - 9;
+    memcpy(aad, BLOB_MAGIC, 8);
+    aad[8] = (uint8_t)cipher;
+    memcpy(aad + 9, what, wl);
+    return 9 + wl;
+}
+
+int fs_blob_seal(int cipher, const uint8_t key[32], const char *what, const uint8_t *in, size_t n,
+                 uint8_t **out, size_t *olen) {
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    if (!c) ms_panic("out of memory");
+    size_t len = 9 + FS_SEAL_OVERHEAD + n;
+    uint8_t *b = ms_xmalloc(len), aad[300];
+    memcpy(b, BLOB_MAGIC, 8);
+    b[8] = (uint8_t)cipher;
+    size_t al = blob_aad(aad, sizeof aad, cipher, what);
+    uint8_t *nonce = b + 9;
+    int rc = fs_random(nonce, FS_NONCE);
+    if (rc == 0)
+        rc = aead(c, cipher, true, key, nonce, aad, al, in, n, nonce + FS_NONCE,
+                  nonce + FS_NONCE + n);
+    EVP_CIPHER_CTX_free(c);
+    if (rc) {
+        free(b);
+        return rc;
+    }
+    *out = b;
+    *olen = len;
+    return 0;
+}
+
+int fs_blob_open(int cipher, const uint8_t key[32], const char *what, const uint8_t *in, size_t n,
+                 uint8_t **out, size_t *olen) {
+    if (!fs_blob_is_sealed(in, n)) return -EINVAL;
+    if (!cipher) return -ENOKEY;
+    if (n < 9 + FS_SEAL_OVERHEAD || in[8] != cipher) return -EBADMSG;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    if (!c) ms_panic("out of memory");
+    size_t m = n - 9 - FS_SEAL_OVERHEAD;
+    uint8_t *b = ms_xmalloc(m + 1), aad[300];
+    size_t al = blob_aad(aad, sizeof aad, cipher, what);
+    const uint8_t *nonce = in + 9;
+    int rc = aead(c, cipher, false, key, nonce, aad, al, nonce + FS_NONCE, m, b,
+                  (uint8_t *)(uintptr_t)(nonce + FS_NONCE + m));
+    EVP_CIPHER_CTX_free(c);
+    if (rc) {
+        free(b);
+        return -EBADMSG;
+    }
+    *out = b;
+    *olen = m;
+    return 0;
+}

@@ -20,7 +20,15 @@
  *    earlier blocks are first copied to the current block, and the next block's header covers
  *    the sequences it held;
  *  - records of the running call collect in wbuf and are written (and synced, by mode) when the
- *    outermost call ends; nested calls (callbacks from expire) add to the same buffer.
+ *    outermost call ends; nested calls (callbacks from expire) add to the same buffer;
+ *  - with encryption every record of a log-form block is an FS_REC_SEALED envelope (plaintext
+ *    records may remain only in blocks written before encryption was turned on, until open
+ *    rewrites them); loc offsets are file offsets (of the envelope) in log-form blocks and
+ *    logical offsets in packed blocks (FS_PACK_MAGIC);
+ *  - only sealed blocks are rewritten (packed, compacted), always atomically (temporary file,
+ *    fsync, rename, directory fsync), and a rewrite holds the same logical records (packing)
+ *    or drops only records no replay needs (compaction: never blocks marked keep or damaged,
+ *    nor blocks at or before the last truncate).
  */
 #ifndef SD_FILESTORE_INT_H
 #define SD_FILESTORE_INT_H
@@ -77,6 +85,7 @@ typedef struct fs_blk {
     uint64_t total; /* message records here (live or not): compaction when live < total / 2 */
     bool keep;      /* holds a purge/compact/truncate record or damage: removed only at the head */
     bool packed;    /* rewritten whole (compressed/encrypted); offsets in loc are logical */
+    bool enc;       /* packed and encrypted */
     bool damaged;   /* recovery found damage in it: never rewritten */
 } fs_blk;
 
@@ -220,6 +229,14 @@ bool fs_has_key_file(const sd_filestore *fs);
 /* Loads (or creates) the stream's data key: -EKEYREJECTED, -ENOKEY. */
 int fs_load_keys(sd_filestore *fs, const char *name);
 void fs_crypt_free(sd_filestore *fs);
+/* Whole small files sealed with the data key ("NXFSENC1" | cipher | nonce | ct | tag; what =
+ * associated data naming the file): consumer state.  open: -EINVAL not sealed, -ENOKEY,
+ * -EBADMSG not authentic. */
+bool fs_blob_is_sealed(const uint8_t *in, size_t n);
+int fs_blob_seal(int cipher, const uint8_t key[32], const char *what, const uint8_t *in, size_t n,
+                 uint8_t **out, size_t *olen);
+int fs_blob_open(int cipher, const uint8_t key[32], const char *what, const uint8_t *in, size_t n,
+                 uint8_t **out, size_t *olen);
 
 /* filestore_pack.c */
 /* Rewrites sealed block index whole (compressed and/or encrypted), atomically. */

@@ -257,7 +257,18 @@ typedef struct loc_move {
 
 int fs_pack_block(sd_filestore *fs, uint32_t index) {
     fs_blk *b = fs_blk_of(fs, index);
-    if (!b || b == &fs->blks[fs->nblks - 1] || b->packed || b->damaged) return 0;
+    if (!b || b == &fs->blks[fs->nblks - 1] || b->damaged) return 0;
+    if (b->packed) {
+        /* Packed without encryption and encryption is on now: seal it (same logical
+         * content, same offsets). */
+        if (b->enc || !fs->cipher) return 0;
+        uint8_t *lb;
+        size_t ln;
+        int rc = fs_read_block(fs, index, &lb, &ln);
+        if (rc == 0) rc = fs_repack(fs, index, lb, ln);
+        free(lb);
+        return rc;
+    }
     char path[4096];
     fs_blk_path(fs, index, path, sizeof path);
     uint8_t *raw;
@@ -303,6 +314,7 @@ int fs_pack_block(sd_filestore *fs, uint32_t index) {
     free(out);
     if (rc == 0 && (b = fs_blk_of(fs, index))) {
         b->packed = true;
+        b->enc = fs->cipher != 0;
         b->size = size;
         for (size_t i = 0; i < nm; i++)
             /* NOLINTNEXTLINE(performance-no-int-to-ptr) */
@@ -321,6 +333,7 @@ int fs_repack(sd_filestore *fs, uint32_t index, const uint8_t *logical, size_t n
     fs_blk *b = fs_blk_of(fs, index);
     if (rc == 0 && b) {
         b->packed = true;
+        b->enc = fs->cipher != 0;
         b->size = size;
     }
     return rc;
@@ -462,7 +475,7 @@ int fs_compact_block(sd_filestore *fs, uint32_t index) {
             rc = fs_replace_file(fs, index, out, len);
             if (rc == 0 && (b = fs_blk_of(fs, index))) {
                 b->size = len;
-                b->packed = false;
+                b->packed = b->enc = false;
             }
         }
     }

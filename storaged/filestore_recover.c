@@ -270,7 +270,7 @@ static int replay_block(sd_filestore *fs, uint32_t index, bool last, bool *packe
         if (!fs->blks) ms_panic("out of memory");
     }
     fs->blks[fs->nblks++] = (fs_blk){.index = index, .size = n};
-    if (fs_is_packed(buf, n)) {
+    if (buf && fs_is_packed(buf, n)) {
         uint8_t *lb = NULL;
         size_t ln = 0;
         int ur = fs_unpack(fs, index, buf, n, &lb, &ln);
@@ -285,6 +285,7 @@ static int replay_block(sd_filestore *fs, uint32_t index, bool last, bool *packe
         } else {
             if (buf[8] & FS_PACK_SEALED) fs->unsealed_any = true;
             fs->blks[fs->nblks - 1].packed = true;
+            fs->blks[fs->nblks - 1].enc = (buf[8] & FS_PACK_SEALED) != 0;
             rc = replay_records(fs, index, lb, ln, false, -1);
         }
         free(lb);
@@ -333,7 +334,8 @@ int fs_recover(sd_filestore *fs, uint64_t first_seq) {
             if (rc == 0) rc = fs_sync(fs);
         }
         for (size_t i = 0; rc == 0 && i + 1 < fs->nblks; i++)
-            if (!fs->blks[i].packed && !fs->blks[i].damaged) fs_queue_pack(fs, fs->blks[i].index);
+            if ((!fs->blks[i].packed || (fs->cipher && !fs->blks[i].enc)) && !fs->blks[i].damaged)
+                fs_queue_pack(fs, fs->blks[i].index);
         fs_pack_queued(fs);
     }
     /* Sparse blocks left by an earlier run (a crash before their compaction). */

@@ -36,6 +36,7 @@ typedef struct snap_w {
     int64_t mtime;
     /* Extra file names already written (dir files of the same name are skipped). */
     const sd_snapshot_opts *opts;
+    sd_filestore *fs; /* NULL: a memory store */
 } snap_w;
 
 static void sums_add(snap_w *w, const char *name, const uint8_t *data, size_t len) {
@@ -111,6 +112,16 @@ static int add_dir_files(snap_w *w, const char *dir, const char *prefix, bool to
         uint8_t *buf;
         size_t n;
         if (slurp(path, &buf, &n) != 0) continue; /* vanished meanwhile */
+        if (!top && w->fs && fs_blob_is_sealed(buf, n)) {
+            /* Encrypted consumer state: the archive is plaintext. */
+            uint8_t *plain;
+            size_t pl;
+            rc = fs_blob_open(w->fs->cipher, w->fs->dkey, e->d_name, buf, n, &plain, &pl);
+            free(buf);
+            if (rc) break;
+            buf = plain;
+            n = pl;
+        }
         rc = member(w, name, buf, n);
         free(buf);
     }
@@ -248,7 +259,7 @@ int sd_store_snapshot(sd_store *st, const sd_snapshot_opts *opts, sd_snapshot_re
 
     sd_stream_state ss;
     st->ops->state(st, &ss);
-    snap_w w = {.opts = opts};
+    snap_w w = {.opts = opts, .fs = fs};
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     w.mtime = now.tv_sec;
@@ -289,6 +300,42 @@ void sd_snapshot_result_free(sd_snapshot_result *r) {
     if (r->fd >= 0) close(r->fd);
     r->fd = -1;
     sd_stream_state_free(&r->state);
+}
+
+int sd_store_copy_msgs(sd_store *src, sd_store *dst) {
+    sd_stream_state ss = {0}, ds = {0};
+    src->ops->fast_state(src, &ss);
+    dst->ops->fast_state(dst, &ds);
+    bool fresh = ds.msgs == 0 && ds.last_seq == 0;
+    sd_stream_state_free(&ds);
+    if (!fresh) {
+        sd_stream_state_free(&ss);
+        return -EEXIST;
+    }
+    int rc = 0;
+    uint64_t last = 0, seq = 0;
+    sd_store_msg sm = {0};
+    for (uint64_t start = ss.first_seq; ss.msgs && rc == 0; start = seq + 1) {
+        int lr = src->ops->load_next_msg(src, ">", true, start, &sm, &seq);
+        if (lr == SD_ERR_STORE_EOF || lr == SD_ERR_MSG_NOT_FOUND) break;
+        if (lr) {
+            rc = lr;
+            break;
+        }
+        if (sm.seq > last + 1 && (rc = dst->ops->skip_msgs(dst, last + 1, sm.seq - last - 1)))
+            break;
+        int64_t ttl = 0;
+        if (sm.hdr_len && (sd_get_message_ttl(sm.hdr, sm.hdr_len, &ttl) != 0 || ttl < 0)) ttl = 0;
+        rc = dst->ops->store_raw_msg(dst, sm.subj, sm.subj_len, sm.hdr, sm.hdr_len, sm.msg,
+                                     sm.msg_len, sm.seq, sm.ts, ttl, false);
+        last = sm.seq;
+    }
+    sd_store_msg_free(&sm);
+    if (rc == 0 && ss.last_seq > last) rc = dst->ops->skip_msgs(dst, last + 1, ss.last_seq - last);
+    if (rc == 0 && dst->ops->type(dst) == SD_STORAGE_MEMORY && ss.last_seq > last)
+        ms_of(dst)->last_ts = ss.last_ts; /* skips take "now" */
+    sd_stream_state_free(&ss);
+    return rc;
 }
 
 /* Go checkMsgs: every block reads back with valid checksums, and no data was found lost. */

@@ -49,9 +49,10 @@ static int64_t realtime_ns(void) {
 
 /* ---- the host JetStream runs on -------------------------------------------------------- */
 
-static void host_publish(void *ctx, const char *subj, size_t subj_len, const char *reply,
-                         size_t reply_len, const uint8_t *hdr, size_t hdr_len,
-                         const uint8_t *data, size_t data_len) {
+static void host_publish_as(void *ctx, const char *subj, size_t subj_len, const char *shown,
+                            size_t shown_len, const char *reply, size_t reply_len,
+                            const uint8_t *hdr, size_t hdr_len, const uint8_t *data,
+                            size_t data_len) {
     sd_proc *p = ctx;
     size_t total = hdr_len + data_len;
     if (total > UINT32_MAX || subj_len == 0) return;
@@ -78,8 +79,15 @@ static void host_publish(void *ctx, const char *subj, size_t subj_len, const cha
         .hdr_len = (uint32_t)hdr_len,
         .total_len = (uint32_t)total,
         .payload = p->scratch,
+        .deliver = {shown ? shown : "", shown ? shown_len : 0},
     };
     br_mesh_route(&p->mesh, &mm);
+}
+
+static void host_publish(void *ctx, const char *subj, size_t subj_len, const char *reply,
+                         size_t reply_len, const uint8_t *hdr, size_t hdr_len,
+                         const uint8_t *data, size_t data_len) {
+    host_publish_as(ctx, subj, subj_len, NULL, 0, reply, reply_len, hdr, hdr_len, data, data_len);
 }
 
 static void host_interest(void *ctx, const char *subject, int delta) {
@@ -329,8 +337,10 @@ int sd_process_run(const br_options *opts, br_node *node, uint32_t self, int ctl
         .server_id = node->shm->server_id,
         .server_name = node->shm->server_name,
         .max_payload = opts->max_payload,
+        .strict_off = opts->js_strict_off,
     };
-    js_host host = {.ctx = &p, .publish = host_publish, .interest = host_interest,
+    js_host host = {.ctx = &p, .publish = host_publish, .publish_as = host_publish_as,
+                    .interest = host_interest,
                     .has_interest = host_has_interest, .now_ns = host_now};
     char err[512] = "";
     p.js = js_server_open(&cfg, &host, err, sizeof err);

@@ -334,6 +334,13 @@ typedef struct sd_snapshot_opts {
  * (check_msgs found damage), negative errno. */
 int sd_store_snapshot(sd_store *st, const sd_snapshot_opts *opts, sd_snapshot_result *out);
 void sd_snapshot_result_free(sd_snapshot_result *r);
+/* Copies every message (sequence, time, subject, headers, payload, TTL) and the sequence
+ * range (gaps as deletes, trailing deletes, the last time when dst is a memory store) of src
+ * into dst, which must be new (nothing stored, no sequence used).  For restoring a memory
+ * stream: restore the archive into a directory (sd_restore_*, filestore.h), open it as a file
+ * store, copy it into the new memory store, then delete the file store (ops->delete_).
+ * Returns -EEXIST if dst is not new, or the first store error. */
+int sd_store_copy_msgs(sd_store *src, sd_store *dst);
 
 typedef struct sd_store_ops {
     int (*store_msg)(sd_store *st, const char *subj, size_t subj_len, const uint8_t *hdr,

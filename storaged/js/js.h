@@ -29,6 +29,12 @@ typedef struct js_host {
     void (*publish)(void *ctx, const char *subj, size_t subj_len, const char *reply,
                     size_t reply_len, const uint8_t *hdr, size_t hdr_len, const uint8_t *data,
                     size_t data_len);
+    /* Optional: publishes a message routed by `subj` (a deliver subject or a pull request's
+     * inbox) that clients see with the subject `shown` (Go's pa.deliver).  Without it,
+     * deliveries show the routing subject. */
+    void (*publish_as)(void *ctx, const char *subj, size_t subj_len, const char *shown,
+                       size_t shown_len, const char *reply, size_t reply_len, const uint8_t *hdr,
+                       size_t hdr_len, const uint8_t *data, size_t data_len);
     /* Adds (delta +1) or removes (-1) a subscription of this process on `subject` (may hold
      * wildcards).  Inbound messages are only delivered for subjects subscribed here. */
     void (*interest)(void *ctx, const char *subject, int delta);

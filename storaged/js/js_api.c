@@ -35,7 +35,7 @@ typedef struct api_req {
 } api_req;
 
 static void send_resp(api_req *r, const char *type, json_t *resp) {
-    js_api_send(r->js, r->acc, r->reply, type, resp, true);
+    js_api_send(r->js, r->acc, r->reply, type, resp, true, r->m);
     json_decref(resp);
 }
 
@@ -404,6 +404,7 @@ static void purge_reply(api_req *r, json_t *o) {
     json_decref(full);
     json_decref(o);
     js_api_track(r->acc, false);
+    js_api_audit(r->js, r->m, s, len);
     if (r->reply) js_publish_after_sync(r->js, r->reply, NULL, 0, (const uint8_t *)s, len);
     free(s);
 }

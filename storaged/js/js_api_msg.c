@@ -62,7 +62,7 @@ static char *dupn(const char *s, size_t n) {
 static void reply_json(js_server *js, js_account *acc, const js_inmsg *m, const char *type,
                        json_t *o, bool track) {
     char *reply = m->reply_len ? dupn(m->reply, m->reply_len) : NULL;
-    js_api_send(js, acc, reply, type, o, track);
+    js_api_send(js, acc, reply, type, o, track, m);
     free(reply);
     json_decref(o);
 }
@@ -213,6 +213,7 @@ void js_api_msg_delete(js_server *js, js_account *acc, const char *stream, const
     char *s = js_json_encode(o, &len);
     json_decref(o);
     js_api_track(acc, false); /* Go: sendAPIResponse even with an error set */
+    js_api_audit(js, m, s, len);
     if (m->reply_len) {
         char *reply = dupn(m->reply, m->reply_len);
         js_publish_after_sync(js, reply, NULL, 0, (const uint8_t *)s, len);

@@ -1,11 +1,10 @@
-/* Consumers: lifecycle (create/update/delete), the per-stream registry, the js_int.h hooks the
- * stream side calls (stored, purged, free, recover, all_acked), timers and persistence of the
- * consumer config (obs/<name>/meta.json + meta.sum next to the stream).
+/* Consumers: lifecycle (create/update/delete), the per-stream registry, advisories, and the
+ * js_int.h hooks the stream side calls (stored, purged, free, count, all_acked).  Timers are in
+ * js_consumer_timer.c, persistence and recovery in js_consumer_store.c.
  *
  * Ports Go nats-server v2.14.5 server/consumer.go: addConsumerWithAssignment, updateConfig,
- * checkNewConsumerConfig, selectStartingSeqNo, updateInactiveThreshold, deleteNotActive,
- * stopWithFlags, purge, readStoredState/applyState, writeStoreState; and server/stream.go
- * partitionUnique / checkForInterest.
+ * checkNewConsumerConfig, selectStartingSeqNo, updateInactiveThreshold, stopWithFlags,
+ * cleanupNoInterestMessages, purge; and server/stream.go partitionUnique / checkForInterest.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -125,6 +124,26 @@ void jsc_advisory(js_consumer *o, const char *pre, json_t *ev) {
     if (!s) return;
     js_publish(o->js, subj, NULL, NULL, 0, (const uint8_t *)s, len);
     free(s);
+}
+
+/* Go sendPauseAdvisoryLocked.  PauseUntil is a time.Time without omitempty effect: the zero
+ * time when not paused. */
+void jsc_pause_advisory(js_consumer *o) {
+    json_t *ev = jsc_event(o->js, "io.nats.jetstream.advisory.v1.consumer_pause");
+    json_object_set_new(ev, "stream", json_string(o->stream));
+    json_object_set_new(ev, "consumer", json_string(o->name));
+    bool paused = o->cfg.has_pause_until && js_now(o->js) < o->cfg.pause_until;
+    json_object_set_new(ev, "paused", json_boolean(paused));
+    char ts[64];
+    jsc_fmt_time(o->cfg.has_pause_until ? o->cfg.pause_until : 0, ts, sizeof ts);
+    json_object_set_new(ev, "pause_until", json_string(ts));
+    jsc_advisory(o, "$JS.EVENT.ADVISORY.CONSUMER.PAUSE", ev);
+}
+
+/* Go updatePauseState: a timer for the end of the pause. */
+void jsc_update_pause_state(js_consumer *o) {
+    int64_t now = js_now(o->js);
+    o->uptmr = (o->cfg.has_pause_until && o->cfg.pause_until > now) ? o->cfg.pause_until : 0;
 }
 
 static void action_advisory(js_consumer *o, bool create) {
@@ -314,30 +333,55 @@ static int update_config(js_consumer *o, jsc_config *cfg, char **arg) {
     jsc_config_free(&old);
     set_filters(o);
     if (new_deliver) {
-        /* Go updateDeliverSubjectLocked: pending are expired for redelivery to the new subject. */
+        /* Go updateDeliverSubjectLocked + forceExpirePending: pending messages are queued for
+         * redelivery to the new subject. */
+        if (o->pending.n) {
+            size_t n;
+            uint64_t *k = jsc_map_keys_sorted(&o->pending, &n);
+            int64_t now = js_now(o->js), off = 0;
+            bool first = true;
+            for (size_t i = 0; i < n; i++) {
+                if (jsc_on_rdq(o, k[i]) || jsc_has_max_deliveries(o, k[i])) continue;
+                jsc_ent *p = jsc_map_get(&o->pending, k[i]);
+                if (first) {
+                    off = now - p->b;
+                    first = false;
+                }
+                p->b += off;
+                jsc_rdq_add(o, k[i]);
+            }
+            free(k);
+            if (!first) o->ptmr = now + jsc_ack_wait(o, 0);
+        }
         o->active = false;
         jsc_push_interest(o);
     }
     if (pause_changed) {
-        json_t *ev = jsc_event(o->js, "io.nats.jetstream.advisory.v1.consumer_pause");
-        json_object_set_new(ev, "stream", json_string(o->stream));
-        json_object_set_new(ev, "consumer", json_string(o->name));
-        bool paused = o->cfg.has_pause_until && js_now(o->js) < o->cfg.pause_until;
-        json_object_set_new(ev, "paused", json_boolean(paused));
-        if (o->cfg.has_pause_until) {
-            char ts[64];
-            jsc_fmt_time(o->cfg.pause_until, ts, sizeof ts);
-            json_object_set_new(ev, "pause_until", json_string(ts));
-        }
-        jsc_advisory(o, "$JS.EVENT.ADVISORY.CONSUMER.PAUSE", ev);
+        jsc_update_pause_state(o);
+        jsc_pause_advisory(o);
     }
     jsc_write_meta(o);
     jsc_deliver(o);
     return 0;
 }
 
+/* Releases the consumer's memory (not its store). */
+static void consumer_release(js_consumer *o) {
+    jsc_map_free(&o->pending);
+    jsc_map_free(&o->rdc);
+    free(o->rdq);
+    for (size_t i = 0; i < o->nfilters; i++) free(o->filters[i]);
+    free(o->filters);
+    nx_filter_set_destroy(&o->fset);
+    free(o->lss);
+    jsc_config_free(&o->cfg);
+    free(o->name);
+    free(o->stream);
+    free(o);
+}
+
 js_consumer *jsc_add(js_stream *st, jsc_config *cfg, int action, bool pedantic, bool recovering,
-                     int64_t created, int *err_code, char **err_arg) {
+                     int64_t created, uint64_t start_seq, int *err_code, char **err_arg) {
     js_server *js = js_stream_server(st);
     *err_code = 0;
     *err_arg = NULL;
@@ -427,9 +471,7 @@ js_consumer *jsc_add(js_stream *st, jsc_config *cfg, int action, bool pedantic, 
         if (strlen(o->cfg.durable) > JS_MAX_NAME_LEN) {
             *err_code = 10102;
             *err_arg = strdup("255");
-            jsc_config_free(&o->cfg);
-            free(o->stream);
-            free(o);
+            consumer_release(o);
             return NULL;
         }
         o->name = strdup(o->cfg.durable);
@@ -445,10 +487,7 @@ js_consumer *jsc_add(js_stream *st, jsc_config *cfg, int action, bool pedantic, 
     }
     if (!jsc_valid_asset_name(o->name)) {
         *err_code = 10103;
-        jsc_config_free(&o->cfg);
-        free(o->stream);
-        free(o->name);
-        free(o);
+        consumer_release(o);
         return NULL;
     }
     o->waiting.max = o->cfg.max_waiting;
@@ -460,22 +499,30 @@ js_consumer *jsc_add(js_stream *st, jsc_config *cfg, int action, bool pedantic, 
         if (src != 0) {
             *err_code = 10104;
             *err_arg = strdup(sd_strerror(src));
-            set_filters(o); /* frees */
-            jsc_config_free(&o->cfg);
-            free(o->stream);
-            free(o->name);
-            free(o);
+            o->store = NULL;
+            consumer_release(o);
             return NULL;
         }
     }
     if (o->store && o->store->ops->has_state(o->store)) {
         jsc_read_stored_state(o);
+        o->start_seq = start_seq;
+    } else if (recovering && start_seq && o->cfg.deliver_policy != JSC_DELIVER_LAST_PER_SUBJECT) {
+        /* Go's file consumer store reports state once o.dat exists, even with nothing
+         * delivered yet; resume from the sequence selected at creation. */
+        o->sseq = start_seq;
+        o->dseq = 1;
+        o->adflr = 0;
+        o->asflr = start_seq - 1;
+        o->start_seq = start_seq;
     } else if (select_starting_seq(o) != 0) {
         *err_code = 10012;
         *err_arg = strdup("select starting sequence failed");
         jsc_delete(o, false);
         return NULL;
     }
+    if (!o->start_seq) o->start_seq = o->sseq;
+    jsc_update_pause_state(o);
     update_inactive_threshold(o, &o->cfg);
     set_add(set, o);
     int64_t now = js_now(js);
@@ -531,17 +578,7 @@ void jsc_delete(js_consumer *o, bool advisory) {
         }
     }
     js_stream_mark_dirty(o->st);
-    jsc_map_free(&o->pending);
-    jsc_map_free(&o->rdc);
-    free(o->rdq);
-    for (size_t i = 0; i < o->nfilters; i++) free(o->filters[i]);
-    free(o->filters);
-    nx_filter_set_destroy(&o->fset);
-    free(o->lss);
-    jsc_config_free(&o->cfg);
-    free(o->name);
-    free(o->stream);
-    free(o);
+    consumer_release(o);
 }
 
 /* --- js_int.h hooks --------------------------------------------------------------------------- */
@@ -632,17 +669,7 @@ void js_consumers_free(js_stream *st, bool delete_state) {
             else o->store->ops->stop(o->store);
             o->store->ops->free(o->store);
         }
-        jsc_map_free(&o->pending);
-        jsc_map_free(&o->rdc);
-        free(o->rdq);
-        for (size_t i = 0; i < o->nfilters; i++) free(o->filters[i]);
-        free(o->filters);
-        nx_filter_set_destroy(&o->fset);
-        free(o->lss);
-        jsc_config_free(&o->cfg);
-        free(o->name);
-        free(o->stream);
-        free(o);
+        consumer_release(o);
     }
     free(s->v);
     jsc_untrack_set(s);

@@ -130,7 +130,7 @@ static bool api_level_error(const js_inmsg *m) {
 }
 
 typedef struct {
-    char tok[12][256];
+    char tok[12][1024];
     size_t n;
 } toks;
 
@@ -140,7 +140,7 @@ static void split(const char *s, toks *t) {
     while (t->n < 12) {
         const char *d = strchr(p, '.');
         size_t l = d ? (size_t)(d - p) : strlen(p);
-        snprintf(t->tok[t->n], sizeof t->tok[0], "%.*s", (int)(l < 255 ? l : 255), p);
+        snprintf(t->tok[t->n], sizeof t->tok[0], "%.*s", (int)(l < 1023 ? l : 1023), p);
         t->n++;
         if (!d) break;
         p = d + 1;
@@ -215,7 +215,7 @@ static void api_create(js_server *js, js_account *acc, const char *op, const js_
         reply_err(js, m, T_CREATE, 10185, NULL);
         goto out;
     }
-    char stream[256] = "", cname[256] = "", filtered[1024] = "";
+    char stream[1024] = "", cname[1024] = "", filtered[1024] = "";
     bool legacy_durable = false, legacy_ephemeral = false;
     if (n < 5) goto out;
     if (n == 5) {
@@ -295,7 +295,7 @@ static void api_create(js_server *js, js_account *acc, const char *op, const js_
     jsc_set_static_metadata(&cfg);
     int code;
     char *arg = NULL;
-    js_consumer *o = jsc_add(st, &cfg, action, pedantic, false, 0, &code, &arg);
+    js_consumer *o = jsc_add(st, &cfg, action, pedantic, false, 0, 0, &code, &arg);
     if (!o) {
         reply_err(js, m, T_CREATE, code, arg);
         free(arg);
@@ -306,6 +306,7 @@ static void api_create(js_server *js, js_account *acc, const char *op, const js_
     info_into(o, r);
     js_api_reply(js, m, T_CREATE, r);
     json_decref(r);
+    if (jsc_paused(o)) jsc_pause_advisory(o);
     jsc_deliver(o);
 out:
     jsc_config_free(&cfg);
@@ -460,7 +461,7 @@ static void api_pause(js_server *js, js_account *acc, const toks *t, const js_in
     char *arg = NULL;
     int64_t created = o->created;
     (void)created;
-    js_consumer *r2 = jsc_add(o->st, &ncfg, JSC_ACTION_UPDATE, false, false, 0, &code, &arg);
+    js_consumer *r2 = jsc_add(o->st, &ncfg, JSC_ACTION_UPDATE, false, false, 0, 0, &code, &arg);
     jsc_config_free(&ncfg);
     if (!r2) {
         reply_err(js, m, T_PAUSE, 10104, arg ? arg : "");

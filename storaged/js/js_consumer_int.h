@@ -9,7 +9,8 @@
  *   js_consumer.c       lifecycle, per-stream registry, js_int.h hooks, timers, persistence
  *   js_consumer_cfg.c   ConsumerConfig JSON in/out, defaults and checks, time formatting
  *   js_consumer_api.c   $JS.API.CONSUMER.* handlers and ConsumerInfo
- *   js_consumer_deliver.c  message selection, push/pull delivery, pull requests, heartbeats
+ *   js_consumer_deliver.c  message selection, push/pull delivery, heartbeats, rate limit
+ *   js_consumer_pull.c  pull request queue, priority groups, MSG.NEXT
  *   js_consumer_store.c config meta.json, state through the consumer store, recovery
  *   js_consumer_timer.c u64 map, timers (next deadline / tick), inactive threshold
  *   js_consumer_ack.c   acks (+ACK -NAK +WPI +TERM +NXT), ack wait, flow control, advisories
@@ -150,6 +151,7 @@ struct js_consumer {
     int64_t dthresh;           /* inactive threshold (ns), 0: never delete */
     int64_t dtmr;              /* delete-not-active deadline, 0 none */
     int64_t ptmr;              /* ack-wait check deadline, 0 none */
+    int64_t uptmr;             /* pause end (advisory, resume), 0 none */
     int64_t ldt, lat;          /* last delivery / ack times */
     int sfreq;
     uint64_t maxdc;
@@ -171,7 +173,11 @@ struct js_consumer {
     int64_t pinned_ts;
     int64_t pin_deadline;
 
-    bool dirty_meta;
+    /* num_pending while one jsc_deliver pass runs (-1: not computed); Go keeps o.npc. */
+    int64_t np_pass;
+    /* The first stream sequence selected at creation (kept in meta.json: a consumer store with
+     * no delivery yet recovers from it instead of selecting again). */
+    uint64_t start_seq;
 };
 
 /* All consumers of one stream (the stream's consumers slot). */
@@ -190,7 +196,7 @@ js_consumer *jsc_lookup(js_stream *st, const char *name);
 /* Creates or updates (Go addConsumerWithAction); returns the consumer or NULL with *err_code
  * (and *err_arg, malloc'd or NULL) set. */
 js_consumer *jsc_add(js_stream *st, jsc_config *cfg, int action, bool pedantic, bool recovering,
-                     int64_t created, int *err_code, char **err_arg);
+                     int64_t created, uint64_t start_seq, int *err_code, char **err_arg);
 /* Deletes (Go stopWithFlags(true, ...)); advisory when asked. */
 void jsc_delete(js_consumer *o, bool advisory);
 /* js_consumer_store.c */
@@ -205,6 +211,8 @@ int64_t jsc_stream_cfg_int(js_stream *st, const char *key);
 /* Advisory (only when someone listens). */
 void jsc_advisory(js_consumer *o, const char *subj_prefix, json_t *ev);
 json_t *jsc_event(js_server *js, const char *type);
+void jsc_pause_advisory(js_consumer *o);
+void jsc_update_pause_state(js_consumer *o);
 
 /* --- js_consumer_cfg.c -------------------------------------------------------------- */
 void jsc_config_free(jsc_config *c);
@@ -246,6 +254,13 @@ void jsc_push_interest(js_consumer *o);
 void jsc_send(js_consumer *o, const char *dsubj, const char *subj, const char *reply,
               const uint8_t *hdr, size_t hdr_len, const uint8_t *data, size_t len);
 void jsc_send_status(js_consumer *o, const char *subj, const char *reply, const char *hdr);
+
+/* --- js_consumer_pull.c ------------------------------------------------------------- */
+void jsc_wr_free(jsc_wr *wr);
+jsc_wr *jsc_next_waiting(js_consumer *o, int64_t sz);
+uint64_t jsc_pass_pending(js_consumer *o);
+bool jsc_has_interest(js_consumer *o, const char *subj);
+void jsc_send_status_pending(js_consumer *o, const char *subj, const char *status, int64_t n, int64_t b);
 
 /* --- js_consumer_ack.c -------------------------------------------------------------- */
 bool jsc_process_ack_msg(js_consumer *o, uint64_t sseq, uint64_t dseq, uint64_t dc,

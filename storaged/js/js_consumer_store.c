@@ -72,6 +72,7 @@ void jsc_write_meta(js_consumer *o) {
     json_object_set_new(m, "name", json_string(o->name));
     json_object_set_new(m, "created", json_string(ts));
     json_object_set_new(m, "created_ns", json_integer(o->created));
+    json_object_set_new(m, "start_seq", json_integer((json_int_t)o->start_seq));
     json_object_set_new(m, "config", jsc_config_json(&o->cfg, false));
     char *s = json_dumps(m, JSON_COMPACT);
     json_decref(m);
@@ -208,7 +209,8 @@ void js_consumers_recover(js_stream *st) {
             int64_t created = json_integer_value(json_object_get(m, "created_ns"));
             int code;
             char *arg = NULL;
-            js_consumer *o = jsc_add(st, &cfg, JSC_ACTION_CREATE_OR_UPDATE, false, true, created, &code, &arg);
+            uint64_t start = (uint64_t)json_integer_value(json_object_get(m, "start_seq"));
+            js_consumer *o = jsc_add(st, &cfg, JSC_ACTION_CREATE_OR_UPDATE, false, true, created, start, &code, &arg);
             free(arg);
             jsc_config_free(&cfg);
             if (o) jsc_deliver(o);

@@ -135,21 +135,13 @@ static void consumer_deadline(js_consumer *o, int64_t *best) {
     int64_t ds[7] = {o->ptmr, o->dtmr, o->hb_deadline, o->interest_poll,
                      o->replay_due > js_now(o->js) ? o->replay_due : 0, o->pin_deadline, 0};
     if (o->pull && o->waiting.n) {
-        int64_t brp;
         /* earliest expiry or heartbeat of the waiting requests */
         int64_t f = 0;
         for (jsc_wr *wr = o->waiting.head; wr; wr = wr->next) {
             if (wr->expires && (!f || wr->expires < f)) f = wr->expires;
             if (wr->hbt && (!f || wr->hbt < f)) f = wr->hbt;
         }
-        (void)brp;
         ds[6] = f;
-    }
-    if (o->cfg.has_pause_until && o->cfg.pause_until > 0) {
-        /* wake when the pause ends */
-        if (!*best || o->cfg.pause_until < *best) {
-            /* only if still in the future: tick checks */
-        }
     }
     for (int i = 0; i < 7; i++)
         if (ds[i] > 0 && ds[i] < *best) *best = ds[i];
@@ -163,8 +155,7 @@ int64_t js_consumers_next_deadline(js_server *js) {
         for (size_t k = 0; k < s->n; k++) {
             js_consumer *o = s->v[k];
             consumer_deadline(o, &best);
-            if (o->cfg.has_pause_until && o->cfg.pause_until > js_now(js) && o->cfg.pause_until < best)
-                best = o->cfg.pause_until;
+            if (o->uptmr && o->uptmr < best) best = o->uptmr;
         }
     }
     return best;
@@ -226,6 +217,10 @@ void js_consumers_tick(js_server *js, int64_t now) {
                 jsc_push_interest(o);
             }
             if (o->ptmr && now >= o->ptmr) jsc_check_pending(o);
+            if (o->uptmr && now >= o->uptmr) {
+                o->uptmr = 0;
+                jsc_pause_advisory(o);
+            }
             if (o->pin_deadline && now >= o->pin_deadline) {
                 o->pin_deadline = 0;
                 if (o->pin_id[0]) {

@@ -64,6 +64,10 @@ int64_t js_now(js_server *js);
 /* Publishes now. */
 void js_publish(js_server *js, const char *subj, const char *reply, const char *hdr,
                 size_t hdr_len, const uint8_t *data, size_t len);
+/* A consumer's delivery: routed by dsubj, shown to the client with the message's own subject
+ * (Go's pa.deliver). */
+void js_deliver(js_server *js, const char *dsubj, const char *subj, const char *reply,
+                const char *hdr, size_t hdr_len, const uint8_t *data, size_t len);
 /* Publishes after the next group commit (replies that report a write as done). */
 void js_publish_after_sync(js_server *js, const char *subj, const char *hdr, size_t hdr_len,
                            const uint8_t *data, size_t len);

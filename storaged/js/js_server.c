@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -84,6 +85,16 @@ void js_account_free(js_account *acc) {
 
 /* ---- publishing ---------------------------------------------------------------------- */
 
+void js_deliver(js_server *js, const char *dsubj, const char *subj, const char *reply,
+                const char *hdr, size_t hdr_len, const uint8_t *data, size_t len) {
+    if (!js->host.publish_as || !subj || !subj[0] || !strcmp(subj, dsubj)) {
+        js_publish(js, dsubj, reply, hdr, hdr_len, data, len);
+        return;
+    }
+    js->host.publish_as(js->host.ctx, dsubj, strlen(dsubj), subj, strlen(subj), reply,
+                        reply ? strlen(reply) : 0, (const uint8_t *)hdr, hdr_len, data, len);
+}
+
 void js_publish(js_server *js, const char *subj, const char *reply, const char *hdr,
                 size_t hdr_len, const uint8_t *data, size_t len) {
     if (!js->host.publish || !subj || !subj[0]) return;
@@ -125,8 +136,47 @@ void js_api_track(js_account *acc, bool is_err) {
     }
 }
 
+void js_nuid(char out[23]) {
+    static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    static uint64_t state;
+    if (!state) {
+        if (getrandom(&state, sizeof state, 0) != sizeof state) state = (uint64_t)time(NULL);
+        state |= 1;
+    }
+    for (int i = 0; i < 22; i++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out[i] = digits[state % 62];
+    }
+    out[22] = 0;
+}
+
+void js_api_audit(js_server *js, const js_inmsg *req, const char *response, size_t len) {
+    static const char subj[] = "$JS.EVENT.ADVISORY.API";
+    if (!req || !js->host.has_interest || !js->host.has_interest(js->host.ctx, subj)) return;
+    char id[23];
+    js_nuid(id);
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string("io.nats.jetstream.advisory.v1.api_audit"));
+    json_object_set_new(o, "id", json_string(id));
+    json_object_set_new(o, "timestamp", js_time_json(js_now(js)));
+    json_object_set_new(o, "server", json_string(js->cfg.server_name));
+    json_object_set_new(o, "client", json_null()); /* the broker does not pass ClientInfo */
+    json_object_set_new(o, "subject", json_stringn_nocheck(req->subject, req->subject_len));
+    if (req->data_len)
+        json_object_set_new(o, "request", json_stringn_nocheck((const char *)req->data, req->data_len));
+    json_object_set_new(o, "response", json_stringn_nocheck(response, len));
+    if (js->cfg.domain) json_object_set_new(o, "domain", json_string(js->cfg.domain));
+    size_t blen;
+    char *body = js_json_encode(o, &blen);
+    json_decref(o);
+    js_publish(js, subj, NULL, NULL, 0, (const uint8_t *)body, blen);
+    free(body);
+}
+
 void js_api_send(js_server *js, js_account *acc, const char *reply, const char *type,
-                 json_t *resp, bool track) {
+                 json_t *resp, bool track, const js_inmsg *req) {
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string(type));
     json_t *e = json_object_get(resp, "error");
@@ -141,6 +191,7 @@ void js_api_send(js_server *js, js_account *acc, const char *reply, const char *
     json_decref(o);
     if (track && acc) js_api_track(acc, e != NULL);
     if (reply && reply[0]) js_publish(js, reply, NULL, NULL, 0, (const uint8_t *)s, len);
+    if (track) js_api_audit(js, req, s, len);
     free(s);
 }
 
@@ -153,7 +204,7 @@ void js_api_reply(js_server *js, const js_inmsg *req, const char *type, json_t *
         memcpy(reply, req->reply, req->reply_len);
         reply[req->reply_len] = 0;
     }
-    js_api_send(js, acc, reply, type, resp, true);
+    js_api_send(js, acc, reply, type, resp, true, req);
     free(reply);
 }
 
@@ -284,6 +335,8 @@ void js_server_inbound(js_server *js, const js_inmsg *m) {
 /* ---- group commit, timers, usage ----------------------------------------------------- */
 
 void js_server_flush(js_server *js) {
+    /* Mirrors and sources copy what their origins gained before the group commit. */
+    js_sync_pump_all(js);
     for (size_t a = 0; a < js->naccounts; a++) {
         js_account *acc = js->accounts[a];
         for (size_t i = 0; i < acc->nstreams; i++) {

@@ -46,29 +46,12 @@ bool js_stream_matches(const js_stream *st, const char *subj) {
 
 /* ---- advisories ----------------------------------------------------------------------- */
 
-/* A NUID-shaped id (22 base62 characters). */
-static void make_id(char out[23]) {
-    static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    static uint64_t state;
-    if (!state) {
-        if (getrandom(&state, sizeof state, 0) != sizeof state) state = (uint64_t)time(NULL);
-        state |= 1;
-    }
-    for (int i = 0; i < 22; i++) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out[i] = digits[state % 62];
-    }
-    out[22] = 0;
-}
-
 /* Go sendCreateAdvisory / sendDeleteAdvisoryLocked / sendUpdateAdvisoryLocked:
  * $JS.EVENT.ADVISORY.STREAM.{CREATED,DELETED,UPDATED}.<name>, JSStreamActionAdvisory. */
 static void advisory(js_stream *st, const char *pre, const char *action) {
     js_server *js = st->acc->js;
     char id[23];
-    make_id(id);
+    js_nuid(id);
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string("io.nats.jetstream.advisory.v1.stream_action"));
     json_object_set_new(o, "id", json_string(id));
@@ -185,6 +168,7 @@ static json_t *read_meta(const char *dir, char *err, size_t errlen) {
 /* ---- creation ------------------------------------------------------------------------ */
 
 static void stream_free(js_stream *st) {
+    js_sync_free(st);
     js_stream_cfg_free(&st->cfg);
     json_decref(st->cfg_json);
     free(st->dir);
@@ -247,11 +231,42 @@ static void cb_process(void *arg, const char *subj, size_t subj_len, const uint8
     js_stream_process_msg(st, &m);
 }
 
+/* Go's jsa.updateUsage from the StorageUpdateHandler: server-wide byte totals. */
+static void cb_update(void *arg, int64_t msgs, int64_t bytes, uint64_t seq, const char *subj,
+                      size_t subj_len) {
+    (void)msgs;
+    (void)seq;
+    (void)subj;
+    (void)subj_len;
+    js_stream *st = arg;
+    js_server *js = st->acc->js;
+    *(st->cfg.storage == SD_STORAGE_MEMORY ? &js->mem_used : &js->store_used) += bytes;
+}
+
+static void track_usage(js_stream *st, int sign) {
+    sd_stream_state ss = {0};
+    sd_store_fast_state(st->store, &ss);
+    js_server *js = st->acc->js;
+    *(st->cfg.storage == SD_STORAGE_MEMORY ? &js->mem_used : &js->store_used) +=
+        sign * (int64_t)ss.bytes;
+    sd_stream_state_free(&ss);
+}
+
 static int register_callbacks(js_stream *st) {
-    sd_store_callbacks cbs = {.remove_msg = cb_remove, .remove_msg_arg = st,
+    sd_store_callbacks cbs = {.storage_update = cb_update, .storage_update_arg = st,
+                              .remove_msg = cb_remove, .remove_msg_arg = st,
                               .process_msg = cb_process, .process_msg_arg = st};
     sd_store_register_callbacks(st->store, &cbs);
+    track_usage(st, +1);
     return 0;
+}
+
+/* Stops usage tracking (before the store is deleted or closed). */
+static void unregister_callbacks(js_stream *st) {
+    if (!st->store) return;
+    sd_store_callbacks none = {0};
+    sd_store_register_callbacks(st->store, &none);
+    track_usage(st, -1);
 }
 
 /* Opens the store for st (dir already set).  0 or a store error. */
@@ -397,6 +412,7 @@ js_stream *js_stream_add(js_account *acc, js_stream_cfg *cfg, bool pedantic, int
     if (rc) {
         nx_log(NX_LOG_WARN, "Stream create failed for '%s > %s': %s", acc->name, st->cfg.name,
                sd_strerror(rc));
+        unregister_callbacks(st);
         if (st->store) st->store->ops->delete_(st->store, true);
         sd_store_free(st->store);
         stream_free(st);
@@ -405,6 +421,7 @@ js_stream *js_stream_add(js_account *acc, js_stream_cfg *cfg, bool pedantic, int
         return NULL;
     }
     attach(acc, st);
+    js_sync_setup(st);
     js_server_declare_stream_interest(acc->js, st, +1);
     advisory(st, "CREATED", "create");
     return st;
@@ -432,6 +449,7 @@ int js_stream_update(js_stream *st, js_stream_cfg *cfg, bool pedantic, char **ar
     json_decref(st->cfg_json);
     st->cfg_json = js_stream_cfg_json(&st->cfg, false);
     build_transforms(st);
+    js_sync_setup(st);
     js_server_declare_stream_interest(acc->js, st, +1);
     js_stream_write_meta(st);
     advisory(st, "UPDATED", "modify");
@@ -443,6 +461,7 @@ void js_stream_delete(js_stream *st) {
     advisory(st, "DELETED", "delete");
     js_server_declare_stream_interest(st->acc->js, st, -1);
     detach(st);
+    unregister_callbacks(st);
     st->store->ops->delete_(st->store, true);
     sd_store_free(st->store);
     stream_free(st);
@@ -451,6 +470,7 @@ void js_stream_delete(js_stream *st) {
 void js_stream_close(js_stream *st) {
     js_consumers_free(st, false);
     if (st->store) st->store->ops->flush_all_pending(st->store);
+    unregister_callbacks(st);
     sd_store_free(st->store);
     stream_free(st);
 }
@@ -514,11 +534,13 @@ void js_stream_recover_all(js_server *js, const char *acc_name, const char *dir)
         if (rc) {
             nx_log(NX_LOG_ERROR, "JetStream: can not open store of stream '%s > %s': %s",
                    acc_name, de->d_name, sd_strerror(rc));
+            sd_store_free(st->store);
             stream_free(st);
             continue;
         }
         rebuild_dedupe(st);
         attach(acc, st);
+        js_sync_setup(st);
         js_server_declare_stream_interest(js, st, +1);
         js_consumers_recover(st);
     }
@@ -572,6 +594,9 @@ json_t *js_stream_info_json(js_stream *st, int flags, json_t *subjects) {
         json_object_set_new(c, "leader", json_string(js->cfg.server_name));
         json_object_set_new(o, "cluster", c);
     }
+    json_t *mi = js_sync_mirror_info(st), *si = js_sync_sources_info(st);
+    if (mi) json_object_set_new(o, "mirror", mi);
+    if (si) json_object_set_new(o, "sources", si);
     json_object_set_new(o, "ts", js_time_json(js_now(js)));
     return o;
 }

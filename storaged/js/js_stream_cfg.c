@@ -238,8 +238,8 @@ static const js_jfield stream_fields[] = {
     {"no_ack", JF_BOOL, CF(no_ack), 0, NULL},
     {"duplicate_window", JF_INT64, CF(duplicates), 0, NULL},
     {"placement", JF_CUSTOM, CF(placement), 0, dec_placement},
-    {"mirror", JF_RAW, CF(mirror), 0, NULL},
-    {"sources", JF_RAW, CF(sources), 0, NULL},
+    {"mirror", JF_CUSTOM, CF(mirror), 0, js_cfg_dec_mirror},
+    {"sources", JF_CUSTOM, CF(sources), 0, js_cfg_dec_sources},
     {"compression", JF_CUSTOM, CF(compression), 0, dec_compression},
     {"first_seq", JF_UINT64, CF(first_seq), 0, NULL},
     {"subject_transform", JF_CUSTOM, CF(has_transform), 0, dec_transform},
@@ -543,10 +543,13 @@ int js_stream_cfg_check(js_server *js, js_account *acc, js_stream_cfg *c, bool p
         if (c->allow_atomic)
             INVALID("async persist mode is not supported with atomic batch publish");
     }
-    /* Not ported yet: mirrors and sources are refused rather than accepted and ignored. */
-    if (c->mirror || (c->sources && json_array_size(c->sources)))
-        INVALID("mirrors and sources are not supported by this server yet");
+    if ((rc = js_mirror_cfg_check(acc, c, pedantic, arg))) return rc;
+    /* Not ported yet: refused rather than accepted and then ignored. */
+    if (c->allow_msg_schedules) INVALID("message schedules are not supported by this server yet");
+    if (c->allow_atomic) INVALID("atomic batch publish is not supported by this server yet");
+    if (c->allow_batched) INVALID("fast batch publish is not supported by this server yet");
     if (c->nsubjects == 0) {
+        if (c->mirror || json_array_size(c->sources)) goto subjects_done;
         c->subjects = calloc(1, sizeof(char *));
         c->subjects[0] = xstrdup(c->name);
         c->nsubjects = 1;
@@ -576,7 +579,7 @@ int js_stream_cfg_check(js_server *js, js_account *acc, js_stream_cfg *c, bool p
             }
         }
     }
-    (void)acc;
+subjects_done:
     if (c->has_transform) {
         const char *src = c->tr_src ? c->tr_src : "";
         if (src[0] && !nx_subject_valid(src, strlen(src))) {
@@ -652,6 +655,8 @@ int js_stream_cfg_update_check(js_account *acc, const js_stream_cfg *old, js_str
         INVALID("message schedules can not be disabled");
     if (old->persist_mode != c->persist_mode)
         INVALID("stream configuration update can not change persist mode");
+    if (c->mirror && (!old->mirror || !json_equal(c->mirror, old->mirror)))
+        return JSStreamMirrorNotUpdatableErr;
     if (c->sealed) {
         c->max_age = 0;
         c->discard = SD_DISCARD_NEW;

@@ -48,8 +48,8 @@ typedef struct js_stream_cfg {
     bool no_ack;
     int64_t duplicates;
     json_t *placement; /* raw Go Placement, or NULL */
-    json_t *mirror;    /* raw Go StreamSource (unsupported: rejected) */
-    json_t *sources;   /* raw []StreamSource (unsupported: rejected) */
+    json_t *mirror;    /* Go StreamSource JSON as Go encodes it (js_mirror_cfg.c), or NULL */
+    json_t *sources;   /* []*StreamSource JSON (null elements kept), or NULL */
     int compression;   /* 0 none, 1 s2 */
     uint64_t first_seq;
     bool has_transform;
@@ -113,6 +113,7 @@ struct js_stream {
     nx_transform *itr; /* input subject transform */
     nx_transform *tr;  /* republish transform */
     void *consumers;   /* consumer side's slot */
+    struct js_sync *sync; /* mirror / sources state (js_mirror_sync.c), or NULL */
     bool dirty;
     bool closed;
 };
@@ -141,6 +142,7 @@ struct js_server {
     js_deferred *deferred;
     size_t ndeferred, deferred_cap;
     uint64_t api_total, api_errors;
+    int64_t mem_used, store_used; /* bytes in memory / file streams (storage_update deltas) */
 };
 
 /* js_server.c */
@@ -149,7 +151,11 @@ void js_server_declare_stream_interest(js_server *js, js_stream *st, int delta);
 void js_api_track(js_account *acc, bool is_err);
 /* Publishes an API response object (type first, error next, then the rest). */
 void js_api_send(js_server *js, js_account *acc, const char *reply, const char *type,
-                 json_t *resp, bool track);
+                 json_t *resp, bool track, const js_inmsg *req);
+/* A NUID-shaped id (22 base62 characters) for advisories. */
+void js_nuid(char out[23]);
+/* Go sendJetStreamAPIAuditAdvisory: $JS.EVENT.ADVISORY.API when someone listens. */
+void js_api_audit(js_server *js, const js_inmsg *req, const char *response, size_t len);
 void js_account_free(js_account *acc);
 /* Stream dir base for an account: <store_dir>/jetstream/<acc>/streams (malloc'd). */
 char *js_account_streams_dir(js_server *js, const char *acc);
@@ -200,6 +206,40 @@ char *js_hdr_append(const uint8_t *hdr, size_t hdr_len, const char *key, const c
                     size_t *out_len);
 /* Go getHeader lookups as NUL-terminated copies (malloc'd) or NULL. */
 char *js_hdr_get(const uint8_t *hdr, size_t hdr_len, const char *key);
+
+/* js_mirror_cfg.c: Go StreamSource (mirror / sources) configuration. */
+typedef struct js_source_cfg {
+    char *name;
+    uint64_t opt_start_seq;
+    int64_t opt_start_time;
+    bool has_start_time;
+    char *filter;
+    char **tr_src, **tr_dest; /* subject_transforms */
+    size_t ntr;
+    json_t *external, *consumer; /* decoded, refused by the checks */
+} js_source_cfg;
+int js_source_cfg_decode(const json_t *v, js_source_cfg *s, const char *path, char *err,
+                         size_t n);
+json_t *js_source_cfg_json(const js_source_cfg *s);
+void js_source_cfg_free(js_source_cfg *s);
+/* Go composeIName: "<name> <filters> <destinations>" (malloc'd). */
+char *js_source_iname(const js_source_cfg *s);
+/* StreamConfig decoders for "mirror" and "sources" (normalised as Go re-encodes them). */
+int js_cfg_dec_mirror(const json_t *v, void *f, const char *path, char *err, size_t n);
+int js_cfg_dec_sources(const json_t *v, void *f, const char *path, char *err, size_t n);
+/* The mirror/sources part of Go checkStreamCfg; 0 or err_code with *arg. */
+int js_mirror_cfg_check(js_account *acc, js_stream_cfg *c, bool pedantic, char **arg);
+
+/* js_mirror_sync.c: keeping mirrors and sourcing streams in step with their origins. */
+/* (Re)builds a stream's mirror/source state from its config and stored messages (create,
+ * recovery, update).  Frees it when the stream has neither. */
+void js_sync_setup(js_stream *st);
+void js_sync_free(js_stream *st);
+/* Copies what origins gained since the last call into every mirror / sourcing stream. */
+void js_sync_pump_all(js_server *js);
+/* StreamInfo "mirror" object / "sources" array (NULL when none). */
+json_t *js_sync_mirror_info(js_stream *st);
+json_t *js_sync_sources_info(js_stream *st);
 
 /* js_stream_counter.c: Go big.Int decimal strings for counter streams. */
 bool js_counter_valid(const char *s);

@@ -132,17 +132,12 @@ static uint64_t parse_seq_hdr(const char *v) {
     return n;
 }
 
+/* Go js.limitsExceeded: the server's totals against max_memory / max_store. */
 static bool server_limits_exceeded(js_stream *st) {
     js_server *js = st->acc->js;
-    int64_t max = st->cfg.storage == SD_STORAGE_MEMORY ? js->cfg.max_memory : js->cfg.max_store;
-    if (max < 0) return false;
-    uint64_t total = 0;
-    for (size_t a = 0; a < js->naccounts; a++) {
-        uint64_t m, s, rm, rs, c;
-        js_account_usage(js->accounts[a], &m, &s, &rm, &rs, &c);
-        total += st->cfg.storage == SD_STORAGE_MEMORY ? m : s;
-    }
-    return total > (uint64_t)max;
+    bool mem = st->cfg.storage == SD_STORAGE_MEMORY;
+    int64_t max = mem ? js->cfg.max_memory : js->cfg.max_store;
+    return max >= 0 && (mem ? js->mem_used : js->store_used) > max;
 }
 
 static void republish(js_stream *st, const char *tsubj, const char *subj, const uint8_t *hdr,
@@ -302,6 +297,28 @@ void js_stream_process_msg(js_stream *st, const js_inmsg *m) {
             pub_error(st, reply, JSMessageSchedulesDisabledErr, NULL);
             goto done;
         }
+        free(v);
+        v = NULL;
+        /* Schedulers' own headers (message schedules themselves are not ported). */
+        char *sched = js_hdr_get(hdr, hdr_len, "Nats-Scheduler");
+        if ((v = js_hdr_get(hdr, hdr_len, "Nats-Schedule-Next")) && v[0]) {
+            int code = 0;
+            if (strcmp(v, "purge")) code = JSMessageSchedulesSchedulerInvalidErr;
+            else if (!sched || !sched[0] || !strcmp(sched, subject) ||
+                     !nx_subject_valid_publish(sched, strlen(sched)))
+                code = JSMessageSchedulesSchedulerInvalidErr;
+            else if (!st->cfg.allow_msg_schedules) code = JSMessageSchedulesDisabledErr;
+            if (code) {
+                free(sched);
+                pub_error(st, reply, code, NULL);
+                goto done;
+            }
+        } else if (sched && sched[0]) {
+            free(sched);
+            pub_error(st, reply, JSMessageSchedulesSchedulerInvalidErr, NULL);
+            goto done;
+        }
+        free(sched);
         free(v);
         v = NULL;
         msgid = js_hdr_get(hdr, hdr_len, "Nats-Msg-Id");

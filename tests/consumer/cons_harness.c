@@ -30,6 +30,14 @@ static void host_publish(void *ctx, const char *subj, size_t subj_len, const cha
     m->hdr_len = hdr_len;
     m->data = dupn(data, data_len);
     m->len = data_len;
+    m->shown = NULL;
+}
+static void host_publish_as(void *ctx, const char *subj, size_t subj_len, const char *shown, size_t shown_len,
+                            const char *reply, size_t reply_len, const uint8_t *hdr, size_t hdr_len,
+                            const uint8_t *data, size_t data_len) {
+    h_env *e = ctx;
+    host_publish(ctx, subj, subj_len, reply, reply_len, hdr, hdr_len, data, data_len);
+    e->msgs[e->n - 1].shown = dupn(shown, shown_len);
 }
 static void host_interest(void *ctx, const char *subject, int delta) {
     (void)ctx;
@@ -47,7 +55,12 @@ static int64_t host_now(void *ctx) {
 }
 
 static void open_js(h_env *e) {
-    js_host host = {e, host_publish, host_interest, host_has_interest, host_now};
+    js_host host = {.ctx = e,
+                    .publish = host_publish,
+                    .publish_as = host_publish_as,
+                    .interest = host_interest,
+                    .has_interest = host_has_interest,
+                    .now_ns = host_now};
     js_config cfg = {.store_dir = e->dir, .max_memory = -1, .max_store = -1, .server_id = "SRV",
                      .server_name = "srv", .max_payload = 1024 * 1024};
     char err[256];
@@ -75,6 +88,7 @@ void h_clear(h_env *e) {
         free(e->msgs[i].reply);
         free(e->msgs[i].hdr);
         free(e->msgs[i].data);
+        free(e->msgs[i].shown);
     }
     e->n = 0;
 }

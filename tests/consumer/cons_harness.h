@@ -17,6 +17,7 @@ typedef struct h_msg {
     size_t hdr_len;
     char *data; /* NUL-terminated copy */
     size_t len;
+    char *shown; /* the subject clients see (publish_as), NULL: subj */
 } h_msg;
 
 typedef struct h_env {

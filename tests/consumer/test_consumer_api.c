@@ -126,6 +126,17 @@ Test(consumer_api, create_errors) {
     r = h_api(&e, "$JS.API.CONSUMER.CREATE.TEST.a.foo.b", "{\"stream_name\":\"TEST\",\"config\":{\"filter_subject\":\"foo.b\"}}");
     cr_assert_eq(err_code(r), 0, "%s", json_dumps(r, 0));
     json_decref(r);
+    {
+        char longname[300], subj[400], body[800];
+        memset(longname, 'n', 256);
+        longname[256] = 0;
+        snprintf(subj, sizeof subj, "$JS.API.CONSUMER.CREATE.TEST.%s", longname);
+        snprintf(body, sizeof body, "{\"stream_name\":\"TEST\",\"config\":{\"durable_name\":\"%s\"}}", longname);
+        r = h_api(&e, subj, body);
+        cr_assert_eq(err_code(r), 10102, "%s", json_dumps(r, 0));
+        cr_assert_str_eq(err_desc(r), "consumer name is too long, maximum allowed is 255");
+        json_decref(r);
+    }
     r = h_api(&e, "$JS.API.CONSUMER.DURABLE.CREATE.TEST.dd", "{\"stream_name\":\"TEST\",\"config\":{}}");
     cr_assert_eq(err_code(r), 10018);
     json_decref(r);
@@ -371,5 +382,46 @@ Test(consumer_api, invalid_json_texts) {
     json_t *r = h_api(&e, "$JS.API.CONSUMER.CREATE.TEST.c", "");
     cr_assert_eq(err_code(r), 10056);
     json_decref(r);
+    h_close(&e);
+}
+
+Test(consumer_api, pause_advisories) {
+    GO_TEST("server/jetstream_consumer_test.go", "TestJetStreamConsumerPauseAdvisories");
+    GO_TEST_PARTIAL("server/jetstream_consumer_test.go", "TestJetStreamConsumerPauseViaConfig",
+                    "pause set at creation, pull delivery resumes after it");
+    h_env e;
+    h_open(&e);
+    h_stream(&e, "TEST", "[\"foo\"]", "memory", NULL);
+    const char *adv = "$JS.EVENT.ADVISORY.CONSUMER.PAUSE.TEST.my_consumer";
+    json_t *r = h_api(&e, "$JS.API.CONSUMER.CREATE.TEST.my_consumer",
+                      "{\"stream_name\":\"TEST\",\"action\":\"create\",\"config\":{\"name\":\"my_consumer\","
+                      "\"pause_until\":\"2023-11-14T22:13:21Z\"}}");
+    cr_assert_null(json_object_get(r, "error"), "%s", json_dumps(r, 0));
+    cr_assert(json_is_true(json_object_get(r, "paused")));
+    json_decref(r);
+    cr_assert_eq(h_count(&e, adv), 1);
+    json_t *a = json_loads(h_nth(&e, adv, 0)->data, 0, NULL);
+    cr_assert(json_is_true(json_object_get(a, "paused")));
+    cr_assert_str_eq(json_string_value(json_object_get(a, "pause_until")), "2023-11-14T22:13:21Z");
+    cr_assert_str_eq(json_string_value(json_object_get(a, "type")), "io.nats.jetstream.advisory.v1.consumer_pause");
+    json_decref(a);
+    h_pub(&e, "foo", "x");
+    char in[64];
+    snprintf(in, sizeof in, "%s", h_pull(&e, "TEST", "my_consumer", "{\"batch\":1,\"expires\":5000000000}"));
+    cr_assert_eq(h_count(&e, in), 0);
+    h_advance(&e, 1100 * H_MS);
+    cr_assert_eq(h_count(&e, adv), 2);
+    a = json_loads(h_nth(&e, adv, 1)->data, 0, NULL);
+    cr_assert(json_is_false(json_object_get(a, "paused")));
+    cr_assert_str_eq(json_string_value(json_object_get(a, "pause_until")), "2023-11-14T22:13:21Z");
+    json_decref(a);
+    cr_assert_eq(h_count(&e, in), 1);
+    /* Via the endpoint. */
+    json_decref(h_api(&e, "$JS.API.CONSUMER.PAUSE.TEST.my_consumer", "{\"pause_until\":\"2023-11-14T22:13:23Z\"}"));
+    cr_assert_eq(h_count(&e, adv), 3);
+    h_advance(&e, 1 * H_S);
+    cr_assert_eq(h_count(&e, adv), 3);
+    h_advance(&e, 1 * H_S);
+    cr_assert_eq(h_count(&e, adv), 4);
     h_close(&e);
 }

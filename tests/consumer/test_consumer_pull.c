@@ -87,6 +87,7 @@ Test(consumer_pull, fetch_and_ack_reply_subject) {
     cr_assert_eq(h_count(&e, inbox), 2);
     h_msg *m1 = h_nth(&e, inbox, 0);
     cr_assert_str_eq(m1->data, "one");
+    cr_assert_str_eq(m1->shown, "foo.a"); /* routed to the inbox, shown with its own subject */
     cr_assert_str_eq(h_hval(m1, "X-Test"), "1");
     char want[256];
     snprintf(want, sizeof want, "$JS.ACK.TEST.dlc.1.1.1.%" PRId64 ".2", (int64_t)(1700000000LL * H_S));

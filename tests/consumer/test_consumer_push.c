@@ -38,6 +38,7 @@ Test(consumer_push, ephemeral_ack_none_delivers_with_headers) {
     cr_assert_eq(h_count(&e, "d.in"), 2);
     h_msg *m = h_nth(&e, "d.in", 0);
     cr_assert_str_eq(m->data, "hello");
+    cr_assert_str_eq(m->shown, "foo.a");
     cr_assert_str_eq(h_hval(m, "K"), "v");
     cr_assert(!strncmp(m->reply, "$JS.ACK.TEST.", 13));
     r = h_info(&e, "TEST", cname);
@@ -264,5 +265,28 @@ Test(consumer_push, ephemeral_deleted_when_subscriber_leaves) {
     r = h_info(&e, "TEST", cname);
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "error"), "err_code")), 10014);
     json_decref(r);
+    h_close(&e);
+}
+
+Test(consumer_push, durable_new_deliver_subject_redelivers_pending) {
+    GO_TEST_PARTIAL("server/jetstream_consumer_test.go", "TestJetStreamConsumerDurableReconnect",
+                    "rebinding a durable to a new deliver subject");
+    h_env e;
+    h_open(&e);
+    h_stream(&e, "TEST", "[\"foo\"]", "memory", NULL);
+    h_pub(&e, "foo", "1");
+    h_pub(&e, "foo", "2");
+    json_decref(h_consumer(&e, "TEST", "d", "{\"durable_name\":\"d\",\"deliver_subject\":\"a.in\",\"ack_policy\":\"explicit\"}"));
+    cr_assert_eq(h_count(&e, "a.in"), 2);
+    /* Still listened to: the durable is in use. */
+    json_t *r = h_consumer(&e, "TEST", "d", "{\"durable_name\":\"d\",\"deliver_subject\":\"b.in\",\"ack_policy\":\"explicit\"}");
+    cr_assert_eq(jint(r, "error.err_code"), 10013, "%s", json_dumps(r, 0));
+    json_decref(r);
+    e.no_interest[e.n_no++] = "a.";
+    r = h_consumer(&e, "TEST", "d", "{\"durable_name\":\"d\",\"deliver_subject\":\"b.in\",\"ack_policy\":\"explicit\"}");
+    cr_assert_null(json_object_get(r, "error"), "%s", json_dumps(r, 0));
+    json_decref(r);
+    cr_assert_eq(h_count(&e, "b.in"), 2);
+    cr_assert(!strncmp(h_nth(&e, "b.in", 0)->reply, "$JS.ACK.TEST.d.2.1.3.", 21), "%s", h_nth(&e, "b.in", 0)->reply);
     h_close(&e);
 }

@@ -205,3 +205,31 @@ Test(consumer_state, filtered_purge_drops_gone_pending) {
     json_decref(r);
     h_close(&e);
 }
+
+Test(consumer_state, deliver_new_not_consuming_before_restart) {
+    GO_TEST("server/jetstream_consumer_test.go", "TestJetStreamConsumerDeliverNewNotConsumingBeforeRestart");
+    h_env e;
+    h_open(&e);
+    h_stream(&e, "TEST", "[\"foo\"]", "file", NULL);
+    e.no_interest[e.n_no++] = "in.";
+    json_decref(h_consumer(&e, "TEST", "dur",
+                           "{\"durable_name\":\"dur\",\"deliver_subject\":\"in.dur\",\"ack_policy\":\"explicit\","
+                           "\"deliver_policy\":\"new\",\"filter_subject\":\"foo\"}"));
+    for (int i = 0; i < 10; i++) h_pub(&e, "foo", "msg");
+    json_t *r = h_info(&e, "TEST", "dur");
+    cr_assert_eq(jint(r, "num_pending"), 10);
+    json_decref(r);
+    h_reopen(&e);
+    r = h_info(&e, "TEST", "dur");
+    cr_assert_eq(jint(r, "num_pending"), 10, "%s", json_dumps(r, 0));
+    json_decref(r);
+    e.n_no = 0;
+    h_advance(&e, 300 * H_MS);
+    cr_assert_eq(h_count(&e, "in.dur"), 10);
+    for (int i = 0; i < 10; i++) ack(&e, h_nth(&e, "in.dur", (size_t)i), "+ACK");
+    r = h_info(&e, "TEST", "dur");
+    cr_assert_eq(jint(r, "num_pending"), 0);
+    cr_assert_eq(jint(r, "num_ack_pending"), 0);
+    json_decref(r);
+    h_close(&e);
+}

@@ -43,8 +43,8 @@ static void h_interest(void *ctx, const char *subject, int delta) {
 }
 
 static bool h_has_interest(void *ctx, const char *subject) {
-    (void)ctx;
-    (void)subject;
+    jh *h = ctx;
+    if (!strcmp(subject, "$JS.EVENT.ADVISORY.API")) return h->audit_interest;
     return true;
 }
 

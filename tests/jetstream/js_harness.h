@@ -32,6 +32,7 @@ typedef struct jh {
     int interest_n[256];
     size_t ninterest;
     int reply_seq;
+    bool audit_interest; /* has_interest("$JS.EVENT.ADVISORY.API"); default false */
 } jh;
 
 /* Opens JetStream in a fresh temp dir (file storage default, SD_FS_SYNC_NONE) with a fake

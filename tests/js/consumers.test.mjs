@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckPolicy, DeliverPolicy, StorageType, JetStreamApiError } from '@nats-io/jetstream';
 import { createInbox } from '@nats-io/transport-node';
-import { withServer, rejects, waitFor, take, nsFromMs } from './server.mjs';
+import { withServer, rejects, waitFor, take, within, nsFromMs } from './server.mjs';
 
 const td = new TextDecoder();
 const STORAGES = [StorageType.Memory, StorageType.File];
@@ -120,8 +120,7 @@ test('pull consumer: consume() delivers everything in order and keeps pulling', 
     await waitFor(() => seen.length === 50, { what: '50 messages consumed' });
     // New messages published while consuming are delivered too.
     for (let i = 51; i <= 60; i++) await js.publish('s.x', String(i));
-    await Promise.race([done, waitFor(() => seen.length === 60, { what: '60 messages consumed' })]);
-    await done;
+    await within(done, 10000, `60 messages consumed (got ${seen.length})`);
     assert.deepEqual(seen, Array.from({ length: 60 }, (_, k) => k + 1));
     await waitFor(async () => (await c.info()).ack_floor.stream_seq === 60, { what: 'ack floor 60' });
     const ci = await c.info();
@@ -306,7 +305,9 @@ test('unacknowledged messages are redelivered after ack_wait', async () => {
       assert.equal(ci.num_pending, 0);
 
       let i = 0;
+      const deadline = Date.now() + 20000;
       while (i < toSend) {
+        assert.ok(Date.now() < deadline, `redeliveries stalled at ${i}/${toSend}`);
         const batch = await c.fetch({ max_messages: toSend - i, expires: 5000 });
         for await (const m of batch) {
           i++;
@@ -399,7 +400,8 @@ test('ordered consumer delivers in stream order and resumes after its consumer i
     assert.equal(ci.config.mem_storage, true);
     assert.equal(ci.config.num_replicas, 1);
 
-    const iter = await c.consume();
+    // Short pulls (heartbeat = expires/2) so a lost consumer is noticed quickly.
+    const iter = await c.consume({ expires: 2000 });
     const seen = [];
     const loop = (async () => {
       for await (const m of iter) {
@@ -414,7 +416,7 @@ test('ordered consumer delivers in stream order and resumes after its consumer i
     assert.equal(names.length, 1);
     await jsm.consumers.delete('ORD', names[0]);
     for (let i = 21; i <= 30; i++) await js.publish('o.x', String(i));
-    await loop;
+    await within(loop, 15000, 'ordered consumer to deliver 30 messages');
     assert.deepEqual(seen, Array.from({ length: 30 }, (_, k) => k + 1));
     ci = await jsm.streams.info('ORD');
     assert.equal(ci.state.consumer_count, 1);
@@ -524,12 +526,14 @@ test('push consumer delivers to its deliver subject', async () => {
     assert.equal(pc.isPushConsumer(), true);
     const iter = await pc.consume();
     const seen = [];
-    for await (const m of iter) {
-      seen.push(m.info.streamSequence);
-      assert.equal(m.string(), String(m.info.streamSequence));
-      m.ack();
-      if (seen.length === 10) break;
-    }
+    await within((async () => {
+      for await (const m of iter) {
+        seen.push(m.info.streamSequence);
+        assert.equal(m.string(), String(m.info.streamSequence));
+        m.ack();
+        if (seen.length === 10) break;
+      }
+    })(), 10000, 'push consumer to deliver 10 messages');
     assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     await waitFor(async () => (await jsm.consumers.info('MSET', 'PUSH')).num_ack_pending === 0, { what: 'push acks' });
     const ci = await jsm.consumers.info('MSET', 'PUSH');

@@ -5,11 +5,14 @@ import assert from 'node:assert/strict';
 import { Kvm } from '@nats-io/kv';
 import { AckPolicy, DeliverPolicy, StorageType, JetStreamApiError } from '@nats-io/jetstream';
 import { createInbox } from '@nats-io/transport-node';
-import { withServer, rejects, waitFor, take, nsFromMs } from './server.mjs';
+import { withServer, rejects, waitFor, take, within, nsFromMs } from './server.mjs';
 
+// Drain a client iterator that ends by itself (keys, history), with a deadline.
 async function all(iterPromise) {
   const out = [];
-  for await (const v of await iterPromise) out.push(v);
+  await within((async () => {
+    for await (const v of await iterPromise) out.push(v);
+  })(), 10000, 'iterator to end');
   return out;
 }
 
@@ -152,11 +155,13 @@ test('delete and purge markers; deleted keys disappear from keys()', async () =>
     const w = await kv.watch();
     const deletes = [];
     let initial = 0;
-    for await (const e of w) {
-      initial++;
-      if (e.operation === 'DEL') deletes.push(e.key);
-      if (e.delta === 0) break;
-    }
+    await within((async () => {
+      for await (const e of w) {
+        initial++;
+        if (e.operation === 'DEL') deletes.push(e.key);
+        if (e.delta === 0) break;
+      }
+    })(), 5000, 'watcher initial values');
     assert.equal(initial, 4);
     assert.deepEqual(deletes.sort(), ['a.a', 'a.b']);
 
@@ -185,7 +190,7 @@ test('delete and purge markers; deleted keys disappear from keys()', async () =>
 
 test('history is limited by the bucket history setting', async () => {
   // GO_TEST_PARTIAL("server/jetstream_test.go", "TestJetStreamKVReductionInHistory", "100 keys instead of 1000; account storage is checked after the reduction")
-  await withServer(async ({ nc, js, jsm, is29 }) => {
+  await withServer(async ({ nc, jsm, is29 }) => {
     const kvm = new Kvm(nc);
     const kv = await kvm.create('TEST', { history: 4 });
     const numKeys = 100;
@@ -215,7 +220,6 @@ test('history is limited by the bucket history setting', async () => {
       const e = await kv.get(k);
       assert.equal(e.string(), msg);
     }
-    void js;
   });
 });
 
@@ -283,7 +287,7 @@ test('watch: initial values, then live updates, deletes and purges', async () =>
     await kv.put('a', 'ignored');
     await kv.put('c.y', 'y1');
     await kv.put('c.x', 'x2');
-    await loop;
+    await within(loop, 5000, `filtered watcher updates (got ${JSON.stringify(got)})`);
     assert.deepEqual(got, [['c.y', 'y1'], ['c.x', 'x2']]);
 
     // History of all keys.

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomFillSync } from 'node:crypto';
 import { Objm } from '@nats-io/obj';
 import { StorageType } from '@nats-io/jetstream';
-import { withServer, rejects } from './server.mjs';
+import { withServer, rejects, within } from './server.mjs';
 
 const te = new TextEncoder();
 
@@ -38,7 +38,15 @@ function streamOf(buf, piece = 7001) {
   });
 }
 
+function getBlob(os, name) {
+  return within(os.getBlob(name), 20000, `getBlob(${name})`);
+}
+
 async function readAll(rs) {
+  return within(readAllUnbounded(rs), 20000, 'object data to be read');
+}
+
+async function readAllUnbounded(rs) {
   const parts = [];
   let n = 0;
   const reader = rs.getReader();
@@ -89,7 +97,7 @@ test('put a multi-chunk object, get it back byte for byte with its digest', asyn
       assert.equal(r.info.description, 'random');
       assert.deepEqual(r.info.metadata, { k: 'v' });
 
-      const blob = await os.getBlob('big.bin');
+      const blob = await getBlob(os, 'big.bin');
       assert.ok(Buffer.from(blob).equals(Buffer.from(data)));
 
       const st = await os.status();
@@ -112,13 +120,13 @@ test('list, info, replace, delete objects', async () => {
     const e = await os.info('empty');
     assert.equal(e.size, 0);
     assert.equal(e.chunks, 0);
-    assert.equal((await os.getBlob('empty')).length, 0);
+    assert.equal((await getBlob(os, 'empty')).length, 0);
 
     // Replacing an object purges the old chunks.
     const old = await os.info('one');
     const neu = await os.putBlob({ name: 'one' }, te.encode('first, replaced'));
     assert.notEqual(neu.nuid, old.nuid);
-    assert.equal(new TextDecoder().decode(await os.getBlob('one')), 'first, replaced');
+    assert.equal(new TextDecoder().decode(await getBlob(os, 'one')), 'first, replaced');
     const si = await jsm.streams.info('OBJ_b', { subjects_filter: '$O.b.C.>' });
     assert.equal(si.state.subjects[`$O.b.C.${old.nuid}`], undefined, 'old chunks purged');
 
@@ -138,7 +146,7 @@ test('list, info, replace, delete objects', async () => {
     assert.equal(await os.info('one'), null);
     const uno = await os.info('uno');
     assert.equal(uno.description, 'renamed');
-    assert.equal(new TextDecoder().decode(await os.getBlob('uno')), 'first, replaced');
+    assert.equal(new TextDecoder().decode(await getBlob(os, 'uno')), 'first, replaced');
   });
 });
 
@@ -164,7 +172,7 @@ test('links to objects and to other buckets', async () => {
     const other = await objm.create('other');
     const x = await other.putBlob({ name: 'x' }, te.encode('in other'));
     await os.link('to-x', x);
-    assert.equal(new TextDecoder().decode(await os.getBlob('to-x')), 'in other');
+    assert.equal(new TextDecoder().decode(await getBlob(os, 'to-x')), 'in other');
     const bl = await os.linkStore('bucket-link', other);
     assert.deepEqual(bl.options.link, { bucket: 'other' });
 
@@ -185,7 +193,7 @@ test('sealed bucket refuses writes; destroy removes the stream', async () => {
     const si = await jsm.streams.info('OBJ_s');
     assert.equal(si.config.sealed, true);
     await rejects(os.putBlob({ name: 'b' }, te.encode('B')), 'put into a sealed bucket');
-    assert.equal(new TextDecoder().decode(await os.getBlob('a')), 'A');
+    assert.equal(new TextDecoder().decode(await getBlob(os, 'a')), 'A');
 
     const buckets = [];
     for await (const s of objm.list()) buckets.push(s.bucket);

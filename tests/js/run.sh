@@ -39,4 +39,5 @@ fi
 echo "run.sh: server $NATS_SERVER_BIN ($("$NATS_SERVER_BIN" --version 2>&1 | head -1))" >&2
 
 cd "$root"
-exec node --test --test-concurrency=1 "$@" tests/js/
+# --test-timeout: a hung test (or file) fails after 5 minutes instead of blocking the run.
+exec node --test --test-concurrency=1 --test-timeout=300000 "$@" tests/js/

@@ -55,6 +55,20 @@ function readPort(portsDir) {
   return null;
 }
 
+// Servers still running when the test process exits (a hung or timed-out test)
+// are killed and their directories removed, so nothing is left behind.
+const live = new Set();
+process.on('exit', () => {
+  for (const srv of live) {
+    try {
+      if (srv.proc) srv.proc.kill('SIGKILL');
+    } catch { /* already gone */ }
+    try {
+      rmSync(srv.root, { recursive: true, force: true });
+    } catch { /* best effort */ }
+  }
+});
+
 export class NatsServer {
   constructor({ bin = SERVER_BIN, args = [] } = {}) {
     this.bin = bin;
@@ -76,6 +90,7 @@ export class NatsServer {
     const args = ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', this.storeDir,
       '--ports_file_dir', this.portsDir, ...this.extraArgs];
     this.proc = spawn(this.bin, args, { stdio: ['ignore', logFd, logFd] });
+    live.add(this);
     closeSync(logFd);
     this.exited = new Promise((resolve) => {
       this.proc.once('exit', (code, signal) => resolve({ code, signal }));
@@ -137,6 +152,7 @@ export class NatsServer {
 
   async stop() {
     await this.kill();
+    live.delete(this);
     rmSync(this.root, { recursive: true, force: true });
   }
 }
@@ -218,6 +234,21 @@ export async function take(iter, n, timeoutMs = 5000) {
   return out;
 }
 
+// Resolve with `p`, or fail after `timeoutMs` (for loops over async iterators).
+export async function within(p, timeoutMs, what = 'operation') {
+  let timer;
+  try {
+    return await Promise.race([
+      p,
+      new Promise((_, rej) => {
+        timer = setTimeout(() => rej(new Error(`timed out after ${timeoutMs}ms: ${what}`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // Expect `p` to reject; returns the error. Fails if it resolves.
 export async function rejects(p, what = 'operation') {
   try {
@@ -233,6 +264,14 @@ export async function withServer(fn, opts) {
   const ctx = await setup(opts);
   try {
     return await fn(ctx);
+  } catch (err) {
+    // NATS_JSC_SERVER_LOG=N appends the last N lines of the server log to a failure.
+    const n = Number(process.env.NATS_JSC_SERVER_LOG || 0);
+    if (n > 0 && err && typeof err.message === 'string') {
+      const tail = ctx.server.log().split('\n').slice(-n - 1).join('\n');
+      err.message += `\n--- server log (last ${n} lines) ---\n${tail}`;
+    }
+    throw err;
   } finally {
     await ctx.close();
   }

@@ -567,7 +567,7 @@ test('max_msgs_per_subject keeps the newest per subject', async () => {
 
 test('max_msgs_per_subject with discard new and discard_new_per_subject', async () => {
   // GO_TEST_PARTIAL("server/jetstream_test.go", "TestJetStreamMaxMsgsPerSubjectWithDiscardNew", "checks the per-subject refusal only")
-  await withServer(async ({ js, jsm, is29 }) => {
+  await withServer(async ({ js, jsm }) => {
     await jsm.streams.add({ name: 'KV', subjects: ['KV.>'], max_msgs_per_subject: 1, discard: DiscardPolicy.New, discard_new_per_subject: true, max_msgs: 100 });
     await js.publish('KV.a', '1');
     await js.publish('KV.b', '1');
@@ -576,7 +576,6 @@ test('max_msgs_per_subject with discard new and discard_new_per_subject', async 
     assert.equal(err.message, 'maximum messages per subject exceeded');
     const si = await jsm.streams.info('KV');
     assert.equal(si.state.messages, 2);
-    void is29;
   });
 });
 

@@ -769,6 +769,16 @@ Test(raftd, managed_group_client_applies_and_snapshots, .timeout = 180)
     pump_until(mc, &c, 14);
     cr_assert_str_eq(mc[f].state, mc[l].state);
     cr_assert_str_eq(mc[l].state, "e0,e1,e2,e3,e4,e5,e6,e7,e8,e9,e10,e11,e12,e13");
+    if (mc[f].snaps != 1) {
+        fprintf(stderr, "DIAG l=%d f=%d snaps=%d\n", l, f, mc[f].snaps);
+        for (int i = 0; i < 3; i++) {
+            json_t *x = rdh_req(&c.nodes[i], "{\"op\":\"state\",\"group\":\"M1\"}");
+            char *t = x ? json_dumps(x, JSON_COMPACT) : NULL;
+            fprintf(stderr, "DIAG n%d: %s\n", i + 1, t ? t : "-");
+            free(t);
+            json_decref(x);
+        }
+    }
     cr_assert_eq(mc[f].snaps, 1, "the restarted follower caught up from the snapshot");
     json_t *st = rdh_req_ok(&c.nodes[f], "{\"op\":\"state\",\"group\":\"M1\"}");
     cr_assert(json_is_true(json_object_get(st, "managed")));

@@ -447,3 +447,29 @@ Test(accounts_cycles, false_positive_subject_mapping) {
               "     imports [ { service { subject: \"a.foo\", account: A }, to: \"c.foo\" } ] }\n"
               "}\n");
 }
+
+Test(accounts_conf, default_permissions_per_account) {
+    loaded l;
+    cr_assert_eq(load("accounts { A {\n"
+                      "  default_permissions { publish: \"foo\" }\n"
+                      "  users [ {user: a, password: a}\n"
+                      "          {user: b, password: b, permissions: {publish: \"bar\"}} ] } }",
+                      &l),
+                 0, "%s", l.d.errors);
+    const br_user *a = user(&l, "a"), *b = user(&l, "b");
+    cr_assert(a->perms && a->perms->publish && a->perms->publish->nallow == 1);
+    cr_assert_str_eq(a->perms->publish->allow[0], "foo");
+    cr_assert_str_eq(b->perms->publish->allow[0], "bar");
+    cr_assert_str_eq(a->account, "A");
+    unload(&l);
+}
+
+Test(accounts_conf, system_account_default) {
+    loaded l;
+    cr_assert_eq(load("accounts { A {} }", &l), 0);
+    cr_assert_str_eq(br_accounts_system_name(&l.acc), "$SYS");
+    unload(&l);
+    cr_assert_eq(load("accounts { SYS {} }\nsystem_account: SYS", &l), 0);
+    cr_assert_str_eq(br_accounts_system_name(&l.acc), "SYS");
+    unload(&l);
+}

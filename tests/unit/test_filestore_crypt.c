@@ -354,6 +354,26 @@ Test(filestore_crypt, tamper_detected) {
     free(dir);
 }
 
+Test(filestore_crypt, compressed_store_converted_when_encryption_turned_on) {
+    sd_stream_config cfg = {.name = "zzz"};
+    sd_filestore_config comp = {.block_size = 2048, .compress = true};
+    char *dir = fst_new_dir();
+    sd_store *st = fst_open(dir, &cfg, &comp, NULL);
+    store_n(st, 100, "was plaintext %03d");
+    cr_assert_gt(sd_filestore_num_packed(st), 2);
+    sd_store_free(st);
+    cr_assert(on_disk(dir, 64, "was plaintext"), "snappy keeps the first occurrence literal");
+    sd_filestore_config enc = comp;
+    enc.cipher = SD_FS_CIPHER_AES;
+    enc.key = "k";
+    st = fst_open(dir, &cfg, &enc, NULL);
+    cr_assert(!on_disk(dir, 64, "was plaintext"), "compressed blocks sealed too");
+    st = fst_restart(st, &cfg, &enc, NULL);
+    check_n(st, 1, 100, "was plaintext %03d");
+    sd_store_free(st);
+    free(dir);
+}
+
 Test(filestore_crypt, plaintext_store_converted_when_encryption_turned_on) {
     sd_stream_config cfg = {.name = "zzz"};
     sd_filestore_config plain = {.block_size = 2048};
@@ -499,6 +519,56 @@ Test(filestore_pack, compaction_keeps_tombstones_for_earlier_blocks) {
     cr_assert_eq(s.last_seq, last);
     cr_assert_eq(s.first_seq, 3);
     sd_stream_state_free(&s);
+    sd_store_free(st);
+    free(dir);
+}
+
+Test(filestore_crypt, consumer_state_encrypted) {
+    sd_stream_config cfg = {.name = "zzz"};
+    sd_filestore_config fo = {.cipher = SD_FS_CIPHER_CHACHAPOLY, .key = "k"};
+    char *dir = fst_new_dir();
+    sd_store *st = fst_open(dir, &cfg, &fo, NULL);
+    store_n(st, 5, "m%d");
+    sd_consumer_config ccfg = {.ack_policy = SD_ACK_EXPLICIT};
+    sd_consumer_store *o;
+    cr_assert_eq(st->ops->consumer_store(st, "dur", 0, &ccfg, &o), 0);
+    sd_consumer_state cs = {.delivered = {4, 4}, .ack_floor = {2, 2}};
+    cr_assert_eq(o->ops->update(o, &cs), 0);
+    o->ops->free(o);
+    char p[512];
+    snprintf(p, sizeof p, "%s/obs/dur/o.dat", dir);
+    size_t n;
+    uint8_t *b = fst_slurp(p, &n);
+    cr_assert_eq(memcmp(b, "NXFSENC1", 8), 0, "consumer state sealed on disk");
+    free(b);
+    st = fst_restart(st, &cfg, &fo, NULL);
+    cr_assert_eq(st->ops->consumer_store(st, "dur", 0, &ccfg, &o), 0);
+    sd_consumer_state got;
+    cr_assert_eq(o->ops->state(o, &got), 0);
+    cr_assert(got.delivered.stream == 4 && got.ack_floor.stream == 2);
+    sd_consumer_state_free(&got);
+    o->ops->free(o);
+    /* The snapshot carries it in plaintext: restorable without the key. */
+    sd_snapshot_opts so = {.include_consumers = true};
+    sd_snapshot_result sr;
+    cr_assert_eq(sd_store_snapshot(st, &so, &sr), 0);
+    uint8_t *a = malloc(sr.size);
+    cr_assert_eq(read(sr.fd, a, sr.size), (ssize_t)sr.size);
+    char *d2 = fst_new_dir();
+    sd_restore *r;
+    cr_assert_eq(sd_restore_begin(d2, &r), 0);
+    cr_assert_eq(sd_restore_write(r, a, sr.size), 0);
+    cr_assert_eq(sd_restore_finish(r, NULL), 0);
+    sd_store *rs = fst_open(d2, &cfg, NULL, NULL);
+    cr_assert_eq(rs->ops->consumer_store(rs, "dur", 0, &ccfg, &o), 0);
+    cr_assert_eq(o->ops->state(o, &got), 0);
+    cr_assert(got.delivered.stream == 4 && got.ack_floor.stream == 2);
+    sd_consumer_state_free(&got);
+    o->ops->free(o);
+    sd_store_free(rs);
+    sd_snapshot_result_free(&sr);
+    free(a);
+    free(d2);
     sd_store_free(st);
     free(dir);
 }

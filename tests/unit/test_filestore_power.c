@@ -213,7 +213,7 @@ static void workload(const sd_filestore_config *fo_in, int steps) {
     srand(12345);
     char payload[32], subj[16];
     for (int i = 1; i <= steps; i++) {
-        sd_stream_state s;
+        sd_stream_state s = {0};
         sd_store_fast_state(st, &s);
         int r = rand() % 100;
         uint64_t span = s.last_seq >= s.first_seq ? s.last_seq - s.first_seq + 1 : 1;

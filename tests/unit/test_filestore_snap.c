@@ -226,10 +226,41 @@ Test(filestore_snap, memory_store_snapshot_restores_as_file_store) {
     sd_store_msg sm = {0};
     cr_assert_neq(sd_store_load_msg(fs, ttl_seq, &sm), 0);
     sd_store_msg_free(&sm);
+    /* And back into a memory store: the same stream, bytes included. */
+    sd_store *ms2;
+    cr_assert_eq(sd_memstore_open(&cfg, &env, &ms2), 0);
+    cr_assert_eq(sd_store_copy_msgs(fs, ms2), 0);
+    fst_assert_same(fs, ms2, true);
+    cr_assert_eq(sd_store_copy_msgs(fs, ms2), -EEXIST);
+    sd_store_free(ms2);
     sd_store_free(fs);
     sd_store_free(ms);
     free(a);
     free(dir);
+}
+
+Test(filestore_snap, copy_msgs_into_memory_store_keeps_gaps_and_trailing_deletes) {
+    sd_stream_config cfg = {.name = "m", .storage = SD_STORAGE_MEMORY};
+    sd_store *ms;
+    cr_assert_eq(sd_memstore_open(&cfg, NULL, &ms), 0);
+    for (int i = 0; i < 30; i++)
+        sd_suite_store(ms, i % 2 ? "a" : "b", "x");
+    for (uint64_t s = 1; s <= 30; s += 3)
+        sd_store_remove_msg(ms, s);
+    sd_store_remove_msg(ms, 30);
+    cr_assert_eq(sd_store_skip_msgs(ms, 31, 4), 0);
+    sd_store *copy;
+    cr_assert_eq(sd_memstore_open(&cfg, NULL, &copy), 0);
+    cr_assert_eq(sd_store_copy_msgs(ms, copy), 0);
+    fst_assert_same(ms, copy, false);
+    sd_store_free(copy);
+    /* An empty stream with a history. */
+    cr_assert_eq(sd_store_purge(ms, NULL), 0);
+    cr_assert_eq(sd_memstore_open(&cfg, NULL, &copy), 0);
+    cr_assert_eq(sd_store_copy_msgs(ms, copy), 0);
+    fst_assert_same(ms, copy, false);
+    sd_store_free(copy);
+    sd_store_free(ms);
 }
 
 Test(filestore_snap, extra_files_and_meta) {

@@ -1,0 +1,389 @@
+/* Mirrors and sources (storaged/js/js_mirror_cfg.c, js_mirror_sync.c) through js.h with the
+ * fake host.  Ports cases of Go nats-server v2.14.5 server/jetstream_test.go. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/gotest.h"
+#include "js_harness.h"
+
+static jh H;
+static void setup(void) { jh_open(&H); }
+static void teardown(void) { jh_close(&H); }
+
+TestSuite(js_mirror, .init = setup, .fini = teardown);
+
+static void send_n(const char *subj, int n) {
+    for (int i = 0; i < n; i++) {
+        json_t *a = jh_pub(&H, subj, NULL, "OK");
+        cr_assert(a && !jh_has(a, "error"), "publish on %s failed", subj);
+        json_decref(a);
+    }
+}
+
+static json_t *info(const char *name) {
+    char subj[128];
+    snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", name);
+    js_server_flush(H.js);
+    json_t *r = jh_req(&H, subj, NULL);
+    cr_assert_not_null(r);
+    return r;
+}
+
+static json_int_t state(const char *name, const char *field) {
+    json_t *r = info(name);
+    char path[64];
+    snprintf(path, sizeof path, "state.%s", field);
+    json_int_t v = jh_int(r, path);
+    json_decref(r);
+    return v;
+}
+
+static json_t *create(const char *name, const char *cfg) {
+    char subj[128];
+    snprintf(subj, sizeof subj, "$JS.API.STREAM.CREATE.%s", name);
+    return jh_req(&H, subj, cfg);
+}
+
+static int create_err(const char *name, const char *cfg) {
+    json_t *r = create(name, cfg);
+    int code = jh_err_code(r);
+    json_decref(r);
+    return code;
+}
+
+static int b64v(int c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+static char *b64dec(const char *s) {
+    size_t n = strlen(s);
+    char *o = calloc(1, n + 1);
+    size_t k = 0;
+    int acc = 0, bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64v(s[i]);
+        if (v < 0) continue;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            o[k++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    return o;
+}
+
+/* MSG.GET seq: subject and the Nats-Stream-Source header value (malloc'd, "" if none). */
+static void get_msg(const char *stream, int seq, char *subj, size_t subj_cap, char **src_hdr) {
+    char s[128], body[64];
+    snprintf(s, sizeof s, "$JS.API.STREAM.MSG.GET.%s", stream);
+    snprintf(body, sizeof body, "{\"seq\":%d}", seq);
+    json_t *r = jh_req(&H, s, body);
+    cr_assert(!jh_has(r, "error"), "get %s %d: %s", stream, seq, jh_str(r, "error.description"));
+    snprintf(subj, subj_cap, "%s", jh_str(r, "message.subject"));
+    *src_hdr = strdup("");
+    const char *h = jh_str(r, "message.hdrs");
+    if (h) {
+        char *d = b64dec(h);
+        char *p = strstr(d, "Nats-Stream-Source: ");
+        if (p) {
+            p += strlen("Nats-Stream-Source: ");
+            char *e = strstr(p, "\r\n");
+            free(*src_hdr);
+            *src_hdr = strndup(p, e ? (size_t)(e - p) : strlen(p));
+        }
+        free(d);
+    }
+    json_decref(r);
+}
+
+Test(js_mirror, mirror_basics) {
+    GO_TEST("server/jetstream_test.go", "TestJetStreamMirrorBasics");
+    json_t *r = create("M1", "{\"name\":\"M1\",\"subjects\":[\"foo\",\"bar\",\"baz\"],\"mirror\":{\"name\":\"S1\"}}");
+    cr_assert_eq(jh_err_code(r), 10034);
+    cr_assert_str_eq(jh_str(r, "error.description"), "stream mirrors can not contain subjects");
+    json_decref(r);
+    jh_create(&H, "{\"name\":\"S1\",\"subjects\":[\"foo\",\"bar\",\"baz\"]}");
+    jh_create(&H, "{\"name\":\"M1\",\"mirror\":{\"name\":\"S1\"}}");
+    send_n("foo", 100);
+    cr_assert_eq(state("M1", "messages"), 100);
+
+    json_t *p = jh_req(&H, "$JS.API.STREAM.PURGE.S1", NULL);
+    json_decref(p);
+    send_n("bar", 50);
+    jh_create(&H, "{\"name\":\"M2\",\"storage\":\"file\",\"mirror\":{\"name\":\"S1\"}}");
+    cr_assert_eq(state("M2", "messages"), 50);
+    cr_assert_eq(state("M2", "first_seq"), 101);
+
+    send_n("baz", 100);
+    jh_create(&H, "{\"name\":\"M3\",\"mirror\":{\"name\":\"S1\",\"opt_start_seq\":150}}");
+    cr_assert_eq(state("M3", "messages"), 101);
+    cr_assert_eq(state("M3", "first_seq"), 150);
+
+    /* 2 hours before the fake clock */
+    jh_create(&H, "{\"name\":\"M4\",\"mirror\":{\"name\":\"S1\",\"opt_start_time\":\"2025-12-31T22:00:00Z\"}}");
+    cr_assert_eq(state("M4", "messages"), 150);
+    cr_assert_eq(state("M4", "first_seq"), 101);
+
+    cr_assert_eq(create_err("MBAD", "{\"name\":\"MBAD\",\"mirror\":{\"name\":\"S1\",\"filter_subject\":\"foo\","
+                                    "\"subject_transforms\":[{\"src\":\"foo\",\"dest\":\"foo3\"}]}}"),
+                 10150);
+    cr_assert_eq(create_err("MBAD", "{\"name\":\"MBAD\",\"mirror\":{\"name\":\"S1\","
+                                    "\"subject_transforms\":[{\"src\":\".*.\",\"dest\":\"foo3\"}]}}"),
+                 10151);
+    cr_assert_eq(create_err("MBAD", "{\"name\":\"MBAD\",\"mirror\":{\"name\":\"S1\","
+                                    "\"subject_transforms\":[{\"src\":\"*\",\"dest\":\"{{wildcard(2)}}\"}]}}"),
+                 10154);
+    cr_assert_eq(create_err("MBAD", "{\"name\":\"MBAD\",\"mirror\":{\"name\":\"S1\",\"subject_transforms\":"
+                                    "[{\"src\":\"foo\",\"dest\":\"\"},{\"src\":\"foo\",\"dest\":\"bar\"}]}}"),
+                 10152);
+    jh_create(&H, "{\"name\":\"M5\",\"mirror\":{\"name\":\"S1\",\"subject_transforms\":[{\"src\":\"foo\",\"dest\":\"foo2\"}]}}");
+    jh_create(&H, "{\"name\":\"M6\",\"mirror\":{\"name\":\"S1\",\"subject_transforms\":"
+                  "[{\"src\":\"bar\",\"dest\":\"bar2\"},{\"src\":\"baz\",\"dest\":\"baz2\"}]}}");
+    send_n("foo", 100);
+    js_server_flush(H.js);
+    r = jh_req(&H, "$JS.API.STREAM.INFO.M5", "{\"subjects_filter\":\"foo2\"}");
+    cr_assert_eq(jh_int(r, "state.subjects.foo2"), 100);
+    cr_assert_eq(jh_int(r, "state.messages"), 100);
+    cr_assert_eq(jh_int(r, "state.first_seq"), 251);
+    cr_assert_eq(jh_int(r, "state.last_seq"), 350);
+    json_decref(r);
+    r = jh_req(&H, "$JS.API.STREAM.INFO.M6", "{\"subjects_filter\":\">\"}");
+    cr_assert_eq(jh_int(r, "state.subjects.bar2"), 50);
+    cr_assert_eq(jh_int(r, "state.subjects.baz2"), 100);
+    cr_assert_eq(jh_int(r, "state.messages"), 150);
+    cr_assert_eq(jh_int(r, "state.first_seq"), 101);
+    cr_assert_eq(jh_int(r, "state.last_seq"), 250);
+    json_decref(r);
+}
+
+Test(js_mirror, mirror_info_and_config) {
+    jh_create(&H, "{\"name\":\"O\",\"subjects\":[\"o.>\"],\"allow_direct\":true}");
+    json_t *r = create("M", "{\"name\":\"M\",\"mirror\":{\"name\":\"O\",\"opt_start_seq\":0,\"filter_subject\":\"o.a\"}}");
+    cr_assert(!jh_has(r, "error"));
+    /* normalised as Go re-encodes it; mirror_direct inherited from the origin */
+    char *m = json_dumps(json_object_get(json_object_get(r, "config"), "mirror"), JSON_COMPACT);
+    cr_assert_str_eq(m, "{\"name\":\"O\",\"filter_subject\":\"o.a\"}");
+    free(m);
+    cr_assert(json_is_true(json_object_get(json_object_get(r, "config"), "mirror_direct")));
+    cr_assert(!jh_has(r, "config.subjects"));
+    json_decref(r);
+    send_n("o.a", 2);
+    send_n("o.b", 1);
+    send_n("o.a", 1);
+    r = info("M");
+    cr_assert_str_eq(jh_str(r, "mirror.name"), "O");
+    cr_assert_eq(jh_int(r, "mirror.lag"), 0);
+    cr_assert_eq(jh_int(r, "mirror.active"), 0);
+    cr_assert_str_eq(jh_str(r, "mirror.filter_subject"), "o.a");
+    cr_assert(!jh_has(r, "mirror.error"));
+    /* the mirror keeps the origin's sequences: 3 is skipped */
+    cr_assert_eq(jh_int(r, "state.messages"), 3);
+    cr_assert_eq(jh_int(r, "state.first_seq"), 1);
+    cr_assert_eq(jh_int(r, "state.last_seq"), 4);
+    cr_assert_eq(jh_int(r, "state.num_deleted"), 1);
+    json_decref(r);
+    /* origin missing: the error is Go's consumer create error */
+    jh_create(&H, "{\"name\":\"M2\",\"mirror\":{\"name\":\"NOPE\"}}");
+    r = info("M2");
+    cr_assert_eq(jh_int(r, "mirror.error.err_code"), 10059);
+    cr_assert_eq(jh_int(r, "mirror.active"), -1);
+    json_decref(r);
+    /* deleted origin messages are skipped in the mirror */
+    json_t *d = jh_req(&H, "$JS.API.STREAM.MSG.DELETE.O", "{\"seq\":4}");
+    json_decref(d);
+    send_n("o.a", 1);
+    cr_assert_eq(state("M", "last_seq"), 5);
+    cr_assert_eq(state("M", "messages"), 4); /* 4 was copied before its deletion */
+}
+
+Test(js_mirror, mirror_update_and_publish) {
+    GO_TEST("server/jetstream_test.go", "TestJetStreamMirrorUpdatePreventsSubjects");
+    GO_TEST("server/jetstream_test.go", "TestJetStreamMirrorUpdatesNotSupported");
+    jh_create(&H, "{\"name\":\"ORIGINAL\"}");
+    jh_create(&H, "{\"name\":\"MIRROR\",\"mirror\":{\"name\":\"ORIGINAL\"}}");
+    json_t *r = jh_req(&H, "$JS.API.STREAM.UPDATE.MIRROR",
+                       "{\"name\":\"MIRROR\",\"mirror\":{\"name\":\"ORIGINAL\"},\"subjects\":[\"x\"]}");
+    cr_assert_str_eq(jh_str(r, "error.description"), "stream mirrors can not contain subjects");
+    json_decref(r);
+    jh_create(&H, "{\"name\":\"OTHER\"}");
+    r = jh_req(&H, "$JS.API.STREAM.UPDATE.MIRROR", "{\"name\":\"MIRROR\",\"mirror\":{\"name\":\"OTHER\"}}");
+    cr_assert_eq(jh_err_code(r), 10055);
+    cr_assert_str_eq(jh_str(r, "error.description"), "stream mirror configuration can not be updated");
+    json_decref(r);
+    /* promotion: removing the mirror turns it into a normal stream */
+    send_n("ORIGINAL", 3);
+    cr_assert_eq(state("MIRROR", "messages"), 3);
+    r = jh_req(&H, "$JS.API.STREAM.UPDATE.MIRROR", "{\"name\":\"MIRROR\",\"subjects\":[\"m\"]}");
+    cr_assert(!jh_has(r, "error"), "%s", jh_str(r, "error.description"));
+    cr_assert(!jh_has(r, "mirror"));
+    json_decref(r);
+    send_n("ORIGINAL", 1);
+    send_n("m", 1);
+    cr_assert_eq(state("MIRROR", "messages"), 4);
+    cr_assert_eq(state("MIRROR", "last_seq"), 4);
+}
+
+Test(js_mirror, mirror_first_seq_and_checks) {
+    GO_TEST("server/jetstream_test.go", "TestJetStreamMirrorFirstSeqNotSupported");
+    jh_create(&H, "{\"name\":\"S\",\"subjects\":[\"s\"],\"max_msg_size\":100}");
+    json_t *r = create("M", "{\"name\":\"M\",\"mirror\":{\"name\":\"S\"},\"first_seq\":10}");
+    cr_assert_eq(jh_err_code(r), 10143);
+    cr_assert_str_eq(jh_str(r, "error.description"), "stream mirrors can not have first sequence configured");
+    json_decref(r);
+    cr_assert_eq(create_err("M", "{\"name\":\"M\",\"mirror\":{\"name\":\"S\"},\"sources\":[{\"name\":\"S\"}]}"), 10031);
+    cr_assert_eq(create_err("M", "{\"name\":\"M\",\"mirror\":{\"name\":\"S\"},\"max_msg_size\":10}"), 10030);
+    cr_assert_eq(create_err("M", "{\"name\":\"M\",\"mirror\":{\"name\":\"S.x\"}}"), 10142);
+    cr_assert_eq(create_err("M", "{\"name\":\"M\",\"mirror\":{\"name\":\"S\"},\"allow_msg_counter\":true}"), 10173);
+    /* cycle through a mirror */
+    jh_create(&H, "{\"name\":\"A\",\"subjects\":[\"a\"],\"sources\":[{\"name\":\"S\"}]}");
+    r = create("B", "{\"name\":\"B\",\"mirror\":{\"name\":\"B\"}}");
+    cr_assert_str_eq(jh_str(r, "error.description"), "detected cycle");
+    json_decref(r);
+}
+
+Test(js_mirror, mirror_strip_expected_headers) {
+    GO_TEST("server/jetstream_test.go", "TestJetStreamMirrorStripExpectedHeaders");
+    jh_create(&H, "{\"name\":\"S\",\"subjects\":[\"foo\"]}");
+    jh_create(&H, "{\"name\":\"M\",\"mirror\":{\"name\":\"S\"}}");
+    send_n("foo", 1);
+    cr_assert_eq(state("M", "messages"), 1);
+    json_t *a = jh_pub(&H, "foo", "NATS/1.0\r\nNats-Expected-Stream: S\r\n\r\n", "x");
+    cr_assert_eq(jh_int(a, "seq"), 2);
+    json_decref(a);
+    cr_assert_eq(state("M", "messages"), 2);
+}
+
+Test(js_mirror, source_basics) {
+    GO_TEST("server/jetstream_test.go", "TestJetStreamSourceBasics");
+    cr_assert_eq(create_err("test", "{\"name\":\"test\",\"sources\":[{\"name\":\"\"}]}"), 10141);
+    jh_create(&H, "{\"name\":\"foo\"}");
+    jh_create(&H, "{\"name\":\"bar\"}");
+    jh_create(&H, "{\"name\":\"baz\"}");
+    send_n("foo", 10);
+    send_n("bar", 15);
+    send_n("baz", 25);
+    jh_create(&H, "{\"name\":\"MS\",\"storage\":\"file\",\"sources\":[{\"name\":\"foo\",\"subject_transforms\":"
+                  "[{\"src\":\">\",\"dest\":\"foo2.>\"}]},{\"name\":\"bar\"},{\"name\":\"baz\"}]}");
+    cr_assert_eq(state("MS", "messages"), 50);
+    json_t *r = jh_req(&H, "$JS.API.STREAM.INFO.MS", "{\"subjects_filter\":\"foo2.foo\"}");
+    cr_assert_eq(jh_int(r, "state.subjects.foo2\\.foo"), 10, "%s", json_dumps(r, 0));
+    json_decref(r);
+    r = jh_req(&H, "$JS.API.STREAM.UPDATE.MS",
+               "{\"name\":\"MS\",\"sources\":[{\"name\":\"foo\"},{\"name\":\"bar\"},{\"name\":\"dlc\"}]}");
+    cr_assert(!jh_has(r, "error"), "%s", jh_str(r, "error.description"));
+    json_decref(r);
+
+    jh_create(&H, "{\"name\":\"TEST\",\"subjects\":[\"dlc\",\"rip\",\"jnm\"]}");
+    send_n("dlc", 20);
+    send_n("rip", 20);
+    send_n("dlc", 10);
+    send_n("jnm", 10);
+    jh_create(&H, "{\"name\":\"FMS\",\"sources\":[{\"name\":\"TEST\",\"opt_start_seq\":26}]}");
+    cr_assert_eq(state("FMS", "messages"), 35);
+    char subj[64], *sh;
+    get_msg("FMS", 1, subj, sizeof subj, &sh);
+    cr_assert_str_eq(sh, "TEST 26 > > rip");
+    free(sh);
+
+    jh_create(&H, "{\"name\":\"FMS2\",\"sources\":[{\"name\":\"TEST\",\"opt_start_seq\":11,"
+                  "\"subject_transforms\":[{\"src\":\"dlc\",\"dest\":\"dlc2\"}]}]}");
+    cr_assert_eq(state("FMS2", "messages"), 20);
+    get_msg("FMS2", 1, subj, sizeof subj, &sh);
+    cr_assert_str_eq(sh, "TEST 11 dlc dlc2 dlc");
+    cr_assert_str_eq(subj, "dlc2");
+    free(sh);
+
+    jh_create(&H, "{\"name\":\"FMS3\",\"sources\":[{\"name\":\"TEST\",\"subject_transforms\":"
+                  "[{\"src\":\"dlc\",\"dest\":\"dlc2\"},{\"src\":\"rip\",\"dest\":\"\"}]}]}");
+    cr_assert_eq(state("FMS3", "messages"), 50);
+    get_msg("FMS3", 1, subj, sizeof subj, &sh);
+    cr_assert_str_eq(subj, "dlc2");
+    cr_assert_str_eq(sh, "TEST 1 dlc\frip dlc2\f> dlc");
+    free(sh);
+    get_msg("FMS3", 21, subj, sizeof subj, &sh);
+    cr_assert_str_eq(subj, "rip");
+    free(sh);
+
+    /* pre 2.10 header form "<stream> <seq>" is honoured when resuming */
+    jh_create(&H, "{\"name\":\"A\",\"subjects\":[\"B.*\"],\"subject_transform\":{\"src\":\"B.*\",\"dest\":\"A.{{Wildcard(1)}}\"}}");
+    send_n("B.A", 1);
+    send_n("B.B", 1);
+    jh_create(&H, "{\"name\":\"B\",\"subjects\":[\"A.*\"]}");
+    json_t *a = jh_pub(&H, "A.A", "NATS/1.0\r\nNats-Stream-Source: A 1\r\n\r\n", "OK");
+    json_decref(a);
+    r = jh_req(&H, "$JS.API.STREAM.UPDATE.B", "{\"name\":\"B\",\"subjects\":[\"A.*\"],\"sources\":[{\"name\":\"A\"}]}");
+    cr_assert(!jh_has(r, "error"), "%s", jh_str(r, "error.description"));
+    json_decref(r);
+    cr_assert_eq(state("B", "messages"), 2);
+}
+
+Test(js_mirror, source_info_restart_and_dedupe) {
+    jh_create(&H, "{\"name\":\"O1\",\"subjects\":[\"one.>\"]}");
+    jh_create(&H, "{\"name\":\"O2\",\"subjects\":[\"two.>\"]}");
+    jh_create(&H, "{\"name\":\"AGG\",\"sources\":[{\"name\":\"O1\",\"filter_subject\":\"one.a\"},{\"name\":\"O2\"}]}");
+    send_n("one.a", 3);
+    send_n("one.b", 3);
+    json_t *a = jh_pub(&H, "two.x", "NATS/1.0\r\nNats-Msg-Id: X1\r\nNats-Expected-Last-Sequence: 0\r\n\r\n", "1");
+    json_decref(a);
+    json_t *r = info("AGG");
+    cr_assert_eq(jh_int(r, "state.messages"), 4);
+    cr_assert(!jh_has(r, "config.subjects"));
+    json_t *srcs = json_object_get(r, "sources");
+    cr_assert_eq(json_array_size(srcs), 2);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(srcs, 0), "name")), "O1");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(srcs, 0), "filter_subject")), "one.a");
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(srcs, 1), "lag")), 0);
+    json_decref(r);
+    char subj[64], *sh;
+    get_msg("AGG", 4, subj, sizeof subj, &sh);
+    cr_assert_str_eq(sh, "O2 1 > > two.x");
+    free(sh);
+    /* restart: resume after the last copied sequence of each source (from the headers) */
+    jh_restart(&H);
+    send_n("one.a", 1);
+    send_n("two.y", 1);
+    cr_assert_eq(state("AGG", "messages"), 6);
+    get_msg("AGG", 5, subj, sizeof subj, &sh);
+    cr_assert_str_eq(sh, "O1 7 one.a > one.a");
+    free(sh);
+    get_msg("AGG", 6, subj, sizeof subj, &sh);
+    cr_assert_str_eq(sh, "O2 2 > > two.y");
+    free(sh);
+    /* a mirror resumes after its last sequence */
+    jh_create(&H, "{\"name\":\"MIR\",\"mirror\":{\"name\":\"O1\"}}");
+    cr_assert_eq(state("MIR", "messages"), 7);
+    jh_restart(&H);
+    send_n("one.b", 2);
+    cr_assert_eq(state("MIR", "messages"), 9);
+    cr_assert_eq(state("MIR", "last_seq"), 9);
+}
+
+Test(js_mirror, source_config_validation) {
+    GO_TEST_PARTIAL("server/jetstream_test.go", "TestJetStreamSourceConfigValidation",
+                    "same-account sources only; no external / durable consumer cases");
+    jh_create(&H, "{\"name\":\"S\",\"subjects\":[\"s.>\"]}");
+    cr_assert_eq(create_err("X", "{\"name\":\"X\",\"sources\":[{\"name\":\"S\"},{\"name\":\"S\"}]}"), 10140);
+    cr_assert_eq(create_err("X", "{\"name\":\"X\",\"sources\":[{\"name\":\"S\",\"filter_subject\":\"s.a\","
+                                 "\"subject_transforms\":[{\"src\":\"s.b\",\"dest\":\"x\"}]}]}"), 10144);
+    cr_assert_eq(create_err("X", "{\"name\":\"X\",\"sources\":[{\"name\":\"S\",\"subject_transforms\":"
+                                 "[{\"src\":\"s.>\",\"dest\":\"x.>\"},{\"src\":\"s.a\",\"dest\":\"y\"}]}]}"), 10147);
+    cr_assert_eq(create_err("X", "{\"name\":\"X\",\"sources\":[{\"name\":\"S\",\"subject_transforms\":"
+                                 "[{\"src\":\"s..\",\"dest\":\"x\"}]}]}"), 10145);
+    /* two sources of S with different filters are fine */
+    jh_create(&H, "{\"name\":\"X\",\"sources\":[{\"name\":\"S\",\"filter_subject\":\"s.a\"},{\"name\":\"S\",\"filter_subject\":\"s.b\"}]}");
+    /* source loop: S sources X which sources S */
+    json_t *r = jh_req(&H, "$JS.API.STREAM.UPDATE.S", "{\"name\":\"S\",\"subjects\":[\"s.>\"],\"sources\":[{\"name\":\"X\"}]}");
+    cr_assert_str_eq(jh_str(r, "error.description"), "detected cycle");
+    json_decref(r);
+    r = create("Y", "{\"name\":\"Y\",\"sources\":[{\"name\":\"S\"}],\"mirror\":{\"name\":\"S\"}}");
+    cr_assert_eq(jh_err_code(r), 10031);
+    json_decref(r);
+}
