@@ -13,6 +13,49 @@ static bool g_strict = true;
 
 void js_json_set_strict(bool strict) { g_strict = strict; }
 
+/* Length of the valid UTF-8 sequence at s (1..4), 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    unsigned char c = s[0];
+    size_t need;
+    uint32_t cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) need = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) need = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) need = 4, cp = c & 0x07;
+    else return 0;
+    if (n < need) return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((need == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (need == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return need;
+}
+
+json_t *js_json_string_lossy(const char *s, size_t len) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t cap = len * 3 + 1, o = 0;
+    char *buf = malloc(cap);
+    if (!buf) abort();
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(u + i, len - i);
+        if (k == 0) { /* U+FFFD for each invalid byte, as Go does */
+            memcpy(buf + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(buf + o, s + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    json_t *j = json_stringn(buf, o);
+    free(buf);
+    return j ? j : json_string("");
+}
+
 char *js_json_encode(const json_t *v, size_t *len) {
     char *raw = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!raw) abort();

@@ -17,6 +17,9 @@
 #include <stdint.h>
 
 /* Go json.Marshal of v (compact).  malloc'd, NUL-terminated; length in *len if non-NULL. */
+/* A JSON string of arbitrary bytes as Go's encoding/json writes a Go string: invalid UTF-8
+ * becomes U+FFFD (jansson refuses to encode invalid UTF-8). */
+json_t *js_json_string_lossy(const char *s, size_t len);
 char *js_json_encode(const json_t *v, size_t *len);
 
 /* Go time.Time JSON text (RFC3339Nano, UTC, "Z"); ns 0 is Go's zero time

@@ -163,10 +163,11 @@ void js_api_audit(js_server *js, const js_inmsg *req, const char *response, size
     json_object_set_new(o, "timestamp", js_time_json(js_now(js)));
     json_object_set_new(o, "server", json_string(js->cfg.server_name));
     json_object_set_new(o, "client", json_null()); /* the broker does not pass ClientInfo */
-    json_object_set_new(o, "subject", json_stringn_nocheck(req->subject, req->subject_len));
+    json_object_set_new(o, "subject", js_json_string_lossy(req->subject, req->subject_len));
     if (req->data_len)
-        json_object_set_new(o, "request", json_stringn_nocheck((const char *)req->data, req->data_len));
-    json_object_set_new(o, "response", json_stringn_nocheck(response, len));
+        json_object_set_new(o, "request",
+                            js_json_string_lossy((const char *)req->data, req->data_len));
+    json_object_set_new(o, "response", js_json_string_lossy(response, len));
     if (js->cfg.domain) json_object_set_new(o, "domain", json_string(js->cfg.domain));
     size_t blen;
     char *body = js_json_encode(o, &blen);
