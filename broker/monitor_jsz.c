@@ -3,8 +3,8 @@
  *
  * Ports Go nats-server v2.14.5 server/monitor.go Jsz (JSInfo), JetStreamVarz and the
  * JetStream part of healthz.  The figures live in storaged; the supervisor asks it over its
- * control connection (BR_QUERY_JSZ, answered by storaged/sd_process.c).  Account, stream and
- * consumer details (accounts=true, streams=true, ...) are not reported yet.
+ * control connection (BR_QUERY_JSZ, answered by storaged/sd_process.c), which also builds the
+ * account details (accounts=true, acc=, streams=true, consumers=true, config=true).
  */
 #include <errno.h>
 #include <string.h>
@@ -19,6 +19,7 @@
 
 typedef struct js_figures {
     uint64_t memory, storage, accounts, api_total, api_errors, streams, consumers, messages, bytes;
+    json_t *details; /* account_details when asked for (owned) */
 } js_figures;
 
 static uint64_t num(json_t *j, const char *key) {
@@ -26,25 +27,35 @@ static uint64_t num(json_t *j, const char *key) {
     return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
-/* Asks storaged for its figures; false when JetStream is off or storaged does not answer. */
-static bool query_storaged(js_figures *f) {
+/* Asks storaged for its figures (args: the /jsz query, for details); false when JetStream is
+ * off or storaged does not answer. */
+static bool query_storaged_args(js_figures *f, const char *args) {
     memset(f, 0, sizeof *f);
     const br_node *node = br_supervisor_node();
     int idx = node ? br_node_storaged_index(node) : -1;
     if (idx < 0) return false;
     char *out = NULL;
     size_t len = 0;
-    int rc = br_supervisor_query((uint32_t)idx, BR_QUERY_JSZ, NULL, 0, MON_QUERY_TIMEOUT_MS, &out,
-                                 &len);
+    int rc = br_supervisor_query((uint32_t)idx, BR_QUERY_JSZ, args, args ? strlen(args) : 0,
+                                 MON_QUERY_TIMEOUT_MS, &out, &len);
     if (rc < 0) return false;
     json_t *j = json_loadb(out, len, 0, NULL);
     free(out);
     if (!j) return false;
     *f = (js_figures){num(j, "memory"),    num(j, "storage"),   num(j, "accounts"),
                       num(j, "api_total"), num(j, "api_errors"), num(j, "streams"),
-                      num(j, "consumers"), num(j, "messages"),  num(j, "bytes")};
+                      num(j, "consumers"), num(j, "messages"),  num(j, "bytes"), NULL};
+    json_t *d = json_object_get(j, "account_details");
+    if (json_is_array(d)) f->details = json_incref(d);
     json_decref(j);
     return true;
+}
+
+static bool query_storaged(js_figures *f) {
+    bool ok = query_storaged_args(f, NULL);
+    json_decref(f->details);
+    f->details = NULL;
+    return ok;
 }
 
 /* Go JetStreamConfig as this node runs it. */
@@ -114,10 +125,21 @@ void mon_jsz(const mon_req *r, mon_resp *resp) {
         !mon_decode_bool(r, "raft", &raft, resp) ||
         !mon_decode_bool(r, "stream-leader-only", &sleader, resp))
         return;
+    /* Go: consumers imply streams, streams imply accounts; storaged builds the details. */
+    char args[512];
+    const char *acc = mon_arg(r, "acc");
+    bool consumers = false, streams = false, accounts = false, config = false;
+    (void)mon_decode_bool(r, "consumers", &consumers, NULL);
+    (void)mon_decode_bool(r, "streams", &streams, NULL);
+    (void)mon_decode_bool(r, "accounts", &accounts, NULL);
+    (void)mon_decode_bool(r, "config", &config, NULL);
+    snprintf(args, sizeof args, "accounts=%s&streams=%s&consumers=%s&config=%s&acc=%.200s",
+             accounts ? "true" : "false", streams || consumers ? "true" : "false",
+             consumers ? "true" : "false", config ? "true" : "false", acc ? acc : "");
     mon_opts_read_lock();
     const br_options *o = g_mon.opts;
-    js_figures f;
-    bool enabled = o->jetstream && query_storaged(&f);
+    js_figures f = {0};
+    bool enabled = o->jetstream && query_storaged_args(&f, args);
     if (leader && !enabled) { /* Go: errSkipZreq, "not leader" (JetStream is off) */
         mon_opts_read_unlock();
         mon_resp_text(resp, 400, "filtered response: not leader");
@@ -139,12 +161,16 @@ void mon_jsz(const mon_req *r, mon_resp *resp) {
         mj_obj_end(&b);
     } else {
         js_config_json(&b, o);
+        mj_obj(&b, "limits"); /* Go: the server's JetStream limits (none configurable here) */
+        mj_obj_end(&b);
     }
     mon_opts_read_unlock();
     mj_uint(&b, "streams", f.streams);
     mj_uint(&b, "consumers", f.consumers);
     mj_uint(&b, "messages", f.messages);
     mj_uint(&b, "bytes", f.bytes);
+    if (f.details && json_array_size(f.details)) mj_json(&b, "account_details", f.details);
+    json_decref(f.details);
     mj_uint(&b, "total", f.accounts);
     mj_obj_end(&b);
     mon_resp_json(resp, &b);

@@ -24,6 +24,8 @@
 #include "common/log.h"
 #include "storaged/js/js.h"
 
+#include <jansson.h>
+
 #define IDLE_WAKE_MS 50 /* notice peers coming and going even when nothing happens */
 
 typedef struct sd_proc {
@@ -204,8 +206,30 @@ static void ctl_write(sd_proc *p, const void *buf, size_t len) {
     }
 }
 
-/* The JSON of BR_QUERY_JSZ: storaged's part of /jsz, /varz and /healthz. */
-static char *jsz_answer(sd_proc *p) {
+/* A flag of the query string ("accounts=true&acc=A"): its value, NULL when absent. */
+static char *query_arg(const char *args, size_t len, const char *name) {
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < len;) {
+        size_t e = i;
+        while (e < len && args[e] != '&') e++;
+        if (e - i > nl && args[i + nl] == '=' && !memcmp(args + i, name, nl))
+            return strndup(args + i + nl + 1, e - i - nl - 1);
+        i = e + 1;
+    }
+    return NULL;
+}
+
+static bool query_true(const char *args, size_t len, const char *name) {
+    char *v = query_arg(args, len, name);
+    bool t = v && (!strcmp(v, "true") || !strcmp(v, "1"));
+    free(v);
+    return t;
+}
+
+/* The JSON of BR_QUERY_JSZ: storaged's part of /jsz, /varz and /healthz.  With details
+ * requested (the supervisor passes /jsz's query: accounts, acc, streams, consumers, config),
+ * "account_details" holds Go's AccountDetail array. */
+static char *jsz_answer(sd_proc *p, const char *args, size_t args_len) {
     js_usage u = {0};
     js_server_usage(p->js, &u);
     char *out = NULL;
@@ -219,16 +243,35 @@ static char *jsz_answer(sd_proc *p) {
                  (unsigned long long)u.consumers, (unsigned long long)u.messages,
                  (unsigned long long)u.bytes) < 0)
         abort();
+    char *acc = query_arg(args, args_len, "acc");
+    js_jsz_opts o = {.account = acc,
+                     .consumers = query_true(args, args_len, "consumers"),
+                     .config = query_true(args, args_len, "config")};
+    o.streams = o.consumers || query_true(args, args_len, "streams");
+    bool details = (acc && acc[0]) || o.streams || query_true(args, args_len, "accounts");
+    if (details) { /* splice the details into the object: {..., "account_details":[...]} */
+        json_t *d = js_server_jsz_details(p->js, &o);
+        char *dj = json_dumps(d, JSON_COMPACT);
+        json_decref(d);
+        char *joined = NULL;
+        size_t n = strlen(out);
+        if (!dj || asprintf(&joined, "%.*s,\"account_details\":%s}", (int)(n - 1), out, dj) < 0)
+            abort();
+        free(dj);
+        free(out);
+        out = joined;
+    }
+    free(acc);
     return out;
 }
 
-static void answer_query(sd_proc *p, const br_query_hdr *h) {
+static void answer_query(sd_proc *p, const br_query_hdr *h, const char *args) {
     char *json = NULL;
     uint32_t status = 0;
     if (h->kind == BR_QUERY_PING)
         json = strdup("{}");
     else if (h->kind == BR_QUERY_JSZ)
-        json = jsz_answer(p);
+        json = jsz_answer(p, args, h->len);
     else
         status = ENOTSUP;
     size_t len = json ? strlen(json) : 0;
@@ -260,7 +303,7 @@ static void handle_control(sd_proc *p, short revents) {
             return;
         }
         if (p->ctl_len < sizeof h + h.len) break;
-        answer_query(p, &h);
+        answer_query(p, &h, (const char *)p->ctl_buf + sizeof h);
         size_t used = sizeof h + h.len;
         memmove(p->ctl_buf, p->ctl_buf + used, p->ctl_len - used);
         p->ctl_len -= used;

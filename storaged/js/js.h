@@ -96,4 +96,13 @@ typedef struct js_usage {
 } js_usage;
 void js_server_usage(js_server *js, js_usage *out);
 
+/* /jsz account details (js_jsz.c): Go's AccountDetail array, as a jansson array (caller
+ * decrefs).  account: only that one (NULL/"": all). */
+typedef struct js_jsz_opts {
+    const char *account;
+    bool streams, consumers, config;
+} js_jsz_opts;
+struct json_t;
+struct json_t *js_server_jsz_details(js_server *js, const js_jsz_opts *o);
+
 #endif

@@ -431,6 +431,14 @@ Test(jetstream, monitoring_shows_storaged_figures) {
     cr_assert_eq(JI(json_object_get(jsz, "api"), "level"), 4);
     cr_assert_geq(JI(json_object_get(jsz, "api"), "total"), 2); /* INFO, CREATE */
     json_decref(jsz);
+    jsz = get_json(mp, "/jsz?streams=true&config=true");
+    json_t *acc = json_array_get(json_object_get(jsz, "account_details"), 0);
+    cr_assert_str_eq(JS(acc, "name"), "$G");
+    json_t *sd = json_array_get(json_object_get(acc, "stream_detail"), 0);
+    cr_assert_str_eq(JS(sd, "name"), "MON");
+    cr_assert_eq(JI(json_object_get(sd, "state"), "messages"), 5);
+    cr_assert_str_eq(JS(json_object_get(sd, "config"), "name"), "MON");
+    json_decref(jsz);
     json_t *varz = get_json(mp, "/varz");
     json_t *vjs = json_object_get(varz, "jetstream");
     cr_assert_str_eq(JS(json_object_get(vjs, "config"), "store_dir"), want_dir);

@@ -69,6 +69,11 @@ process.on('exit', () => {
   }
 });
 
+// The test runner stops a timed-out test file with a signal: clean up first.
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.once(sig, () => process.exit(128 + (sig === 'SIGTERM' ? 15 : sig === 'SIGINT' ? 2 : 1)));
+}
+
 export class NatsServer {
   constructor({ bin = SERVER_BIN, args = [] } = {}) {
     this.bin = bin;
