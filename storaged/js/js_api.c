@@ -513,6 +513,18 @@ void js_api_dispatch(js_server *js, js_account *acc, const js_inmsg *m) {
         js_api_direct_get(js, acc, m);
         goto out;
     }
+    if (nx_subject_match_literal(s, sl, "$JS.API.STREAM.SNAPSHOT.*", 25) ||
+        nx_subject_match_literal(s, sl, "$JS.API.STREAM.RESTORE.*", 24)) {
+        if (js_api_level_error(m))
+            send_err(&r, s[15] == 'S' ? "io.nats.jetstream.api.v1.stream_snapshot_response"
+                                      : "io.nats.jetstream.api.v1.stream_restore_response",
+                     JSRequiredApiLevelErr, NULL);
+        else if (s[15] == 'S')
+            js_api_stream_snapshot(js, acc, m);
+        else
+            js_api_stream_restore(js, acc, m);
+        goto out;
+    }
     if (!strncmp(s, "$JS.API.CONSUMER.", 17)) {
         js_consumer_api(js, acc, s + 8, m);
         goto out;

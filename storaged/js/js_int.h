@@ -80,6 +80,18 @@ void js_api_reply(js_server *js, const js_inmsg *req, const char *type, json_t *
  * formatting its description with the optional argument as Go's NewJS...Error(opts) does. */
 void js_api_set_error(json_t *resp, int err_code, const char *arg);
 
+/* ---- stream snapshots and restores (js_snapshot.c) ------------------------------------- */
+
+/* $JS.API.STREAM.SNAPSHOT.<stream> and $JS.API.STREAM.RESTORE.<stream>. */
+void js_api_stream_snapshot(js_server *js, js_account *acc, const js_inmsg *m);
+void js_api_stream_restore(js_server *js, js_account *acc, const js_inmsg *m);
+/* $JS.SNAPSHOT.ACK.> and $JS.SNAPSHOT.RESTORE.>: true when the subject is under $JS.SNAPSHOT. */
+bool js_snapshot_inbound(js_server *js, const js_inmsg *m);
+int64_t js_snapshot_next_deadline(js_server *js);
+void js_snapshot_tick(js_server *js, int64_t now_ns);
+/* Abandons every transfer of js (closing). */
+void js_snapshot_close(js_server *js);
+
 /* ---- provided by the consumer side ------------------------------------------------------ */
 
 /* $JS.API.CONSUMER.* requests; `op` is the subject after "$JS.API." (e.g.

@@ -281,6 +281,7 @@ js_server *js_server_open(const js_config *cfg, const js_host *host, char *err, 
 
 void js_server_close(js_server *js) {
     if (!js) return;
+    js_snapshot_close(js);
     js_server_flush(js);
     for (size_t i = 0; i < js->naccounts; i++) js_account_free(js->accounts[i]);
     free(js->accounts);
@@ -318,6 +319,7 @@ void js_server_inbound(js_server *js, const js_inmsg *m) {
         js_consumer_flow_control(js, m);
         return;
     }
+    if (js_snapshot_inbound(js, m)) return; /* $JS.SNAPSHOT.> (js_snapshot.c) */
     char sb[256];
     char *subj = m->subject_len < sizeof sb ? sb : malloc(m->subject_len + 1);
     if (!subj) abort();
@@ -366,6 +368,8 @@ void js_server_flush(js_server *js) {
 
 int64_t js_server_next_deadline(js_server *js) {
     int64_t next = js_consumers_next_deadline(js);
+    int64_t snap = js_snapshot_next_deadline(js);
+    if (snap < next) next = snap;
     for (size_t a = 0; a < js->naccounts; a++) {
         js_account *acc = js->accounts[a];
         for (size_t i = 0; i < acc->nstreams; i++) {
@@ -376,6 +380,8 @@ int64_t js_server_next_deadline(js_server *js) {
                 int64_t d = st->ddarr[st->ddhead]->ts + st->cfg.duplicates;
                 if (d < next) next = d;
             }
+            int64_t b = js_batch_next_deadline(st);
+            if (b < next) next = b;
         }
     }
     return next;
@@ -391,9 +397,11 @@ void js_server_tick(js_server *js, int64_t now_ns) {
                 js_stream_mark_dirty(st);
             }
             js_stream_purge_msgids(st, now_ns);
+            js_batch_tick(st, now_ns);
         }
     }
     js_consumers_tick(js, now_ns);
+    js_snapshot_tick(js, now_ns);
 }
 
 void js_server_usage(js_server *js, js_usage *out) {
