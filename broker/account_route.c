@@ -181,6 +181,7 @@ static bool service_request(br_server *s, const br_pub *m, br_service_in *si) {
     br_pub m2 = *m;
     m2.acc = si->dest;
     m2.hops = m->hops + 1;
+    m2.deliver = (np_str){NULL, 0}; /* the subject changes: it is the one shown */
     if (si->tr) {
         nx_tr_out *o = scratch(s, m2.hops);
         if (nx_transform_match(si->tr, m->subject.ptr, m->subject.len, o) != 0) return false;
@@ -208,6 +209,7 @@ static bool service_response(br_server *s, const br_pub *m) {
     br_pub m2 = *m;
     m2.acc = rp->acc;
     m2.hops = m->hops + 1;
+    m2.deliver = (np_str){NULL, 0}; /* the subject changes: it is the one shown */
     m2.response = true; /* Go: a response is not a new request (TestServiceImportReplyMatchCycle) */
     /* The reply subject is copied: a singleton mapping goes before delivery ends. */
     nx_tr_out *o = scratch(s, m2.hops);
@@ -249,6 +251,8 @@ bool br_account_stream_exports(br_server *s, const br_pub *m) {
         br_pub m2 = *m;
         m2.acc = so->to_acc;
         m2.hops = m->hops + 1;
+        m2.deliver = (np_str){NULL, 0};
+    m2.deliver = (np_str){NULL, 0}; /* the subject changes: it is the one shown */
         m2.stream_import = true;
         nx_tr_out *o = scratch(s, m2.hops);
         if (so->prefix) {

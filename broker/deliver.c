@@ -182,16 +182,15 @@ bool br_route_publish(br_server *s, const br_pub *m) {
     }
     sl_result_release(r);
     if (remote) {
-        br_mesh_msg mm = {{m->acc->name, (uint32_t)m->acc->name_len},
-                          m->subject,
-                          m->reply,
-                          m->size_str,
-                          m->hdr_str,
-                          m->hdr_len,
-                          m->total_len,
-                          m->payload,
-                          0,
-                          false};
+        br_mesh_msg mm = {.account = {m->acc->name, (uint32_t)m->acc->name_len},
+                          .subject = m->subject,
+                          .reply = m->reply,
+                          .size_str = m->size_str,
+                          .hdr_str = m->hdr_str,
+                          .hdr_len = m->hdr_len,
+                          .total_len = m->total_len,
+                          .payload = m->payload,
+                          .deliver = m->deliver};
         for (uint32_t w = 0; w < nworkers; w++) {
             if (!plan.any[w] && !plan.nqueues[w]) continue;
             delivered |= br_mesh_forward(&s->mesh, w, &mm, plan.queues[w], plan.nqueues[w]);

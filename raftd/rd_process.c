@@ -8,9 +8,11 @@
  * setupMetaGroup).  Here it is its own process: the meta group "_meta_" over the configured
  * routes, more groups on request over the control socket (rd_ctl.c).
  *
- * A loop turn: wait for events; handle them (frames step groups, control requests propose,
- * timer ticks groups and reconnects); then pump every group with output (ops, fsync, send,
- * publish, advance: rd_group.c); then free closed control clients.
+ * A loop turn: wait for events; handle them (frames step groups, control requests propose);
+ * then, if the timer fired, tick groups and reconnects (after the input, so a stalled
+ * process sees what arrived during the stall before its timers judge the silence); then
+ * pump every group with output (ops, fsync, send, publish, advance: rd_group.c); then free
+ * closed control clients.
  */
 #include <errno.h>
 #include <signal.h>
@@ -128,6 +130,11 @@ int rd_process_main(int argc, char **argv)
         int n = epoll_wait(s.ep, evs, 64, -1);
         if (n < 0 && errno != EINTR)
             nx_fatal("epoll_wait: %s", strerror(errno));
+        /* Time moves only after this turn's input is in: after a stall (a loaded machine),
+         * the frames and requests that arrived meanwhile are stepped before the tick, so a
+         * follower does not campaign against a leader whose heartbeat is already waiting and
+         * a leader does not count peers as silent whose responses are already here. */
+        bool tick = false;
         for (int i = 0; i < n; i++) {
             int kind = *(int *)evs[i].data.ptr;
             uint32_t e = evs[i].events;
@@ -148,7 +155,7 @@ int rd_process_main(int argc, char **argv)
                 rd_ctl_on_client(evs[i].data.ptr, e);
                 break;
             case RD_K_TIMER:
-                on_timer(&s);
+                tick = true;
                 break;
             case RD_K_SIGNAL:
                 on_signal(&s);
@@ -157,6 +164,8 @@ int rd_process_main(int argc, char **argv)
                 break;
             }
         }
+        if (tick)
+            on_timer(&s);
         rd_group_pump_all(&s);
         rd_ctl_reap(&s);
         rd_net_reap(&s);

@@ -4,6 +4,8 @@
  * 2) after every change: written to o.dat.tmp, synced, renamed over o.dat, directory synced
  * (the syncs only with SD_FS_SYNC_ALWAYS).  Opening a consumer store that has an o.dat loads
  * it.  Go's meta.inf (consumer config) is not written: the owner keeps consumer configs.
+ * With encryption at rest the file is sealed with the stream's data key (fs_blob_seal; Go
+ * encrypts it too); a plaintext o.dat (written before encryption was on) still loads.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -677,9 +677,13 @@ void js_consumers_free(js_stream *st, bool delete_state) {
     *js_stream_consumers_slot(st) = NULL;
 }
 
+/* Go's stream state counts the consumers recorded in the store: direct ones are not. */
 size_t js_consumers_count(js_stream *st) {
     jsc_set *s = jsc_set_of(st, false);
-    return s ? s->n : 0;
+    size_t n = 0;
+    for (size_t i = 0; s && i < s->n; i++)
+        if (!s->v[i]->cfg.direct) n++;
+    return n;
 }
 
 bool js_consumers_all_acked(js_stream *st, uint64_t seq) {
@@ -702,3 +706,29 @@ bool js_consumers_all_acked(js_stream *st, uint64_t seq) {
     return true;
 }
 
+
+/* For the stream side's update path (Go stream.update): the names of consumers whose
+ * inactive_threshold / max_ack_pending exceed new stream consumer limits (> 0 values only),
+ * comma separated as Go joins them, or NULL when none.  malloc'd. */
+char *js_consumers_limits_violation(js_stream *st, int64_t inactive_threshold, int64_t max_ack_pending) {
+    jsc_set *s = jsc_set_of(st, false);
+    char *out = NULL;
+    size_t len = 0;
+    for (size_t i = 0; s && i < s->n; i++) {
+        js_consumer *o = s->v[i];
+        if ((inactive_threshold > 0 && o->cfg.inactive_threshold > inactive_threshold) ||
+            (max_ack_pending > 0 && o->cfg.max_ack_pending > max_ack_pending)) {
+            size_t nl = strlen(o->name);
+            out = realloc(out, len + nl + 3);
+            if (!out) abort();
+            if (len) {
+                memcpy(out + len, ", ", 2);
+                len += 2;
+            }
+            memcpy(out + len, o->name, nl);
+            len += nl;
+            out[len] = 0;
+        }
+    }
+    return out;
+}

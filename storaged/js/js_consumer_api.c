@@ -106,6 +106,18 @@ static void reply_err(js_server *js, const js_inmsg *m, const char *type, int co
     json_t *r = json_object();
     json_object_set_new(r, "type", json_string(type));
     js_api_set_error(r, code, arg);
+    /* Go marshals the whole response struct: fields without omitempty appear with zero values. */
+    if (!strcmp(type, T_NAMES) || !strcmp(type, T_LIST)) {
+        json_object_set_new(r, "total", json_integer(0));
+        json_object_set_new(r, "offset", json_integer(0));
+        json_object_set_new(r, "limit", json_integer(0));
+        json_object_set_new(r, "consumers", json_array());
+    } else if (!strcmp(type, T_PAUSE)) {
+        json_object_set_new(r, "paused", json_false());
+        put_time(r, "pause_until", 0);
+    } else if (!strcmp(type, T_RESET)) {
+        json_object_set_new(r, "reset_seq", json_integer(0));
+    }
     js_api_reply(js, m, type, r);
     json_decref(r);
 }

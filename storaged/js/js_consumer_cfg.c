@@ -439,6 +439,10 @@ static void put_strv(json_t *o, const char *k, char *const *v, size_t n) {
     json_object_set_new(o, k, a);
 }
 
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 json_t *jsc_config_json(const jsc_config *c, bool dynamic) {
     json_t *o = json_object();
     put_str(o, "durable_name", c->durable);
@@ -485,8 +489,23 @@ json_t *jsc_config_json(const jsc_config *c, bool dynamic) {
         json_object_set_new(md, "_nats.ver", json_string("2.14.5"));
         json_object_set_new(md, "_nats.level", json_string("4"));
     }
-    if (md && json_object_size(md)) json_object_set_new(o, "metadata", md);
-    else if (md) json_decref(md);
+    if (md && json_object_size(md)) {
+        /* Go marshals map[string]string with its keys sorted. */
+        size_t n = json_object_size(md), i = 0;
+        const char **keys = malloc(n * sizeof *keys);
+        if (!keys) abort();
+        const char *k;
+        json_t *v;
+        json_object_foreach(md, k, v) keys[i++] = k;
+        qsort(keys, n, sizeof *keys, cmp_str);
+        json_t *sorted = json_object();
+        for (i = 0; i < n; i++) json_object_set(sorted, keys[i], json_object_get(md, keys[i]));
+        free(keys);
+        json_decref(md);
+        json_object_set_new(o, "metadata", sorted);
+    } else if (md) {
+        json_decref(md);
+    }
     if (c->has_pause_until) put_time(o, "pause_until", c->pause_until);
     put_strv(o, "priority_groups", c->priority_groups, c->npriority_groups);
     if (c->priority_policy) json_object_set_new(o, "priority_policy", json_string(prio_names[c->priority_policy]));

@@ -6,7 +6,7 @@
  * deadlines (ns since the epoch, from js_now) that js_consumers_tick fires.
  *
  * Files:
- *   js_consumer.c       lifecycle, per-stream registry, js_int.h hooks, timers, persistence
+ *   js_consumer.c       lifecycle, per-stream registry, js_int.h hooks, advisories, purge
  *   js_consumer_cfg.c   ConsumerConfig JSON in/out, defaults and checks, time formatting
  *   js_consumer_api.c   $JS.API.CONSUMER.* handlers and ConsumerInfo
  *   js_consumer_deliver.c  message selection, push/pull delivery, heartbeats, rate limit
@@ -213,6 +213,10 @@ void jsc_advisory(js_consumer *o, const char *subj_prefix, json_t *ev);
 json_t *jsc_event(js_server *js, const char *type);
 void jsc_pause_advisory(js_consumer *o);
 void jsc_update_pause_state(js_consumer *o);
+
+/* Offered to the stream side (not yet in js_int.h): consumers violating new stream consumer
+ * limits, "a, b" (malloc'd) or NULL. */
+char *js_consumers_limits_violation(js_stream *st, int64_t inactive_threshold, int64_t max_ack_pending);
 
 /* --- js_consumer_cfg.c -------------------------------------------------------------- */
 void jsc_config_free(jsc_config *c);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "common/log.h"
 #include "storaged/js/js_consumer_int.h"
 
 /* --- persistence of the config ----------------------------------------------------------------- */
@@ -192,6 +193,8 @@ void js_consumers_recover(js_stream *st) {
         size_t len = 0, slen = 0;
         char *buf = read_file(p, &len), *sum = read_file(sp, &slen);
         if (!buf || !sum) {
+            nx_log(NX_LOG_WARN, "JetStream consumer '%s > %s > %s': no meta.json, not recovered",
+                   js_account_name(js_stream_account(st)), js_stream_name(st), de->d_name);
             free(buf);
             free(sum);
             continue;
@@ -202,7 +205,12 @@ void js_consumers_recover(js_stream *st) {
         free(sum);
         json_t *m = ok ? json_loadb(buf, len, 0, NULL) : NULL;
         free(buf);
-        if (!m) continue;
+        const char *acc = js_account_name(js_stream_account(st)), *sname = js_stream_name(st);
+        if (!m) {
+            nx_log(NX_LOG_WARN, "JetStream consumer '%s > %s > %s': %s, not recovered", acc, sname, de->d_name,
+                   ok ? "bad meta.json" : "meta.json checksum mismatch");
+            continue;
+        }
         jsc_config cfg;
         char err[256];
         if (jsc_config_parse(json_object_get(m, "config"), &cfg, err, sizeof err) == 0) {
@@ -211,9 +219,14 @@ void js_consumers_recover(js_stream *st) {
             char *arg = NULL;
             uint64_t start = (uint64_t)json_integer_value(json_object_get(m, "start_seq"));
             js_consumer *o = jsc_add(st, &cfg, JSC_ACTION_CREATE_OR_UPDATE, false, true, created, start, &code, &arg);
+            if (!o)
+                nx_log(NX_LOG_WARN, "JetStream consumer '%s > %s > %s' not recovered: error %d %s", acc, sname,
+                       de->d_name, code, arg ? arg : "");
             free(arg);
             jsc_config_free(&cfg);
             if (o) jsc_deliver(o);
+        } else {
+            nx_log(NX_LOG_WARN, "JetStream consumer '%s > %s > %s' not recovered: %s", acc, sname, de->d_name, err);
         }
         json_decref(m);
     }

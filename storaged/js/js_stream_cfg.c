@@ -546,7 +546,6 @@ int js_stream_cfg_check(js_server *js, js_account *acc, js_stream_cfg *c, bool p
     if ((rc = js_mirror_cfg_check(acc, c, pedantic, arg))) return rc;
     /* Not ported yet: refused rather than accepted and then ignored. */
     if (c->allow_msg_schedules) INVALID("message schedules are not supported by this server yet");
-    if (c->allow_atomic) INVALID("atomic batch publish is not supported by this server yet");
     if (c->allow_batched) INVALID("fast batch publish is not supported by this server yet");
     if (c->nsubjects == 0) {
         if (c->mirror || json_array_size(c->sources)) goto subjects_done;

@@ -114,6 +114,7 @@ struct js_stream {
     nx_transform *tr;  /* republish transform */
     void *consumers;   /* consumer side's slot */
     struct js_sync *sync; /* mirror / sources state (js_mirror_sync.c), or NULL */
+    struct js_batches *batches; /* inflight atomic batches (js_batch.c), or NULL */
     bool dirty;
     bool closed;
 };
@@ -143,6 +144,7 @@ struct js_server {
     size_t ndeferred, deferred_cap;
     uint64_t api_total, api_errors;
     int64_t mem_used, store_used; /* bytes in memory / file streams (storage_update deltas) */
+    int64_t batches_inflight;     /* atomic batches inflight on all streams (js_batch.c) */
 };
 
 /* js_server.c */
@@ -201,6 +203,23 @@ void js_account_usage(js_account *acc, uint64_t *mem, uint64_t *store, uint64_t 
 
 /* js_stream_pub.c: Go processJetStreamMsg for an inbound message on a stream subject. */
 void js_stream_process_msg(js_stream *st, const js_inmsg *m);
+/* The same for a message of a committed atomic batch (batch_id set: the batch headers are
+ * not looked at again, and the PubAck carries "batch" and "count"). */
+void js_stream_process_ex(js_stream *st, const js_inmsg *m, const char *batch_id,
+                          uint64_t batch_count);
+/* An error PubAck {"error":..., "stream", "seq":0} published at once (no-op without reply). */
+void js_stream_pub_error(js_stream *st, const char *reply, int err_code, const char *arg);
+
+/* js_batch.c: Go processJetStreamAtomicBatchMsg (jetstream_batching.go) for a message with
+ * Nats-Batch-Id on an allow_atomic stream (subject after the input transform). */
+void js_batch_atomic(js_stream *st, const char *raw_subject, const char *subject,
+                     const char *reply, const char *batch_id, const uint8_t *hdr, size_t hdr_len,
+                     const uint8_t *msg, size_t msg_len);
+/* Abandons the stream's batches (stream deleted / closed). */
+void js_batch_free_all(js_stream *st);
+/* Batch timeouts. */
+int64_t js_batch_next_deadline(js_stream *st);
+void js_batch_tick(js_stream *st, int64_t now);
 /* Header helpers (Go genHeader / removeHeaderIfPresent) into malloc'd buffers. */
 char *js_hdr_append(const uint8_t *hdr, size_t hdr_len, const char *key, const char *val,
                     size_t *out_len);

@@ -78,7 +78,7 @@ static char *hdr_remove(const uint8_t *hdr, size_t hdr_len, const char *key, siz
 
 /* ---- PubAck -------------------------------------------------------------------------- */
 
-static void pub_error(js_stream *st, const char *reply, int err_code, const char *arg) {
+void js_stream_pub_error(js_stream *st, const char *reply, int err_code, const char *arg) {
     if (!reply) return;
     js_server *js = st->acc->js;
     json_t *o = json_object();
@@ -92,6 +92,8 @@ static void pub_error(js_stream *st, const char *reply, int err_code, const char
     js_publish(js, reply, NULL, NULL, 0, (const uint8_t *)s, len);
     free(s);
 }
+
+#define pub_error js_stream_pub_error
 
 /* mset.pubAck template + seq + tail, published after the group commit. */
 static void pub_ack(js_stream *st, const char *reply, uint64_t seq, const char *tail) {
@@ -172,7 +174,10 @@ static void republish(js_stream *st, const char *tsubj, const char *subj, const 
     free(h);
 }
 
-void js_stream_process_msg(js_stream *st, const js_inmsg *m) {
+void js_stream_process_msg(js_stream *st, const js_inmsg *m) { js_stream_process_ex(st, m, NULL, 0); }
+
+void js_stream_process_ex(js_stream *st, const js_inmsg *m, const char *batch_id,
+                          uint64_t batch_count) {
     js_server *js = st->acc->js;
     char *subject = malloc(m->subject_len + 1);
     if (!subject) abort();
@@ -203,15 +208,18 @@ void js_stream_process_msg(js_stream *st, const js_inmsg *m) {
         }
     }
 
-    if (hdr && (v = js_hdr_get(hdr, hdr_len, "Nats-Batch-Id")) != NULL && v[0]) {
+    if (!batch_id && hdr && (v = js_hdr_get(hdr, hdr_len, "Nats-Batch-Id")) != NULL && v[0]) {
         if (st->cfg.sealed) pub_error(st, reply, JSStreamSealedErr, NULL);
         else if (st->cfg.max_msg_size >= 0 &&
                  (hdr_len > (size_t)st->cfg.max_msg_size || msg_len > (size_t)st->cfg.max_msg_size - hdr_len))
             pub_error(st, reply, JSStreamMessageExceedsMaximumErr, NULL);
         else if (!st->cfg.allow_atomic)
             pub_error(st, reply, JSAtomicPublishDisabledErr, NULL);
-        else /* Not ported yet: atomic batches. */
-            pub_error(st, reply, JSStreamGeneralErrorF, "atomic batch publish not supported");
+        else {
+            char *raw = strndup(m->subject, m->subject_len);
+            js_batch_atomic(st, raw, subject, reply, v, hdr, hdr_len, msg, msg_len);
+            free(raw);
+        }
         goto done;
     }
     free(v);
@@ -481,6 +489,16 @@ void js_stream_process_msg(js_stream *st, const js_inmsg *m) {
         char *tail = malloc(strlen(q) + 16);
         if (!tail) abort();
         sprintf(tail, ",\"val\":%s}", q);
+        pub_ack(st, reply, seq, tail);
+        free(tail);
+        free(q);
+    } else if (batch_id) {
+        json_t *bj = json_string(batch_id);
+        char *q = js_json_encode(bj, NULL);
+        json_decref(bj);
+        char *tail = NULL;
+        if (asprintf(&tail, ",\"batch\":%s,\"count\":%llu}", q, (unsigned long long)batch_count) < 0)
+            abort();
         pub_ack(st, reply, seq, tail);
         free(tail);
         free(q);

@@ -183,6 +183,19 @@ Test(consumer_api, names_list_delete_info) {
     json_decref(r);
     r = h_api(&e, "$JS.API.CONSUMER.INFO.NOPE.a", "");
     cr_assert_eq(err_code(r), 10059);
+    cr_assert_null(json_object_get(r, "name"));
+    json_decref(r);
+    /* Error responses keep Go's non-omitempty fields. */
+    r = h_api(&e, "$JS.API.CONSUMER.NAMES.NOPE", "");
+    cr_assert_eq(err_code(r), 10059);
+    cr_assert_eq(json_array_size(json_object_get(r, "consumers")), 0);
+    cr_assert(json_is_array(json_object_get(r, "consumers")));
+    cr_assert_eq(json_integer_value(json_object_get(r, "total")), 0);
+    json_decref(r);
+    r = h_api(&e, "$JS.API.CONSUMER.PAUSE.TEST.nope", "");
+    cr_assert_eq(err_code(r), 10014);
+    cr_assert(json_is_false(json_object_get(r, "paused")));
+    cr_assert_str_eq(json_string_value(json_object_get(r, "pause_until")), "0001-01-01T00:00:00Z");
     json_decref(r);
     r = h_api(&e, "$JS.API.CONSUMER.LEADER.STEPDOWN.TEST.b", "");
     cr_assert_eq(err_code(r), 10010);

@@ -127,3 +127,182 @@ Test(consumer_ports, pull_remove_interest) {
     json_decref(r);
     h_close(&e);
 }
+
+Test(consumer_ports, pending_count_with_redeliveries) {
+    GO_TEST("server/jetstream_consumer_test.go", "TestJetStreamConsumerPendingCountWithRedeliveries");
+    h_env e;
+    h_open(&e);
+    h_stream(&e, "TEST", "[\"foo\"]", "memory", NULL);
+    json_decref(h_consumer(&e, "TEST", "test",
+                           "{\"durable_name\":\"test\",\"ack_policy\":\"explicit\",\"ack_wait\":50000000,\"max_deliver\":1}"));
+    h_pub(&e, "foo", "msg1");
+    const char *in = h_pull(&e, "TEST", "test", "{\"batch\":1}");
+    cr_assert_str_eq(h_last(&e, in)->data, "msg1");
+    json_t *r = h_info(&e, "TEST", "test");
+    cr_assert_eq(jint(r, "num_pending"), 0);
+    json_decref(r);
+    h_advance(&e, 100 * H_MS);
+    h_pub(&e, "foo", "msg2");
+    in = h_pull(&e, "TEST", "test", "{\"batch\":1}");
+    h_msg *m = h_last(&e, in);
+    cr_assert_str_eq(m->data, "msg2");
+    cr_assert(!strncmp(m->reply, "$JS.ACK.TEST.test.1.2.", 22), "%s", m->reply);
+    r = h_info(&e, "TEST", "test");
+    cr_assert_eq(jint(r, "num_pending"), 0);
+    cr_assert_eq(jint(r, "num_redelivered"), 0);
+    json_decref(r);
+    h_close(&e);
+}
+
+static void max_ack_pending_redeliveries(const char *storage) {
+    h_env e;
+    h_open(&e);
+    h_stream(&e, "MY_STREAM", "[\"foo.*\"]", storage, NULL);
+    for (int i = 0; i < 10; i++) {
+        char d[32];
+        snprintf(d, sizeof d, "MSG: %d", i + 1);
+        h_pub(&e, "foo.bar", d);
+    }
+    json_decref(h_consumer(&e, "MY_STREAM", "d22",
+                           "{\"durable_name\":\"d22\",\"deliver_policy\":\"by_start_sequence\",\"opt_start_seq\":4,"
+                           "\"ack_policy\":\"explicit\",\"ack_wait\":20000000,\"max_ack_pending\":1}"));
+    for (int d = 1; d <= 5; d++) {
+        char inbox[64], want[128];
+        snprintf(inbox, sizeof inbox, "%s", h_pull(&e, "MY_STREAM", "d22", "{\"batch\":1,\"expires\":1000000000}"));
+        h_advance(&e, 25 * H_MS);
+        h_msg *m = h_nth(&e, inbox, 0);
+        cr_assert(m && m->reply, "delivery %d", d);
+        /* stream seq 4, consumer seq d, delivery count d, pending 10-4 */
+        snprintf(want, sizeof want, "$JS.ACK.MY_STREAM.d22.%d.4.%d.", d, d);
+        cr_assert(!strncmp(m->reply, want, strlen(want)), "%s vs %s", m->reply, want);
+        cr_assert(!strcmp(m->reply + strlen(m->reply) - 2, ".6"), "%s", m->reply);
+    }
+    h_close(&e);
+}
+
+Test(consumer_ports, pull_max_ack_pending_redeliveries) {
+    GO_TEST("server/jetstream_consumer_test.go", "TestJetStreamConsumerPullMaxAckPendingRedeliveries");
+    max_ack_pending_redeliveries("memory");
+    max_ack_pending_redeliveries("file");
+}
+
+Test(consumer_ports, multiple_subjects_last) {
+    GO_TEST("server/jetstream_consumer_test.go", "TestJetStreamConsumerMultipleSubjectsLast");
+    h_env e;
+    h_open(&e);
+    h_stream(&e, "name", "[\"events\",\"data\",\"other\"]", "memory", NULL);
+    const char *s[] = {"events", "data", "other", "events", "data", "data", "other", "other"};
+    for (int i = 0; i < 8; i++) {
+        char d[8];
+        snprintf(d, sizeof d, "%d", i + 1);
+        h_pub(&e, s[i], d);
+    }
+    json_decref(h_consumer(&e, "name", "durable",
+                           "{\"durable_name\":\"durable\",\"deliver_policy\":\"last\",\"ack_policy\":\"explicit\","
+                           "\"deliver_subject\":\"deliver\",\"filter_subjects\":[\"events\",\"data\"]}"));
+    cr_assert_eq(h_count(&e, "deliver"), 1);
+    cr_assert_str_eq(h_nth(&e, "deliver", 0)->data, "6");
+    ack(&e, h_nth(&e, "deliver", 0));
+    json_t *r = h_info(&e, "name", "durable");
+    cr_assert_eq(jint(r, "num_ack_pending"), 0);
+    cr_assert_eq(jint(r, "ack_floor.stream_seq"), 6);
+    cr_assert_eq(jint(r, "ack_floor.consumer_seq"), 1);
+    cr_assert_eq(jint(r, "num_pending"), 0);
+    json_decref(r);
+    h_close(&e);
+}
+
+Test(consumer_ports, multiple_subjects_last_per_subject) {
+    GO_TEST("server/jetstream_consumer_test.go", "TestJetStreamConsumerMultipleSubjectsLastPerSubject");
+    h_env e;
+    h_open(&e);
+    h_stream(&e, "name", "[\"events.*\",\"data.>\",\"other\"]", "memory", NULL);
+    struct {
+        const char *s, *d;
+    } m[] = {{"events.1", "bad"}, {"events.1", "events.1"}, {"data.1", "bad"},   {"data.1", "bad"},
+             {"data.1", "bad"},   {"data.1", "bad"},        {"data.1", "data.1"}, {"events.2", "bad"},
+             {"events.2", "bad"}, {"events.2", "events.2"}, {"other", "bad"},    {"other", "bad"}};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) h_pub(&e, m[i].s, m[i].d);
+    json_decref(h_consumer(&e, "name", "durable",
+                           "{\"durable_name\":\"durable\",\"deliver_policy\":\"last_per_subject\",\"ack_policy\":\"explicit\","
+                           "\"deliver_subject\":\"deliver\",\"filter_subjects\":[\"events.*\",\"data.>\"]}"));
+    cr_assert_eq(h_count(&e, "deliver"), 3);
+    const char *want[] = {"events.1", "data.1", "events.2"};
+    for (int i = 0; i < 3; i++) {
+        h_msg *d = h_nth(&e, "deliver", (size_t)i);
+        cr_assert_str_eq(d->data, want[i]);
+        cr_assert_str_eq(d->shown, want[i]);
+    }
+    ack(&e, h_nth(&e, "deliver", 0));
+    ack(&e, h_nth(&e, "deliver", 1));
+    json_t *r = h_info(&e, "name", "durable");
+    cr_assert_eq(jint(r, "ack_floor.consumer_seq"), 2);
+    cr_assert_eq(jint(r, "ack_floor.stream_seq"), 9);
+    cr_assert_eq(jint(r, "delivered.stream_seq"), 10);
+    cr_assert_eq(jint(r, "delivered.consumer_seq"), 3);
+    json_decref(r);
+    h_close(&e);
+}
+
+Test(consumer_ports, ack_sampling) {
+    GO_TEST("server/jetstream_consumer_test.go", "TestJetStreamConsumerAckSampling");
+    h_env e;
+    h_open(&e);
+    h_stream(&e, "TEST", "[\"foo\"]", "memory", NULL);
+    json_decref(h_consumer(&e, "TEST", "dlc",
+                           "{\"durable_name\":\"dlc\",\"ack_policy\":\"explicit\",\"filter_subject\":\"foo\",\"sample_freq\":\"100%\"}"));
+    h_pub(&e, "foo", "Hello");
+    const char *in = h_pull(&e, "TEST", "dlc", "{\"batch\":1}");
+    ack(&e, h_last(&e, in));
+    const char *metric = "$JS.EVENT.METRIC.CONSUMER.ACK.TEST.dlc";
+    cr_assert_eq(h_count(&e, metric), 1);
+    json_t *a = json_loads(h_nth(&e, metric, 0)->data, 0, NULL);
+    cr_assert_str_eq(json_string_value(json_object_get(a, "type")), "io.nats.jetstream.metric.v1.consumer_ack");
+    cr_assert_str_eq(json_string_value(json_object_get(a, "stream")), "TEST");
+    cr_assert_str_eq(json_string_value(json_object_get(a, "consumer")), "dlc");
+    cr_assert_eq(jint(a, "consumer_seq"), 1);
+    cr_assert_eq(jint(a, "deliveries"), 1);
+    json_decref(a);
+    json_decref(h_consumer(&e, "TEST", "alps",
+                           "{\"durable_name\":\"alps\",\"ack_policy\":\"explicit\",\"filter_subject\":\"foo\",\"sample_freq\":\"50%\"}"));
+    for (int i = 0; i < 500; i++) h_pub(&e, "foo", "Hello");
+    for (int b = 0; b < 5; b++) {
+        char inbox[64];
+        snprintf(inbox, sizeof inbox, "%s", h_pull(&e, "TEST", "alps", "{\"batch\":100}"));
+        for (size_t i = 0; i < h_count(&e, inbox); i++) ack(&e, h_nth(&e, inbox, i));
+    }
+    size_t n = h_count(&e, "$JS.EVENT.METRIC.CONSUMER.ACK.TEST.alps");
+    cr_assert(n > 200 && n < 320, "sampled %zu", n);
+    h_close(&e);
+}
+
+Test(consumer_ports, max_deliver_update) {
+    GO_TEST("server/jetstream_consumer_test.go", "TestJetStreamConsumerMaxDeliverUpdate");
+    h_env e;
+    h_open(&e);
+    h_stream(&e, "TEST", "[\"foo\"]", "memory", NULL);
+    for (int md = 2; md <= 3; md++) {
+        char cfg[256];
+        snprintf(cfg, sizeof cfg,
+                 "{\"durable_name\":\"ard\",\"ack_policy\":\"explicit\",\"filter_subject\":\"foo\",\"max_deliver\":%d}", md);
+        json_t *r = h_consumer(&e, "TEST", "ard", cfg);
+        cr_assert_null(json_object_get(r, "error"), "%s", json_dumps(r, 0));
+        json_decref(r);
+        h_pub(&e, "foo", "Hello");
+        for (int i = 0; i <= md; i++) {
+            char inbox[64];
+            snprintf(inbox, sizeof inbox, "%s", h_pull(&e, "TEST", "ard", "{\"batch\":2,\"expires\":100000000}"));
+            h_advance(&e, 110 * H_MS);
+            h_msg *m = h_nth(&e, inbox, 0);
+            if (i < md) {
+                cr_assert(m && m->len == 5, "md %d try %d", md, i);
+                char *rep = strdup(m->reply);
+                h_inbound(&e, rep, NULL, NULL, "-NAK");
+                free(rep);
+            } else {
+                cr_assert(h_status(m, "NATS/1.0 408 Request Timeout"), "md %d: %s", md, m ? m->hdr : "none");
+            }
+        }
+    }
+    h_close(&e);
+}

@@ -233,3 +233,29 @@ Test(consumer_state, deliver_new_not_consuming_before_restart) {
     json_decref(r);
     h_close(&e);
 }
+
+Test(consumer_state, corrupt_meta_not_recovered) {
+    GO_TEST_PARTIAL("server/jetstream_consumer_test.go", "TestJetStreamConsumerDeleteAndServerRestart",
+                    "a consumer whose meta.json fails its checksum is skipped on recovery");
+    h_env e;
+    h_open(&e);
+    h_stream(&e, "TEST", "[\"foo\"]", "file", NULL);
+    json_decref(h_consumer(&e, "TEST", "ok", "{\"durable_name\":\"ok\"}"));
+    json_decref(h_consumer(&e, "TEST", "bad", "{\"durable_name\":\"bad\"}"));
+    js_server_close(e.js);
+    char p[512];
+    snprintf(p, sizeof p, "%s/jetstream/$G/streams/TEST/obs/bad/meta.json", e.dir);
+    FILE *f = fopen(p, "r+");
+    cr_assert(f);
+    fputc('X', f);
+    fclose(f);
+    e.js = NULL;
+    h_reopen(&e);
+    json_t *r = h_info(&e, "TEST", "ok");
+    cr_assert_null(json_object_get(r, "error"));
+    json_decref(r);
+    r = h_info(&e, "TEST", "bad");
+    cr_assert_eq(jint(r, "error.err_code"), 10014);
+    json_decref(r);
+    h_close(&e);
+}

@@ -436,11 +436,101 @@ char *rdh_b64(const char *text)
     return out;
 }
 
+/* One proposal of base64 data through nd, repeated while the group has no leader to take
+ * it (the "no leader" error: nothing was accepted, so repeating cannot duplicate). */
+void rdh_propose_b64(rdh_node *nd, const char *group, const char *b64)
+{
+    size_t need = strlen(b64) + strlen(group) + 64;
+    char *line = malloc(need);
+    cr_assert(line);
+    snprintf(line, need, "{\"op\":\"propose\",\"group\":\"%s\",\"data\":\"%s\"}", group, b64);
+    int64_t deadline = rdh_now_ms() + RDH_WAIT_MS;
+    for (;;) {
+        rdh_conn k;
+        json_t *r = NULL;
+        if (rdh_conn_open(&k, nd)) {
+            if (rdh_conn_send(&k, line))
+                r = rdh_conn_next(&k, 10000);
+            rdh_conn_close(&k);
+        }
+        if (r && json_is_true(json_object_get(r, "ok"))) {
+            json_decref(r);
+            free(line);
+            return;
+        }
+        const char *e = r ? json_string_value(json_object_get(r, "error")) : NULL;
+        bool retry = e && !strcmp(e, "no leader");
+        char *txt = r ? json_dumps(r, 0) : NULL;
+        json_decref(r);
+        cr_assert(retry, "%s: propose to %s: %s", nd->name, group, txt ? txt : "no response");
+        cr_assert(rdh_now_ms() < deadline, "%s: %s never had a leader to propose to", nd->name,
+                  group);
+        free(txt);
+        rdh_pause_ms(20);
+    }
+}
+
 void rdh_propose(rdh_node *nd, const char *group, const char *text)
 {
     char *b = rdh_b64(text);
-    json_decref(rdh_req_ok(nd, "{\"op\":\"propose\",\"group\":\"%s\",\"data\":\"%s\"}", group, b));
+    rdh_propose_b64(nd, group, b);
     free(b);
+}
+
+static bool log_has(rdh_node *nd, const char *group, const char *b64)
+{
+    json_t *r = rdh_req(nd, "{\"op\":\"log\",\"group\":\"%s\"}", group);
+    bool has = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r, "entries"), i, e)
+    {
+        const char *d = json_string_value(json_object_get(e, "data"));
+        has = has || (d && !strcmp(d, b64));
+    }
+    json_decref(r);
+    return has;
+}
+
+void rdh_propose_sure_b64(rdh_node *nd, const char *group, const char *b64)
+{
+    int64_t deadline = rdh_now_ms() + RDH_WAIT_MS;
+    for (;;) {
+        rdh_propose_b64(nd, group, b64);
+        int64_t again = rdh_now_ms() + RDH_REPROPOSE_MS;
+        while (rdh_now_ms() < again) {
+            if (log_has(nd, group, b64))
+                return;
+            rdh_pause_ms(10);
+        }
+        cr_assert(rdh_now_ms() < deadline, "%s: a proposal to %s was never applied", nd->name,
+                  group);
+    }
+}
+
+void rdh_propose_sure(rdh_node *nd, const char *group, const char *text)
+{
+    char *b = rdh_b64(text);
+    rdh_propose_sure_b64(nd, group, b);
+    free(b);
+}
+
+json_t *rdh_log_dedup(json_t *log)
+{
+    json_t *out = json_array();
+    size_t i, j;
+    json_t *e, *o;
+    json_array_foreach(log, i, e)
+    {
+        bool seen = false;
+        json_array_foreach(out, j, o)
+        {
+            seen = seen || json_equal(json_object_get(o, "data"), json_object_get(e, "data"));
+        }
+        if (!seen)
+            json_array_append(out, e);
+    }
+    return out;
 }
 
 void rdh_dump_logs(rdh_cluster *c)

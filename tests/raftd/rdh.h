@@ -17,6 +17,9 @@
 #include <jansson.h>
 
 #define RDH_WAIT_MS 20000
+/* A proposal not applied after this long is taken as lost and made again (a client's retry
+ * interval, not a wait for a condition: many commit round trips even on a loaded machine). */
+#define RDH_REPROPOSE_MS 2000
 #define RDH_MAX_NODES 5
 
 typedef struct rdh_node {
@@ -72,8 +75,20 @@ int rdh_wait_leader(rdh_cluster *c, const char *group, int skip);
 /* Wait until every running node has applied the same entries (op "log") and at least min of
  * them; returns the entries of node 0 alive (caller decrefs). */
 json_t *rdh_wait_logs_equal(rdh_cluster *c, const char *group, size_t min);
-/* Propose text (base64-encoded here) through node nd. */
+/* Propose text (base64-encoded here) through node nd; while the group has no leader
+ * ("no leader": nothing accepted) the proposal is repeated.  Acceptance only: a proposal
+ * made while leadership changes can still be lost (README, "Control protocol"). */
 void rdh_propose(rdh_node *nd, const char *group, const char *text);
+void rdh_propose_b64(rdh_node *nd, const char *group, const char *b64);
+/* What a client does (README: "clients watch the applies and retry"): propose through nd
+ * until nd has applied the entry (op "log"), proposing again each RDH_REPROPOSE_MS.  A
+ * proposal that was only slow, not lost, then shows up twice: compare logs through
+ * rdh_log_dedup.  Not for managed groups (their "log" is what the client has not
+ * acknowledged). */
+void rdh_propose_sure(rdh_node *nd, const char *group, const char *text);
+void rdh_propose_sure_b64(rdh_node *nd, const char *group, const char *b64);
+/* The entries of a log with repeated data (a retried proposal) dropped, first kept. */
+json_t *rdh_log_dedup(json_t *log);
 char *rdh_b64(const char *text); /* malloc'd */
 int64_t rdh_now_ms(void);
 void rdh_pause_ms(int ms); /* polling interval only */

@@ -572,3 +572,34 @@ Test(filestore_crypt, consumer_state_encrypted) {
     sd_store_free(st);
     free(dir);
 }
+
+/* The last block on disk is a packed one (the current block file is gone): open starts a new
+ * current block after it and keeps appending. */
+Test(filestore_pack, packed_last_block_gets_new_current_block) {
+    sd_stream_config cfg = {.name = "c"};
+    sd_filestore_config fo = {.block_size = 4096, .compress = true};
+    char *dir = fst_new_dir();
+    sd_store *st = fst_open(dir, &cfg, &fo, NULL);
+    store_n(st, 300, FMT);
+    size_t nb = sd_filestore_num_blocks(st);
+    sd_store_free(st);
+    char *last = fst_blk_path(dir, (unsigned)nb);
+    cr_assert_eq(unlink(last), 0);
+    st = fst_open(dir, &cfg, &fo, NULL);
+    sd_stream_state s;
+    sd_store_state(st, &s);
+    cr_assert_gt(s.msgs, 0);
+    check_n(st, 1, (int)s.last_seq, FMT);
+    uint64_t next = sd_suite_store(st, "foo", "after");
+    cr_assert_eq(next, s.last_seq + 1);
+    cr_assert_eq(sd_filestore_num_blocks(st), nb, "a new current block after the packed one");
+    st = fst_restart(st, &cfg, &fo, NULL);
+    check_n(st, 1, (int)s.last_seq, FMT);
+    sd_store_msg sm = {0};
+    cr_assert_eq(sd_store_load_msg(st, next, &sm), 0);
+    sd_store_msg_free(&sm);
+    sd_stream_state_free(&s);
+    sd_store_free(st);
+    free(last);
+    free(dir);
+}

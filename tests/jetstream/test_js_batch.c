@@ -1,0 +1,263 @@
+/* Atomic batch publish (storaged/js/js_batch.c) through js.h with the fake host.
+ * Ports cases of Go nats-server v2.14.5 server/jetstream_batching_test.go (single node). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/gotest.h"
+#include "js_harness.h"
+
+static jh H;
+static void setup(void) { jh_open(&H); }
+static void teardown(void) { jh_close(&H); }
+
+TestSuite(js_batch, .init = setup, .fini = teardown);
+
+/* Publishes one batch message (extra: more header lines or NULL) with reply "_R", flushes and
+ * returns the reply published on it (NULL when none). */
+static const jh_msg *bpub(const char *subj, const char *id, const char *seq, const char *commit,
+                          const char *extra) {
+    char hdr[1024];
+    int n = snprintf(hdr, sizeof hdr, "NATS/1.0\r\nNats-Batch-Id: %s\r\n", id);
+    if (seq) n += snprintf(hdr + n, sizeof hdr - (size_t)n, "Nats-Batch-Sequence: %s\r\n", seq);
+    if (commit) n += snprintf(hdr + n, sizeof hdr - (size_t)n, "Nats-Batch-Commit: %s\r\n", commit);
+    if (extra) n += snprintf(hdr + n, sizeof hdr - (size_t)n, "%s", extra);
+    snprintf(hdr + n, sizeof hdr - (size_t)n, "\r\n");
+    size_t before = jh_count_on(&H, "_R");
+    jh_inbound(&H, subj, "_R", hdr, subj, strlen(subj));
+    js_server_flush(H.js);
+    if (jh_count_on(&H, "_R") == before) return NULL;
+    return jh_last_on(&H, "_R");
+}
+
+static json_t *bpub_json(const char *subj, const char *id, const char *seq, const char *commit,
+                         const char *extra) {
+    const jh_msg *m = bpub(subj, id, seq, commit, extra);
+    cr_assert_not_null(m, "no reply");
+    json_error_t e;
+    json_t *o = json_loads(m->data, 0, &e);
+    cr_assert_not_null(o, "not JSON: '%s'", m->data);
+    return o;
+}
+
+static int berr(const char *subj, const char *id, const char *seq, const char *commit,
+                const char *extra) {
+    json_t *o = bpub_json(subj, id, seq, commit, extra);
+    int c = jh_err_code(o);
+    json_decref(o);
+    return c;
+}
+
+static void batch_publish(const char *storage, const char *retention) {
+    char cfg[256];
+    snprintf(cfg, sizeof cfg, "{\"name\":\"TEST\",\"subjects\":[\"foo.*\"],\"storage\":\"%s\",\"retention\":\"%s\"}",
+             storage, retention);
+    jh_create(&H, cfg);
+    cr_assert_eq(berr("foo.0", "uuid", NULL, NULL, NULL), 10174);
+    snprintf(cfg, sizeof cfg, "{\"name\":\"TEST\",\"subjects\":[\"foo.*\"],\"storage\":\"%s\",\"retention\":\"%s\","
+             "\"allow_atomic\":true}", storage, retention);
+    json_t *r = jh_req(&H, "$JS.API.STREAM.UPDATE.TEST", cfg);
+    cr_assert(!jh_has(r, "error"), "%s", jh_str(r, "error.description"));
+    json_decref(r);
+    cr_assert_eq(berr("foo.0", "uuid", NULL, NULL, NULL), 10175);
+    cr_assert_eq(berr("foo.0", "uuid", "2", NULL, NULL), 10176);
+    const jh_msg *m = bpub("foo.0", "uuid", "1", "1", NULL);
+    cr_assert_str_eq(m->data, "{\"stream\":\"TEST\",\"seq\":1,\"batch\":\"uuid\",\"count\":1}");
+    /* gaps */
+    m = bpub("foo.0", "uuid", "1", NULL, NULL);
+    cr_assert_eq(m->len, 0);
+    cr_assert_eq(berr("foo.0", "uuid", "3", NULL, NULL), 10176);
+    /* a batch of 5 */
+    for (int seq = 1; seq <= 5; seq++) {
+        char subj[16], s[8];
+        snprintf(subj, sizeof subj, "foo.%d", seq);
+        snprintf(s, sizeof s, "%d", seq);
+        m = bpub(subj, "uuid", s, seq == 5 ? "1" : NULL, NULL);
+        if (seq < 5) {
+            cr_assert_eq(m->len, 0, "staged messages get an empty ack");
+            continue;
+        }
+        cr_assert_str_eq(m->data, "{\"stream\":\"TEST\",\"seq\":6,\"batch\":\"uuid\",\"count\":5}");
+    }
+    for (int i = 0; i < 6; i++) {
+        char body[32], subj[16];
+        snprintf(body, sizeof body, "{\"seq\":%d}", i + 1);
+        snprintf(subj, sizeof subj, "foo.%d", i);
+        r = jh_req(&H, "$JS.API.STREAM.MSG.GET.TEST", body);
+        cr_assert_str_eq(jh_str(r, "message.subject"), subj);
+        json_decref(r);
+    }
+}
+
+Test(js_batch, publish_file_limits) {
+    GO_TEST_PARTIAL("server/jetstream_batching_test.go", "TestJetStreamAtomicBatchPublish",
+                    "single node; file/memory with limits and workqueue retention");
+    GO_TEST_PARTIAL("server/jetstream_batching_test.go", "TestJetStreamAtomicBatchPublishEmptyAck",
+                    "single node");
+    batch_publish("file", "limits");
+}
+
+Test(js_batch, publish_memory_workqueue) { batch_publish("memory", "workqueue"); }
+
+Test(js_batch, commit_eob) {
+    GO_TEST_PARTIAL("server/jetstream_batching_test.go", "TestJetStreamAtomicBatchPublishCommitEob",
+                    "single node, file storage, limits retention");
+    jh_create(&H, "{\"name\":\"TEST\",\"subjects\":[\"foo\"],\"allow_atomic\":true}");
+    cr_assert_eq(berr("foo", "uuid", "1", "eob", NULL), 10176);
+    bpub("foo", "uuid", "1", NULL, NULL);
+    bpub("foo", "uuid", "2", NULL, NULL);
+    const jh_msg *m = bpub("foo", "uuid", "3", "eob", NULL);
+    cr_assert_str_eq(m->data, "{\"stream\":\"TEST\",\"seq\":2,\"batch\":\"uuid\",\"count\":2}");
+    json_t *r = jh_req(&H, "$JS.API.STREAM.INFO.TEST", NULL);
+    cr_assert_eq(jh_int(r, "state.messages"), 2);
+    json_decref(r);
+    /* the stored messages keep their batch headers; the last gets the commit header */
+    r = jh_req(&H, "$JS.API.STREAM.MSG.GET.TEST", "{\"seq\":2}");
+    cr_assert_str_eq(jh_str(r, "message.hdrs"),
+                     "TkFUUy8xLjANCk5hdHMtQmF0Y2gtSWQ6IHV1aWQNCk5hdHMtQmF0Y2gtU2VxdWVuY2U6IDINCk5hdHMtQmF0Y2gtQ29tbWl0OiAxDQoNCg==");
+    json_decref(r);
+}
+
+Test(js_batch, limits) {
+    GO_TEST_PARTIAL("server/jetstream_batching_test.go", "TestJetStreamAtomicBatchPublishLimits",
+                    "default limits (50 per stream, 1000 size, 10s timeout), not the test's overrides; "
+                    "no server-wide total case");
+    jh_create(&H, "{\"name\":\"FOO\",\"subjects\":[\"foo\"],\"allow_atomic\":true}");
+    char id[80];
+    memset(id, 'A', 64);
+    id[64] = 0;
+    json_t *o = bpub_json("foo", id, "1", "1", NULL);
+    cr_assert(!jh_has(o, "error"));
+    json_decref(o);
+    strcat(id, "A");
+    cr_assert_eq(berr("foo", id, "1", "1", NULL), 10179);
+    /* 50 inflight batches, the 51st is refused */
+    for (int i = 0; i < 50; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "b%d", i);
+        cr_assert_not_null(bpub("foo", b, "1", NULL, NULL));
+    }
+    cr_assert_eq(berr("foo", "over", "1", "1", NULL), 10210);
+    /* they time out after 10s (advisory), then a continuation is incomplete */
+    H.now += 11LL * 1000000000LL;
+    js_server_tick(H.js, H.now);
+    const jh_msg *adv = jh_last_on(&H, "$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.FOO");
+    cr_assert_not_null(adv);
+    json_t *a = json_loads(adv->data, 0, NULL);
+    cr_assert_str_eq(jh_str(a, "type"), "io.nats.jetstream.advisory.v1.stream_batch_abandoned");
+    cr_assert_str_eq(jh_str(a, "reason"), "timeout");
+    cr_assert_str_eq(jh_str(a, "stream"), "FOO");
+    json_decref(a);
+    cr_assert_eq(berr("foo", "b0", "2", "1", NULL), 10176);
+    /* size: 1000 is fine, 1001 is too large */
+    for (int seq = 1; seq <= 1001; seq++) {
+        char s[8];
+        snprintf(s, sizeof s, "%d", seq);
+        if (seq < 1000) {
+            bpub("foo", "big", s, NULL, NULL);
+            continue;
+        }
+        if (seq == 1000) {
+            /* restage the same batch id as a fresh batch for the 1001 case below */
+            json_t *c = bpub_json("foo", "big", s, "1", NULL);
+            cr_assert(!jh_has(c, "error"), "%s", jh_str(c, "error.description"));
+            cr_assert_eq(jh_int(c, "count"), 1000);
+            json_decref(c);
+        }
+    }
+    for (int seq = 1; seq <= 1001; seq++) {
+        char s[8];
+        snprintf(s, sizeof s, "%d", seq);
+        if (seq < 1001) {
+            bpub("foo", "big2", s, NULL, NULL);
+            continue;
+        }
+        json_t *c = bpub_json("foo", "big2", s, "1", NULL);
+        cr_assert_eq(jh_err_code(c), 10199);
+        cr_assert_str_eq(jh_str(c, "error.description"), "atomic publish batch is too large: 1000");
+        json_decref(c);
+    }
+    /* invalid commit value */
+    bpub("foo", "c", "1", NULL, NULL);
+    cr_assert_eq(berr("foo", "c", "2", "yes", NULL), 10200);
+}
+
+Test(js_batch, deny_headers_and_dedupe) {
+    GO_TEST("server/jetstream_batching_test.go", "TestJetStreamAtomicBatchPublishDenyHeaders");
+    GO_TEST_PARTIAL("server/jetstream_batching_test.go", "TestJetStreamAtomicBatchPublishDedupeNotAllowed",
+                    "single node, file storage");
+    jh_create(&H, "{\"name\":\"TEST\",\"subjects\":[\"foo\"],\"allow_atomic\":true}");
+    bpub("foo", "uuid", "1", NULL, "Nats-Expected-Last-Msg-Id: msgId\r\n");
+    json_t *o = bpub_json("foo", "uuid", "2", "eob", NULL);
+    cr_assert_eq(jh_err_code(o), 10177);
+    cr_assert_str_eq(jh_str(o, "error.description"),
+                     "atomic publish unsupported header used: Nats-Expected-Last-Msg-Id");
+    json_decref(o);
+    /* nothing was stored */
+    json_t *r = jh_req(&H, "$JS.API.STREAM.INFO.TEST", NULL);
+    cr_assert_eq(jh_int(r, "state.messages"), 0);
+    json_decref(r);
+    /* duplicate id inside the batch, and against the stream */
+    bpub("foo", "d", "1", NULL, "Nats-Msg-Id: pre-existing\r\n");
+    cr_assert_eq(berr("foo", "d", "2", "1", "Nats-Msg-Id: pre-existing\r\n"), 10201);
+    json_t *a = jh_pub(&H, "foo", "NATS/1.0\r\nNats-Msg-Id: stored\r\n\r\n", "x");
+    json_decref(a);
+    cr_assert_eq(berr("foo", "e", "1", "1", "Nats-Msg-Id: stored\r\n"), 10201);
+    r = jh_req(&H, "$JS.API.STREAM.INFO.TEST", NULL);
+    cr_assert_eq(jh_int(r, "state.messages"), 1);
+    json_decref(r);
+}
+
+Test(js_batch, expected_seq) {
+    GO_TEST_PARTIAL("server/jetstream_batching_test.go", "TestJetStreamAtomicBatchPublishExpectedSeq",
+                    "no clseq/clfs introspection");
+    jh_create(&H, "{\"name\":\"TEST\",\"subjects\":[\"foo\"],\"allow_atomic\":true}");
+    json_decref(jh_pub(&H, "foo", NULL, "hello"));
+    json_decref(jh_pub(&H, "foo", "NATS/1.0\r\nNats-Expected-Last-Sequence: 1\r\n\r\n", "hello"));
+    json_t *o = bpub_json("foo", "uuid", "1", "1", "Nats-Expected-Last-Sequence: 2\r\n");
+    cr_assert(!jh_has(o, "error"), "%s", jh_str(o, "error.description"));
+    cr_assert_eq(jh_int(o, "seq"), 3);
+    cr_assert_eq(jh_int(o, "count"), 1);
+    json_decref(o);
+    /* the expected last sequence only on the first message */
+    bpub("foo", "x", "1", NULL, NULL);
+    cr_assert_eq(berr("foo", "x", "2", "1", "Nats-Expected-Last-Sequence: 4\r\n"), 10164);
+    bpub("foo", "y", "1", NULL, NULL);
+    json_t *w = bpub_json("foo", "y", "2", "1", "Nats-Expected-Last-Sequence: 9\r\n");
+    cr_assert_str_eq(jh_str(w, "error.description"), "wrong last sequence: 4");
+    json_decref(w);
+}
+
+Test(js_batch, source_and_mirror) {
+    GO_TEST_PARTIAL("server/jetstream_batching_test.go", "TestJetStreamAtomicBatchPublishSourceAndMirror",
+                    "single node; contents checked by counts");
+    jh_create(&H, "{\"name\":\"TEST\",\"subjects\":[\"foo\"],\"allow_atomic\":true}");
+    bpub("foo", "uuid", "1", NULL, NULL);
+    bpub("foo", "uuid", "2", NULL, NULL);
+    json_t *o = bpub_json("foo", "uuid", "3", "1", NULL);
+    cr_assert_eq(jh_int(o, "seq"), 3);
+    json_decref(o);
+    json_decref(jh_req(&H, "$JS.API.STREAM.MSG.DELETE.TEST", "{\"seq\":2}"));
+    json_t *r = jh_req(&H, "$JS.API.STREAM.CREATE.M-no-batch",
+                       "{\"name\":\"M-no-batch\",\"mirror\":{\"name\":\"TEST\"},\"allow_atomic\":true}");
+    cr_assert_eq(jh_err_code(r), 10198);
+    json_decref(r);
+    jh_create(&H, "{\"name\":\"M\",\"mirror\":{\"name\":\"TEST\"}}");
+    jh_create(&H, "{\"name\":\"S\",\"sources\":[{\"name\":\"TEST\"}],\"allow_atomic\":true}");
+    js_server_flush(H.js);
+    r = jh_req(&H, "$JS.API.STREAM.INFO.M", NULL);
+    cr_assert_eq(jh_int(r, "state.messages"), 2);
+    cr_assert_eq(jh_int(r, "state.last_seq"), 3);
+    json_decref(r);
+    r = jh_req(&H, "$JS.API.STREAM.INFO.S", NULL);
+    cr_assert_eq(jh_int(r, "state.messages"), 2);
+    json_decref(r);
+    /* sourced copies lose the batch headers */
+    r = jh_req(&H, "$JS.API.STREAM.MSG.GET.S", "{\"seq\":2}");
+    const char *h = jh_str(r, "message.hdrs");
+    cr_assert_not_null(h);
+    /* base64 of "NATS/1.0\r\nNats-Stream-Source: TEST 3 > > foo\r\n\r\n" */
+    cr_assert_str_eq(h, "TkFUUy8xLjANCk5hdHMtU3RyZWFtLVNvdXJjZTogVEVTVCAzID4gPiBmb28NCg0K");
+    json_decref(r);
+}
