@@ -21,6 +21,11 @@
  *    CONSUMER.* subjects, which the consumer side answers).
  *  - js_stream_mark_dirty then js_publish_after_sync is the pattern for replies that report a
  *    write; js_server_flush syncs dirty stores first, then publishes those replies in order.
+ *  - mirrors and sourcing streams (js_mirror_*.c) copy from their origins at the start of
+ *    js_server_flush; every copy is announced with js_consumers_on_stored like a publish.
+ *    A mirror keeps the origin's sequences, so its store may hold skipped (deleted) ranges.
+ *  - atomic batches (js_batch.c) store their messages only at commit, one
+ *    js_consumers_on_stored per message, in order.
  */
 #ifndef SD_JS_INT_H
 #define SD_JS_INT_H
@@ -109,6 +114,10 @@ void js_consumers_on_purged(js_stream *st, uint64_t new_first_seq);
 void js_consumers_free(js_stream *st, bool delete_state);
 /* At startup: recover the stream's durable consumers from disk. */
 void js_consumers_recover(js_stream *st);
+/* Go's stream update check of consumer_limits: the names (", "-joined, malloc'd) of the
+ * consumers whose inactive_threshold or max_ack_pending exceed the new limits, or NULL. */
+char *js_consumers_limits_violation(js_stream *st, int64_t inactive_threshold,
+                                    int64_t max_ack_pending);
 /* Counts for stream info and account usage. */
 size_t js_consumers_count(js_stream *st);
 /* For interest/workqueue retention: true when no consumer still needs seq (so the stream may

@@ -434,6 +434,22 @@ int js_stream_update(js_stream *st, js_stream_cfg *cfg, bool pedantic, char **ar
     js_account *acc = st->acc;
     int rc = js_stream_cfg_update_check(acc, &st->cfg, cfg, arg);
     if (rc) return rc;
+    /* Go: raised consumer limits may not be exceeded by existing consumers. */
+    bool limits = (cfg->cl_inactive_threshold > 0 &&
+                   cfg->cl_inactive_threshold != st->cfg.cl_inactive_threshold) ||
+                  (cfg->cl_max_ack_pending > 0 &&
+                   cfg->cl_max_ack_pending != st->cfg.cl_max_ack_pending);
+    char *bad = limits ? js_consumers_limits_violation(st, cfg->cl_inactive_threshold,
+                                                       cfg->cl_max_ack_pending)
+                       : NULL;
+    if (bad) {
+        size_t n = strlen(bad) + 48;
+        *arg = malloc(n);
+        if (!*arg) abort();
+        snprintf(*arg, n, "change to limits violates consumers: %s", bad);
+        free(bad);
+        return JSStreamUpdateErrF;
+    }
     if ((rc = check_bytes(acc, cfg, st))) return rc;
     if (subjects_overlap(acc, cfg, st)) return JSStreamSubjectOverlapErr;
     sd_stream_config sc;

@@ -546,3 +546,29 @@ Test(jetstream, snapshot_and_restore_a_stream) {
     h_close(c);
     env_stop(&e);
 }
+
+/* Go stream.go update: lowering consumer_limits below what existing consumers use fails with
+ * JSStreamUpdateErrF and the consumers' names. */
+Test(jetstream, stream_update_refuses_consumer_limits_violations) {
+    skip_if_go(); /* consumer_limits arrived after 2.9 */
+    js_env e;
+    env_start(&e, "1");
+    h_conn *c = js_conn(e.s);
+    wait_api(c);
+    create_stream(c, "LIM", "lim.>");
+    json_t *r = request_json(c, "$JS.API.CONSUMER.CREATE.LIM.C1",
+                             "{\"stream_name\":\"LIM\",\"config\":{\"durable_name\":\"C1\","
+                             "\"ack_policy\":\"explicit\",\"max_ack_pending\":500}}");
+    cr_assert_null(json_object_get(r, "error"));
+    json_decref(r);
+    r = request_json(c, "$JS.API.STREAM.UPDATE.LIM",
+                     "{\"name\":\"LIM\",\"subjects\":[\"lim.>\"],\"storage\":\"file\","
+                     "\"consumer_limits\":{\"max_ack_pending\":10}}");
+    json_t *err = json_object_get(r, "error");
+    cr_assert_not_null(err, "update accepted: %s", json_dumps(r, 0));
+    cr_assert_eq(JI(err, "err_code"), 10069);
+    cr_assert_str_eq(JS(err, "description"), "change to limits violates consumers: C1");
+    json_decref(r);
+    h_close(c);
+    env_stop(&e);
+}
