@@ -342,7 +342,9 @@ static int dec_metadata(const json_t *v, void *f, const char *path, char *err, s
     json_t **m = f;
     if (*m) json_decref(*m);
     *m = json_object();
-    json_object_foreach((json_t *)v, k, e) json_object_set_new(*m, k, json_string(json_is_string(e) ? json_string_value(e) : ""));
+    json_object_foreach((json_t *)v, k, e) {
+        json_object_set_new(*m, k, json_string(json_is_string(e) ? json_string_value(e) : ""));
+    }
     return 0;
 }
 static int dec_duration(const json_t *v, void *f, const char *path, char *err, size_t el) {
@@ -496,7 +498,9 @@ json_t *jsc_config_json(const jsc_config *c, bool dynamic) {
         if (!keys) abort();
         const char *k;
         json_t *v;
-        json_object_foreach(md, k, v) keys[i++] = k;
+        json_object_foreach(md, k, v) {
+            keys[i++] = k;
+        }
         qsort(keys, n, sizeof *keys, cmp_str);
         json_t *sorted = json_object();
         for (i = 0; i < n; i++) json_object_set(sorted, keys[i], json_object_get(md, keys[i]));
@@ -781,7 +785,9 @@ int jsc_config_check(jsc_config *c, js_stream *st, bool recovering, char **arg) 
     if (c->metadata) {
         const char *k;
         json_t *v;
-        json_object_foreach(c->metadata, k, v) mdlen += strlen(k) + strlen(json_string_value(v) ? json_string_value(v) : "");
+        json_object_foreach(c->metadata, k, v) {
+            mdlen += strlen(k) + strlen(json_string_value(v) ? json_string_value(v) : "");
+        }
     }
     if (mdlen > JS_MAX_METADATA_LEN) ERRA(10135, "%dKB", JS_MAX_METADATA_LEN / 1024);
     if (c->priority_policy != JSC_PRIO_NONE) {

@@ -288,7 +288,9 @@ static json_t *sorted_object(const json_t *m) {
     const char **keys = calloc(n ? n : 1, sizeof(char *));
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)m, k, v) keys[i++] = k;
+    json_object_foreach((json_t *)m, k, v) {
+        keys[i++] = k;
+    }
     qsort(keys, n, sizeof(char *), cmp_str);
     json_t *o = json_object();
     for (i = 0; i < n; i++) json_object_set(o, keys[i], json_object_get(m, keys[i]));
@@ -470,7 +472,9 @@ int js_stream_cfg_check(js_server *js, js_account *acc, js_stream_cfg *c, bool p
         size_t ml = 0;
         const char *k;
         json_t *v;
-        json_object_foreach(c->metadata, k, v) ml += strlen(k) + strlen(json_string_value(v));
+        json_object_foreach(c->metadata, k, v) {
+            ml += strlen(k) + strlen(json_string_value(v));
+        }
         if (ml > JS_MAX_METADATA_LEN) {
             char b[80];
             snprintf(b, sizeof b, "stream metadata exceeds maximum size of %d bytes",
@@ -546,7 +550,6 @@ int js_stream_cfg_check(js_server *js, js_account *acc, js_stream_cfg *c, bool p
     if ((rc = js_mirror_cfg_check(acc, c, pedantic, arg))) return rc;
     /* Not ported yet: refused rather than accepted and then ignored. */
     if (c->allow_msg_schedules) INVALID("message schedules are not supported by this server yet");
-    if (c->allow_batched) INVALID("fast batch publish is not supported by this server yet");
     if (c->nsubjects == 0) {
         if (c->mirror || json_array_size(c->sources)) goto subjects_done;
         c->subjects = calloc(1, sizeof(char *));
