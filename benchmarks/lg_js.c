@@ -1,8 +1,13 @@
-/* loadgen: JetStream publish (js-pub), after `nats bench js pub` (natscli cli/bench_command.go):
- * N publishers each keep up to --window publishes awaiting their PubAck (1 = synchronous), on
- * a stream the run creates (and deletes afterwards) with --storage file|memory.  Reports
- * msgs/s, MB/s and PubAck latency percentiles; losses are what the stream does not hold at the
- * end (its message count against the acks received). */
+/* loadgen: JetStream publish (js-pub) and consume (js-consume), after `nats bench js pub` and
+ * `nats bench js fetch` (natscli cli/bench_command.go).
+ *  - js-pub: N publishers each keep up to --window publishes awaiting their PubAck (1 =
+ *    synchronous), on a stream the run creates (and deletes afterwards) with --storage
+ *    file|memory.  Reports msgs/s, MB/s and PubAck latency percentiles; losses are what the
+ *    stream does not hold at the end (its message count against the acks received).
+ *  - js-consume: the stream is filled with --msgs messages first, then M consumers (--sub)
+ *    fetch batches of --batch from one durable pull consumer with explicit acks until every
+ *    message was received once.  Reports consumed msgs/s; losses are messages never
+ *    received. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -182,6 +187,143 @@ static double pct_us(const uint64_t *v, size_t n, double q) {
     return (double)v[i] / 1e3;
 }
 
+/* ---- consumers ------------------------------------------------------------------------------ */
+
+typedef struct js_con {
+    const lg_opts *o;
+    int idx;
+    lg_conn conn;
+    pthread_t th;
+    pthread_barrier_t *ready, *go;
+    _Atomic uint64_t *total; /* received by every consumer together */
+    uint64_t target;
+    uint64_t got, in_batch;
+    bool batch_done;
+    char *acks; /* pending "PUB <ack reply> 0" lines */
+    size_t acks_len, acks_cap;
+    double t_end;
+    char err[256];
+} js_con;
+
+static void on_fetched(void *vctx, const lg_event *ev) {
+    js_con *c = vctx;
+    if (ev->kind == LG_EV_ERR && !c->err[0])
+        snprintf(c->err, sizeof c->err, "server sent -ERR %.*s", (int)ev->text_len, ev->text);
+    if (ev->kind != LG_EV_MSG) return;
+    if (!ev->reply) { /* a status (404 No Messages, 408 Request Timeout, ...): batch over */
+        c->batch_done = true;
+        return;
+    }
+    c->got++;
+    c->in_batch++;
+    atomic_fetch_add(c->total, 1);
+    size_t need = ev->reply_len + 16;
+    if (c->acks_len + need > c->acks_cap) {
+        c->acks_cap = (c->acks_cap + need) * 2;
+        char *nb = realloc(c->acks, c->acks_cap);
+        if (!nb) abort();
+        c->acks = nb;
+    }
+    c->acks_len += (size_t)snprintf(c->acks + c->acks_len, need, "PUB %.*s 0\r\n\r\n",
+                                    (int)ev->reply_len, ev->reply);
+}
+
+static void *con_main(void *arg) {
+    js_con *c = arg;
+    const lg_opts *o = c->o;
+    char name[32];
+    snprintf(name, sizeof name, "loadgen-jsc-%d", c->idx);
+    int ok = lg_connect(&c->conn, o, name, 1 << 20, c->err, sizeof c->err) == 0;
+    char line[512];
+    if (ok) {
+        int n = snprintf(line, sizeof line, "SUB _INBOX.lgc.%d 1\r\n", c->idx);
+        ok = lg_write_all(c->conn.fd, line, (size_t)n) == 0 &&
+             lg_ping_pong(&c->conn, NULL, NULL, c->err, sizeof c->err) == 0;
+    }
+    pthread_barrier_wait(c->ready);
+    pthread_barrier_wait(c->go);
+    if (!ok) return NULL;
+    lg_set_rcv_timeout(c->conn.fd, 100);
+    double last_progress = lg_now();
+    while (!c->err[0] && atomic_load(c->total) < c->target) {
+        char body[96];
+        int bl = snprintf(body, sizeof body, "{\"batch\":%d,\"expires\":1000000000}", o->batch);
+        int n = snprintf(line, sizeof line, "PUB $JS.API.CONSUMER.MSG.NEXT.%s.LGC _INBOX.lgc.%d "
+                         "%d\r\n%s\r\n", o->stream, c->idx, bl, body);
+        if (lg_write_all(c->conn.fd, line, (size_t)n) < 0) {
+            snprintf(c->err, sizeof c->err, "write: %s", strerror(errno));
+            break;
+        }
+        c->in_batch = 0;
+        c->batch_done = false;
+        while (!c->err[0] && !c->batch_done && c->in_batch < (uint64_t)o->batch) {
+            ssize_t r = lg_read_events(&c->conn, on_fetched, c);
+            if (r == 0) snprintf(c->err, sizeof c->err, "connection closed by the server");
+            if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                snprintf(c->err, sizeof c->err, "read: %s", strerror(errno));
+            if (c->acks_len) { /* acknowledge what arrived, in one write */
+                if (lg_write_all(c->conn.fd, c->acks, c->acks_len) < 0)
+                    snprintf(c->err, sizeof c->err, "write: %s", strerror(errno));
+                c->acks_len = 0;
+                last_progress = lg_now();
+            }
+            if (atomic_load(c->total) >= c->target) break;
+            if (lg_now() - last_progress > ACK_TIMEOUT)
+                snprintf(c->err, sizeof c->err, "no message for %.0f s", ACK_TIMEOUT);
+        }
+    }
+    c->t_end = lg_now();
+    return NULL;
+}
+
+static int consume_run(const lg_opts *o, int admin_fd, uint64_t target, double *elapsed_out,
+                       uint64_t *got_out, int *errors_out) {
+    char subj[300];
+    snprintf(subj, sizeof subj, "$JS.API.CONSUMER.CREATE.%s.LGC", o->stream);
+    char body[300];
+    snprintf(body, sizeof body, "{\"stream_name\":\"%s\",\"config\":{\"durable_name\":\"LGC\","
+             "\"ack_policy\":\"explicit\",\"max_ack_pending\":-1}}", o->stream);
+    char *resp = admin_request(admin_fd, subj, body);
+    if (!resp || strstr(resp, "\"error\"")) {
+        fprintf(stderr, "loadgen: consumer create failed: %s\n", resp ? resp : "no reply");
+        free(resp);
+        return -1;
+    }
+    free(resp);
+    _Atomic uint64_t total = 0;
+    js_con *cons = calloc((size_t)o->subs, sizeof *cons);
+    pthread_barrier_t ready, go;
+    pthread_barrier_init(&ready, NULL, (unsigned)o->subs + 1);
+    pthread_barrier_init(&go, NULL, (unsigned)o->subs + 1);
+    for (int i = 0; i < o->subs; i++) {
+        cons[i] = (js_con){.o = o, .idx = i, .ready = &ready, .go = &go, .total = &total,
+                           .target = target};
+        cons[i].conn.fd = -1;
+        if (pthread_create(&cons[i].th, NULL, con_main, &cons[i]) != 0) abort();
+    }
+    pthread_barrier_wait(&ready);
+    double t0 = lg_now(), t_end = t0;
+    pthread_barrier_wait(&go);
+    int errors = 0;
+    for (int i = 0; i < o->subs; i++) {
+        pthread_join(cons[i].th, NULL);
+        if (cons[i].t_end > t_end) t_end = cons[i].t_end;
+        if (cons[i].err[0]) {
+            errors++;
+            if (!o->json_only) printf("ERROR consumer %d: %s\n", i + 1, cons[i].err);
+        }
+        lg_close(&cons[i].conn);
+        free(cons[i].acks);
+    }
+    free(cons);
+    pthread_barrier_destroy(&ready);
+    pthread_barrier_destroy(&go);
+    *elapsed_out = t_end - t0;
+    *got_out = atomic_load(&total);
+    *errors_out = errors;
+    return 0;
+}
+
 int lg_js_run(const lg_opts *o) {
     char err[256] = "";
     lg_conn admin;
@@ -244,6 +386,43 @@ int lg_js_run(const lg_opts *o) {
     resp = admin_request(admin.fd, subj, "");
     long long stored = json_field(resp ? strstr(resp, "\"state\"") : NULL, "messages");
     free(resp);
+    if (o->mode == LG_MODE_JSCONSUME) {
+        double celapsed = 0;
+        uint64_t got = 0;
+        int cerr = 0;
+        int rc = consume_run(o, admin.fd, stored > 0 ? (uint64_t)stored : 0, &celapsed, &got,
+                             &cerr);
+        snprintf(subj, sizeof subj, "$JS.API.STREAM.DELETE.%s", o->stream);
+        free(admin_request(admin.fd, subj, ""));
+        lg_close(&admin);
+        double crate = celapsed > 0 ? (double)got / celapsed : 0;
+        uint64_t missing = stored > 0 && (uint64_t)stored > got ? (uint64_t)stored - got : 0;
+        if (!o->json_only) {
+            printf("loadgen js-consume: %d consumer(s), batch %d, %zu B, %s stream of %lld, "
+                   "server %s:%s\n", o->subs, o->batch, o->size, o->storage, stored, o->host,
+                   o->port);
+            printf("Consumed %llu in %.3f s: %.1f msgs/sec ~ %.2f MB/sec%s\n",
+                   (unsigned long long)got, celapsed, crate, crate * (double)o->size / 1e6,
+                   missing ? " (LOSSES)" : "");
+        }
+        printf("{\"tool\":\"loadgen\",\"mode\":\"js-consume\",\"server\":\"%s:%s\","
+               "\"size\":%zu,\"subs\":%d,\"batch\":%d,\"storage\":\"%s\",\"stored\":%lld,"
+               "\"elapsed_s\":%.6f,\"sub_msgs\":%llu,\"sub_msgs_per_sec\":%.1f,"
+               "\"sub_mb_per_sec\":%.3f,\"lost\":%llu,\"errors\":%d}\n",
+               o->host, o->port, o->size, o->subs, o->batch, o->storage, stored, celapsed,
+               (unsigned long long)got, crate, crate * (double)o->size / 1e6,
+               (unsigned long long)missing, cerr + errors);
+        for (int i = 0; i < o->pubs; i++) {
+            lg_close(&pubs[i].conn);
+            free(pubs[i].sent_at);
+            free(pubs[i].lat_ns);
+        }
+        free(pubs);
+        free(lat);
+        pthread_barrier_destroy(&ready);
+        pthread_barrier_destroy(&go);
+        return rc < 0 ? 1 : missing || cerr || errors ? 3 : 0;
+    }
     snprintf(subj, sizeof subj, "$JS.API.STREAM.DELETE.%s", o->stream);
     free(admin_request(admin.fd, subj, ""));
     lg_close(&admin);

@@ -25,7 +25,9 @@ static void usage(FILE *f) {
         "  js-pub   N publishers into a stream created for the run, each keeping up to\n"
         "           --window PubAcks outstanding (1 = synchronous); ack latency percentiles\n"
         "           (--pub, --stream, --storage)\n"
-        "  js-consume   not built yet\n"
+        "  js-consume  fill a stream with --msgs messages (--pub publishers, --window acks\n"
+        "           outstanding), then --sub consumers fetch --batch at a time from one\n"
+        "           durable pull consumer with explicit acks; consumed msgs/s\n"
         "options:\n"
         "  -s, --server URL    host:port or nats://host:port (default 127.0.0.1:4222)\n"
         "      --subject S     subject (default bench.loadgen)\n"
@@ -47,6 +49,7 @@ static void usage(FILE *f) {
         "      --json          print only the JSON line\n"
         "      --stream NAME   js: stream name (default LGBENCH)\n"
         "      --storage T     js: file or memory (default file)\n"
+        "      --batch N       js-consume: messages per pull request (default 100)\n"
         "      --lat-file PATH req: write every round trip in us, one per line, in request\n"
         "                      order (requester after requester), to look at the tail\n"
         "Output: a human summary, then one JSON line (the last line, starting with '{').\n"
@@ -96,7 +99,7 @@ static const struct {
 } modes[] = {
     {"pub", LG_MODE_PUB},     {"sub", LG_MODE_SUB}, {"pubsub", LG_MODE_PUBSUB},
     {"queue", LG_MODE_QUEUE}, {"req", LG_MODE_REQ}, {"idle", LG_MODE_IDLE},
-    {"js-pub", LG_MODE_JSPUB},
+    {"js-pub", LG_MODE_JSPUB}, {"js-consume", LG_MODE_JSCONSUME},
 };
 
 int main(int argc, char **argv) {
@@ -114,12 +117,13 @@ int main(int argc, char **argv) {
         .hold = 2.0,
         .stream = "LGBENCH",
         .storage = "file",
+        .batch = 100,
     };
     long long window = -1;
     strcpy(o.host, "127.0.0.1");
     strcpy(o.port, "4222");
     enum { O_SUBJ = 256, O_PUB, O_SUB, O_SIZE, O_WIN, O_FLUSH, O_MAXP, O_QUEUE, O_GRACE,
-           O_CONNS, O_HOLD, O_RSS, O_JSON, O_LATF, O_STREAM, O_STORAGE };
+           O_CONNS, O_HOLD, O_RSS, O_JSON, O_LATF, O_STREAM, O_STORAGE, O_BATCH };
     static const struct option lo[] = {
         {"server", required_argument, 0, 's'}, {"subject", required_argument, 0, O_SUBJ},
         {"pub", required_argument, 0, O_PUB},  {"sub", required_argument, 0, O_SUB},
@@ -131,6 +135,7 @@ int main(int argc, char **argv) {
         {"rss-pid", required_argument, 0, O_RSS}, {"json", no_argument, 0, O_JSON},
         {"lat-file", required_argument, 0, O_LATF},
         {"stream", required_argument, 0, O_STREAM}, {"storage", required_argument, 0, O_STORAGE},
+        {"batch", required_argument, 0, O_BATCH},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
     };
     int c;
@@ -173,6 +178,7 @@ int main(int argc, char **argv) {
         case O_LATF: o.lat_file = optarg; break;
         case O_STREAM: o.stream = optarg; break;
         case O_STORAGE: o.storage = optarg; break;
+        case O_BATCH: o.batch = atoi(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -182,10 +188,6 @@ int main(int argc, char **argv) {
         return 2;
     }
     o.mode_name = argv[optind];
-    if (!strcmp(o.mode_name, "js-consume")) {
-        fprintf(stderr, "loadgen: mode 'js-consume' is not built yet\n");
-        return 2;
-    }
     bool found = false;
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
         if (!strcmp(modes[i].name, o.mode_name)) {
@@ -212,15 +214,24 @@ int main(int argc, char **argv) {
     }
     /* Enough in flight to keep the server busy through scheduling hiccups on a small
      * machine, far below the 64 MB max_pending at which servers cut a slow consumer off. */
-    if (window < 0 && o.mode == LG_MODE_JSPUB) o.window = 128; /* outstanding PubAcks */
+    bool js = o.mode == LG_MODE_JSPUB || o.mode == LG_MODE_JSCONSUME;
+    if (window < 0 && js) o.window = 128; /* outstanding PubAcks */
     else if (window < 0) o.window = (8u << 20) / (o.size + strlen(o.subject) + 32);
     else o.window = (uint64_t)window;
     if (o.window && o.window < 2) o.window = 2;
     /* A closed socket must be an error we report, not a silent SIGPIPE death. */
     signal(SIGPIPE, SIG_IGN);
 
-    if (o.mode == LG_MODE_JSPUB) {
+    if (js) {
         if (!o.window) o.window = 1;
+        if (o.batch < 1 || o.batch > 10000) {
+            fprintf(stderr, "loadgen: --batch must be 1..10000\n");
+            return 2;
+        }
+        if (o.mode == LG_MODE_JSCONSUME && !o.msgs) {
+            fprintf(stderr, "loadgen: js-consume needs --msgs\n");
+            return 2;
+        }
         if (strcmp(o.storage, "file") && strcmp(o.storage, "memory")) {
             fprintf(stderr, "loadgen: --storage must be file or memory\n");
             return 2;

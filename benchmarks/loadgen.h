@@ -24,6 +24,7 @@ typedef enum {
     LG_MODE_REQ,     /* N requesters against M responders (queue group), latency */
     LG_MODE_IDLE,    /* many connections that only CONNECT+PING, for memory per connection */
     LG_MODE_JSPUB,   /* JetStream publish with a window of outstanding PubAcks (lg_js.c) */
+    LG_MODE_JSCONSUME, /* JetStream: fill a stream, then pull-consume it with acks (lg_js.c) */
 } lg_mode;
 
 typedef struct lg_opts {
@@ -49,6 +50,7 @@ typedef struct lg_opts {
     const char *lat_file;  /* req mode: write every round trip (us, in request order) here */
     const char *stream;    /* js modes: the stream to create (and delete afterwards) */
     const char *storage;   /* js modes: "file" or "memory" */
+    int batch;             /* js-consume: messages per pull request */
 } lg_opts;
 
 /* ---- connection and protocol reader (lg_conn.c) ---- */
