@@ -111,8 +111,7 @@ static br_isub *isub_add(br_server *s, br_account *a, const char *subject, uint8
     a->isubs = ni;
     ni[a->nisubs++] = is;
     /* Reply subjects are this worker's: the others must send responses here. */
-    if (what != BR_ISUB_SERVICE)
-        br_mesh_local_sub_acc(&s->mesh, a->name, a->name_len, &is->sl, +1);
+    if (what != BR_ISUB_SERVICE) br_mesh_local_sub_acc(&s->mesh, a->name, a->name_len, &is->sl, +1);
     return is;
 }
 

@@ -134,7 +134,7 @@ struct br_account {
     bool is_system;
     uint32_t nsubs; /* this worker's client subscriptions in the account */
     uint64_t in_msgs, in_bytes, out_msgs, out_bytes; /* this worker's, for account events */
-    const nx_mappings *mappings; /* into the current options; NULL: none */
+    const nx_mappings *mappings;                     /* into the current options; NULL: none */
     br_stream_out *streams_out;
     size_t nstreams_out;
     br_service_in **services_in;
@@ -176,7 +176,7 @@ typedef struct br_acc_reg {
     nx_strmap replies;     /* token -> br_reply */
     br_reply *oldest, *newest;
     uint64_t reply_seq;
-    nx_tr_out scratch[4]; /* transformed subjects, one per import hop */
+    nx_tr_out scratch[4];  /* transformed subjects, one per import hop */
     void *sys_events;      /* account_sys.c: events to publish at the start of the next turn */
     int64_t start_wall_ns; /* when this worker started (statsz "start") */
 } br_acc_reg;
@@ -202,6 +202,8 @@ void br_sys_init(struct br_server *s);
 void br_sys_connect_event(struct br_server *s, struct br_client *c);
 void br_sys_conns_event(struct br_server *s, br_account *a);
 void br_sys_disconnect_event(struct br_server *s, struct br_client *c, const char *reason);
+/* Go sendAuthErrorEvent: $SYS.SERVER.<id>.CLIENT.AUTH.ERR. */
+void br_sys_auth_error_event(struct br_server *s, struct br_client *c, const char *reason);
 bool br_sys_request(struct br_server *s, const struct br_pub *m);
 /* Publishes the queued events (called once per loop turn). */
 void br_sys_flush(struct br_server *s);

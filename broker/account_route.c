@@ -25,7 +25,6 @@
 #include "common/log.h"
 #include "common/subject.h"
 
-#define MAX_IMPORT_HOPS 4                     /* an import chain longer than this is not followed */
 #define RESPONSE_THRESHOLD_MS (2 * 60 * 1000) /* Go DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD */
 
 static nx_tr_out *scratch(br_server *s, uint32_t hops) {
@@ -178,7 +177,11 @@ static uint8_t *with_client_info(const br_pub *m, br_pub *m2, const br_service_i
 }
 
 static bool service_request(br_server *s, const br_pub *m, br_service_in *si) {
+    /* Go processServiceImport: a request already through this import is not sent again. */
+    for (uint32_t i = 0; i < m->hops && i < BR_MAX_IMPORT_HOPS; i++)
+        if (m->psi[i] == si) return false;
     br_pub m2 = *m;
+    if (m->hops < BR_MAX_IMPORT_HOPS) m2.psi[m->hops] = si;
     m2.acc = si->dest;
     m2.hops = m->hops + 1;
     m2.deliver = (np_str){NULL, 0}; /* the subject changes: it is the one shown */
@@ -230,7 +233,7 @@ static bool service_response(br_server *s, const br_pub *m) {
 }
 
 bool br_account_internal(br_server *s, const br_pub *m, br_isub *is, bool from_mesh) {
-    if (m->hops >= MAX_IMPORT_HOPS) return false;
+    if (m->hops >= BR_MAX_IMPORT_HOPS) return false;
     if (is->what == BR_ISUB_RESPONSE) return service_response(s, m);
     if (is->what == BR_ISUB_SYS) return br_sys_request(s, m);
     /* Service imports run where the request was published: every worker has them. */
@@ -242,7 +245,7 @@ bool br_account_internal(br_server *s, const br_pub *m, br_isub *is, bool from_m
 
 bool br_account_stream_exports(br_server *s, const br_pub *m) {
     br_account *a = m->acc;
-    if (!a || !a->nstreams_out || m->hops >= MAX_IMPORT_HOPS) return false;
+    if (!a || !a->nstreams_out || m->hops >= BR_MAX_IMPORT_HOPS) return false;
     bool delivered = false;
     for (size_t i = 0; i < a->nstreams_out; i++) {
         const br_stream_out *so = &a->streams_out[i];
@@ -252,7 +255,7 @@ bool br_account_stream_exports(br_server *s, const br_pub *m) {
         m2.acc = so->to_acc;
         m2.hops = m->hops + 1;
         m2.deliver = (np_str){NULL, 0};
-    m2.deliver = (np_str){NULL, 0}; /* the subject changes: it is the one shown */
+        m2.deliver = (np_str){NULL, 0}; /* the subject changes: it is the one shown */
         m2.stream_import = true;
         nx_tr_out *o = scratch(s, m2.hops);
         if (so->prefix) {

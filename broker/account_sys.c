@@ -179,19 +179,39 @@ static json_t *data_stats(uint64_t msgs, uint64_t bytes) {
     return o;
 }
 
-void br_sys_disconnect_event(br_server *s, br_client *c, const char *reason) {
-    if (!sys_enabled(s) || !c->acc || !c->acc_counted) return;
-    char subj[600];
-    snprintf(subj, sizeof subj, "$SYS.ACCOUNT.%s.DISCONNECT", c->acc->name);
-    if (!sys_interest(s, subj)) return;
+/* DisconnectEventMsg on subj (the disconnect event, and the auth error event). */
+static void disconnect_msg(br_server *s, br_client *c, const char *subj, const char *reason,
+                           bool auth_error) {
     int64_t now = mon_wall_ns();
     json_t *m = typed_event("io.nats.server.advisory.v1.client_disconnect", now);
     json_object_set_new(m, "server", server_info(s));
-    json_object_set_new(m, "client", client_info(s, c, now));
+    json_t *ci = client_info(s, c, now);
+    if (auth_error) { /* Go getRawAuthUser: what CONNECT presented */
+        const char *u = c->cred_nkey && *c->cred_nkey     ? c->cred_nkey
+                        : c->cred_user && *c->cred_user   ? c->cred_user
+                        : c->cred_token && *c->cred_token ? "[REDACTED]"
+                                                          : NULL;
+        if (u) json_object_set_new(ci, "user", json_string(u));
+    }
+    json_object_set_new(m, "client", ci);
     json_object_set_new(m, "sent", data_stats(c->in_msgs, c->in_bytes));
     json_object_set_new(m, "received", data_stats(c->out_msgs, c->out_bytes));
     json_object_set_new(m, "reason", json_string(reason));
     queue_event(s, subj, NULL, m);
+}
+
+void br_sys_disconnect_event(br_server *s, br_client *c, const char *reason) {
+    if (!sys_enabled(s) || !c->acc || !c->acc_counted) return;
+    char subj[600];
+    snprintf(subj, sizeof subj, "$SYS.ACCOUNT.%s.DISCONNECT", c->acc->name);
+    if (sys_interest(s, subj)) disconnect_msg(s, c, subj, reason, false);
+}
+
+void br_sys_auth_error_event(br_server *s, br_client *c, const char *reason) {
+    if (!sys_enabled(s) || !c->acc) return;
+    char subj[600];
+    snprintf(subj, sizeof subj, "$SYS.SERVER.%s.CLIENT.AUTH.ERR", s->server_id);
+    if (sys_interest(s, subj)) disconnect_msg(s, c, subj, reason, true);
 }
 
 /* ---- server requests ----------------------------------------------------------------------- */

@@ -31,6 +31,8 @@ void br_client_auth_violation(br_client *c, const br_auth_result *r) {
         nx_error("%s - authentication error", c->log_prefix);
     if (r && r->reason) nx_debug("%s - %s", c->log_prefix, r->reason);
     br_client_send_err(c, "Authorization Violation");
+    /* Go authViolation: the auth error event, with the closed state as the reason. */
+    br_sys_auth_error_event(c->srv, c, br_close_reason_text(BR_CLOSE_AUTH_VIOLATION));
     br_client_close(c, BR_CLOSE_AUTH_VIOLATION);
 }
 

@@ -18,6 +18,9 @@ struct br_server;
 struct br_client;
 
 struct br_account;
+struct br_service_in;
+
+#define BR_MAX_IMPORT_HOPS 4 /* an import chain longer than this is not followed */
 
 typedef struct br_pub {
     struct br_client *pub; /* the publishing client; NULL when the message came from the mesh */
@@ -26,6 +29,8 @@ typedef struct br_pub {
     bool response;          /* a service response on its way back: no further service import */
     bool stream_import;     /* delivered into an importer: its subscribers only (Go's shadow
                              * subscriptions), no further import of any kind */
+    /* Go pa.psi: the service imports this request went through (cycles are not followed) */
+    const struct br_service_in *psi[BR_MAX_IMPORT_HOPS];
     np_str subject;
     np_str deliver; /* Go pa.deliver: the subject shown in MSG when not `subject` (mesh.h) */
     np_str reply;

@@ -52,6 +52,13 @@ extern void (*sd_filestore_sync_hook)(int fd);
  * rewritten block is durable under its temporary name, not yet renamed).  NULL normally. */
 extern void (*sd_filestore_step_hook)(const char *point);
 
+/* A consumer store of the file store (ops->consumer_store) whose owner persists the state
+ * itself (JetStream: encoded_state into the LMDB metadata store at its group commit,
+ * storaged/sd_meta.h): no obs/<name>/o.dat is written from now on; the directories the open
+ * made are removed when empty.  An o.dat of an older data directory was loaded by the open
+ * (has_state then true).  -EINVAL when o is not a file store consumer. */
+int sd_filestore_consumer_external(sd_consumer_store *o);
+
 #define SD_FS_DEFAULT_BLOCK_SIZE (8u * 1024 * 1024)
 
 /* Opens (creating or recovering) the file store in fcfg->dir for cfg (cfg->storage must be

@@ -6,6 +6,9 @@
  * it.  Go's meta.inf (consumer config) is not written: the owner keeps consumer configs.
  * With encryption at rest the file is sealed with the stream's data key (fs_blob_seal; Go
  * encrypts it too); a plaintext o.dat (written before encryption was on) still loads.
+ * After sd_filestore_consumer_external (JetStream: the state goes to the LMDB metadata
+ * store, storaged/sd_meta.h, at the group commit) nothing is written and no directory made;
+ * an o.dat of an older data directory is loaded (the owner migrates and removes it).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +30,8 @@ struct fs_consumer {
     sd_store_env env;
     sd_fs_sync_mode sync;
     bool closed;
+    bool external; /* external_state: never write o.dat */
+    bool had_file; /* o.dat existed at open */
     int err;    /* last persistence error */
     int cipher; /* encryption at rest: the stream's cipher and data key (copied) */
     uint8_t key[32];
@@ -88,6 +93,7 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
 
 static int fc_persist(fs_consumer *o) {
     if (o->closed) return SD_ERR_STORE_CLOSED;
+    if (o->external) return 0;
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = fc_encode(o, &buf, &len);
@@ -142,6 +148,7 @@ static int fc_load(fs_consumer *o) {
         }
     }
     close(fd);
+    o->had_file = rc == 0;
     if (rc == 0 && fs_blob_is_sealed(buf, n)) {
         uint8_t *plain;
         size_t pl;
@@ -202,6 +209,22 @@ int fs_consumer_store_open(sd_filestore *fs, const char *name, const sd_consumer
     return 0;
 }
 
+int sd_filestore_consumer_external(sd_consumer_store *oo) {
+    if (!oo || oo->ops != &fc_ops) return -EINVAL;
+    fs_consumer *o = fc_of(oo);
+    o->external = true;
+    if (!o->had_file) { /* the directories open made (when empty) */
+        rmdir(o->dir);
+        char *slash = strrchr(o->dir, '/');
+        if (slash) {
+            *slash = 0;
+            rmdir(o->dir);
+            *slash = '/';
+        }
+    }
+    return 0;
+}
+
 /* Runs a change on the inner store, then persists the state if it succeeded. */
 #define FC_CHANGE(o, call)                                                                         \
     do {                                                                                           \
@@ -230,7 +253,7 @@ static int fc_reset(sd_consumer_store *oo, uint64_t sseq) {
 
 static bool fc_has_state(sd_consumer_store *oo) {
     fs_consumer *o = fc_of(oo);
-    return o->inner->ops->has_state(o->inner);
+    return (o->external && o->had_file) || o->inner->ops->has_state(o->inner);
 }
 
 static int fc_update_delivered(sd_consumer_store *oo, uint64_t dseq, uint64_t sseq, uint64_t dc,

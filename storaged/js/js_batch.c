@@ -177,18 +177,20 @@ typedef struct staged {
     nx_strmap msgids;   /* ids in the batch (keys in ids) */
     char **ids;
     size_t nids;
+    uint64_t nops;
     nx_strmap inflight; /* subjects in the batch */
     size_t ninflight;
 } staged;
 
 /* Go checkMsgHeadersPreClusteredProposal for one staged message (single node subset):
  * 0 or an err_code with *arg (malloc'd) for its placeholder. */
-static int check_one(js_stream *st, staged *d, const bmsg *m, size_t idx, char **arg) {
+static int check_one(js_stream *st, staged *d, const bmsg *m, size_t idx, bool atomic,
+                     uint64_t *dup_seq, char **arg) {
     const uint8_t *hdr = m->hdr;
     size_t hl = m->hdr_len;
     char *v = NULL;
     int rc = 0;
-    if (hl && hdr_set(hdr, hl, "Nats-Expected-Last-Msg-Id")) {
+    if (atomic && hl && hdr_set(hdr, hl, "Nats-Expected-Last-Msg-Id")) {
         *arg = strdup("Nats-Expected-Last-Msg-Id");
         return JSAtomicPublishUnsupportedHeaderBatchErr;
     }
@@ -228,6 +230,7 @@ static int check_one(js_stream *st, staged *d, const bmsg *m, size_t idx, char *
             js_ddentry *dd = js_stream_check_msgid(st, id);
             if (dd) rc = dd->seq > 0 ? JSAtomicPublishContainsDuplicateMessageErr
                                      : JSStreamDuplicateMessageConflict;
+            if (dd && dup_seq) *dup_seq = dd->seq;
         }
         if (!rc) {
             d->ids = realloc(d->ids, (d->nids + 1) * sizeof(char *));
@@ -305,11 +308,50 @@ static int check_one(js_stream *st, staged *d, const bmsg *m, size_t idx, char *
     }
     free(v);
     if (rc) return rc;
-    if (!nx_strmap_get(&d->inflight, m->csubj, strlen(m->csubj))) {
-        nx_strmap_put(&d->inflight, m->csubj, strlen(m->csubj), (void *)1);
-        d->ninflight++;
+    /* Per-subject op counts of the staged diff (stored as the map value). */
+    uintptr_t ops = (uintptr_t)nx_strmap_get(&d->inflight, m->csubj, strlen(m->csubj));
+    if (!ops) d->ninflight++;
+    nx_strmap_put(&d->inflight, m->csubj, strlen(m->csubj), (void *)(ops + 1));
+    d->nops++;
+    if (st->cfg.discard == SD_DISCARD_NEW) {
+        if (st->cfg.max_msgs > 0) {
+            sd_stream_state ss = {0};
+            sd_store_fast_state(st->store, &ss);
+            uint64_t total = ss.msgs + d->nops;
+            sd_stream_state_free(&ss);
+            if (total > (uint64_t)st->cfg.max_msgs) {
+                *arg = strdup("maximum messages exceeded");
+                return JSStreamStoreFailedF;
+            }
+        }
+        if (st->cfg.discard_new_per && st->cfg.max_msgs_per > 0 && !(hl && hdr_set(hdr, hl, "Nats-Rollup"))) {
+            sd_simple_state fs = {0};
+            uint64_t have = 0;
+            if (sd_store_filtered_state(st->store, 0, m->csubj, &fs) == 0) have = fs.msgs;
+            if (have + ops + 1 > (uint64_t)st->cfg.max_msgs_per) {
+                *arg = strdup("maximum messages per subject exceeded");
+                return JSStreamStoreFailedF;
+            }
+        }
     }
     return 0;
+}
+
+static void staged_free(staged *d) {
+    nx_strmap_free(&d->msgids);
+    nx_strmap_free(&d->inflight);
+    for (size_t i = 0; i < d->nids; i++) free(d->ids[i]);
+    free(d->ids);
+}
+
+int js_batch_check_msg(js_stream *st, const char *csubj, const uint8_t *hdr, size_t hdr_len,
+                       size_t msg_len, uint64_t *dup_seq, char **arg) {
+    staged d = {0};
+    bmsg m = {.csubj = (char *)csubj, .hdr = (uint8_t *)hdr, .hdr_len = hdr_len, .msg_len = msg_len};
+    *dup_seq = 0;
+    int rc = check_one(st, &d, &m, 0, false, dup_seq, arg);
+    staged_free(&d);
+    return rc;
 }
 
 static void stage(abatch *b, const char *subj, const char *csubj, const uint8_t *hdr,
@@ -335,11 +377,8 @@ static void commit(js_stream *st, abatch *b, const char *reply, bool eob) {
     staged d = {0};
     int rc = 0;
     char *arg = NULL;
-    for (size_t i = 0; i < b->n && !rc; i++) rc = check_one(st, &d, &b->msgs[i], i, &arg);
-    nx_strmap_free(&d.msgids);
-    for (size_t i = 0; i < d.nids; i++) free(d.ids[i]);
-    free(d.ids);
-    nx_strmap_free(&d.inflight);
+    for (size_t i = 0; i < b->n && !rc; i++) rc = check_one(st, &d, &b->msgs[i], i, true, NULL, &arg);
+    staged_free(&d);
     if (rc) {
         js_stream_pub_error(st, reply, rc, arg);
         free(arg);
@@ -361,7 +400,7 @@ static void commit(js_stream *st, abatch *b, const char *reply, bool eob) {
         js_inmsg im = {.account = st->acc->name, .subject = m->subj, .subject_len = strlen(m->subj),
                        .reply = last ? reply : NULL, .reply_len = last && reply ? strlen(reply) : 0,
                        .hdr = h, .hdr_len = hl, .data = m->msg, .data_len = m->msg_len};
-        js_stream_process_ex(st, &im, id, count);
+        js_stream_process_ex(st, &im, id, count, NULL);
         free(own);
     }
     free(id);

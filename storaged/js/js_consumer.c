@@ -493,9 +493,8 @@ js_consumer *jsc_add(js_stream *st, jsc_config *cfg, int action, bool pedantic, 
     o->waiting.max = o->cfg.max_waiting;
     set_filters(o);
     if (!o->cfg.direct) {
-        sd_store *store = js_stream_store(st);
         sd_consumer_config scfg = {o->cfg.ack_policy, o->cfg.max_deliver};
-        int src = store->ops->consumer_store(store, o->name, o->created, &scfg, &o->store);
+        int src = jsc_store_open(o, &scfg, recovering, &o->store);
         if (src != 0) {
             *err_code = 10104;
             *err_arg = strdup(sd_strerror(src));
@@ -675,6 +674,7 @@ void js_consumers_free(js_stream *st, bool delete_state) {
     jsc_untrack_set(s);
     free(s);
     *js_stream_consumers_slot(st) = NULL;
+    if (delete_state) jsc_forget_stream(st);
 }
 
 /* Go's stream state counts the consumers recorded in the store: direct ones are not. */

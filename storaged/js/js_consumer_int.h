@@ -11,7 +11,8 @@
  *   js_consumer_api.c   $JS.API.CONSUMER.* handlers and ConsumerInfo
  *   js_consumer_deliver.c  message selection, push/pull delivery, heartbeats, rate limit
  *   js_consumer_pull.c  pull request queue, priority groups, MSG.NEXT
- *   js_consumer_store.c config meta.json, state through the consumer store, recovery
+ *   js_consumer_store.c config and state in the LMDB metadata store (group commit), recovery,
+ *                       migration of obs/<name> files, snapshot members
  *   js_consumer_timer.c u64 map, timers (next deadline / tick), inactive threshold
  *   js_consumer_ack.c   acks (+ACK -NAK +WPI +TERM +NXT), ack wait, flow control, advisories
  */
@@ -204,6 +205,13 @@ void jsc_write_state(js_consumer *o);
 void jsc_read_stored_state(js_consumer *o);
 void jsc_remove_meta(js_consumer *o);
 void jsc_write_meta(js_consumer *o);
+/* The consumer store of o (file streams: the stream store's, state kept for the LMDB group
+ * commit; recovering: loads the stored state). */
+int jsc_store_open(js_consumer *o, const sd_consumer_config *cfg, bool recovering, sd_consumer_store **out);
+/* The stream is deleted: every record of its consumers goes (also ones not recovered). */
+void jsc_forget_stream(js_stream *st);
+/* Test hook: LMDB commits and consumer state records written so far. */
+void jsc_meta_stats(js_server *js, uint64_t *commits, uint64_t *state_puts);
 bool jsc_is_durable(const js_consumer *o);
 /* Stream helpers. */
 void jsc_stream_state(js_consumer *o, sd_stream_state *ss);

@@ -114,6 +114,15 @@ void js_consumers_on_purged(js_stream *st, uint64_t new_first_seq);
 void js_consumers_free(js_stream *st, bool delete_state);
 /* At startup: recover the stream's durable consumers from disk. */
 void js_consumers_recover(js_stream *st);
+/* Group commit of consumer state and configs (LMDB, storaged/sd_meta.h): js_server_flush calls
+ * it after syncing the stream stores and before publishing the deferred replies. */
+void js_consumers_commit(js_server *js);
+/* js_server_close, after the streams are closed: the last commit; closes the LMDB store. */
+void js_consumers_close(js_server *js);
+/* Snapshot members obs/<name>/{meta.json,meta.sum,o.dat} of the stream's consumers (the form
+ * js_consumers_recover migrates after a restore); free with js_consumers_snapshot_files_free. */
+sd_snapshot_file *js_consumers_snapshot_files(js_stream *st, size_t *n);
+void js_consumers_snapshot_files_free(sd_snapshot_file *f, size_t n);
 /* Go's stream update check of consumer_limits: the names (", "-joined, malloc'd) of the
  * consumers whose inactive_threshold or max_ack_pending exceed the new limits, or NULL. */
 char *js_consumers_limits_violation(js_stream *st, int64_t inactive_threshold,

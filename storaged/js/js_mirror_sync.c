@@ -279,6 +279,107 @@ static int mirror_copy(js_stream *st, js_srcinfo *si, const sd_store_msg *sm) {
     return rc;
 }
 
+/* Go setHeader: replaces the value of key in place, or appends it (malloc'd result). */
+static char *hdr_set(const char *h, size_t hl, const char *key, const char *val, size_t *out) {
+    size_t kl = strlen(key), i = 0;
+    while (h && i < hl) {
+        const char *eol = memmem(h + i, hl - i, "\r\n", 2);
+        if (!eol) break;
+        size_t ll = (size_t)(eol - (h + i)) + 2;
+        if (i > 0 && ll > kl + 2 && !memcmp(h + i, key, kl) && h[i + kl] == ':') {
+            char *o = NULL;
+            int n = asprintf(&o, "%.*s%s: %s%.*s", (int)i, h, key, val, (int)(hl - i - ll + 2),
+                             h + i + ll - 2);
+            if (n < 0) abort();
+            *out = (size_t)n;
+            return o;
+        }
+        i += ll;
+    }
+    return js_hdr_append((const uint8_t *)h, hl, key, val, out);
+}
+
+/* Go processJetStreamMsg for a sourced message on a counter stream: the origin's total for
+ * (stream, subject) is kept in Nats-Counter-Sources and only the difference is added.
+ * Rewrites *hdr / *msg (malloc'd, old ones freed); -1 when it can not be applied. */
+static int counter_source(js_stream *st, const char *subj, const char *srchdr, char **hdr,
+                          size_t *hl, char **msg, size_t *ml) {
+    size_t vl = 0;
+    if (!sd_slice_header("Nats-Incr", (const uint8_t *)*hdr, *hl, &vl) || !vl) return -1;
+    json_error_t je;
+    json_t *in = json_loadb(*msg, *ml, 0, &je);
+    const char *sv = json_string_value(json_object_get(in, "val"));
+    if (!sv || !js_counter_valid(sv)) {
+        json_decref(in);
+        return -1;
+    }
+    char *initial = strdup("0"), *sources_s = NULL;
+    sd_store_msg sm = {0};
+    if (sd_store_load_last_msg(st->store, subj, &sm) == 0) {
+        json_t *cv = json_loadb((const char *)sm.msg, sm.msg_len, 0, &je);
+        const char *v = json_string_value(json_object_get(cv, "val"));
+        if (v && js_counter_valid(v)) {
+            free(initial);
+            initial = strdup(v);
+        }
+        json_decref(cv);
+        if (sm.hdr_len) sources_s = js_hdr_get(sm.hdr, sm.hdr_len, "Nats-Counter-Sources");
+    }
+    sd_store_msg_free(&sm);
+    json_t *sources = sources_s ? json_loads(sources_s, 0, &je) : NULL;
+    free(sources_s);
+    if (!json_is_object(sources)) {
+        json_decref(sources);
+        sources = json_object();
+    }
+    /* "<stream> <seq> <filter> <dest> <subject>" */
+    char *f = strdup(srchdr);
+    char *sp = strchr(f, ' ');
+    if (sp) *sp = 0;
+    const char *orig_subj = subj;
+    char *p = sp ? sp + 1 : NULL;
+    for (int k = 0; p && k < 3; k++) {
+        p = strchr(p, ' ');
+        if (p) p++;
+    }
+    if (p && *p) orig_subj = p;
+    json_t *per = json_object_get(sources, f);
+    if (!json_is_object(per)) {
+        per = json_object();
+        json_object_set_new(sources, f, per);
+    }
+    const char *prev = json_string_value(json_object_get(per, orig_subj));
+    char *neg = NULL;
+    if (asprintf(&neg, "-%s", prev && js_counter_valid(prev) ? prev : "0") < 0) abort();
+    if (neg[1] == '-') memmove(neg, neg + 2, strlen(neg + 2) + 1); /* -(-x) */
+    char *incr = js_counter_add(sv, neg);
+    json_object_set_new(per, orig_subj, json_string(sv));
+    char *total = js_counter_add(initial, incr);
+    size_t nl;
+    char *nh = hdr_set(*hdr, *hl, "Nats-Incr", incr, &nl);
+    char *srcs = json_dumps(sources, JSON_COMPACT | JSON_SORT_KEYS);
+    size_t nl2;
+    char *nh2 = hdr_set(nh, nl, "Nats-Counter-Sources", srcs, &nl2);
+    free(nh);
+    free(*hdr);
+    *hdr = nh2;
+    *hl = nl2;
+    json_t *out = json_object();
+    json_object_set_new(out, "val", json_string(total));
+    free(*msg);
+    *msg = js_json_encode(out, ml);
+    json_decref(out);
+    free(srcs);
+    free(total);
+    free(incr);
+    free(neg);
+    free(f);
+    free(initial);
+    json_decref(sources);
+    json_decref(in);
+    return 0;
+}
+
 /* Source: Nats-Stream-Source header, transforms, normal store. */
 static int source_copy(js_stream *st, js_srcinfo *si, const sd_store_msg *sm) {
     char *h = NULL;
@@ -303,7 +404,20 @@ static int source_copy(js_stream *st, js_srcinfo *si, const sd_store_msg *sm) {
     free(val);
     free(h);
     char *subj = si_subject(si, sm->subj, sm->subj_len);
-    int rc = store_copy(st, subj, (const uint8_t *)nh, nl, sm->msg, sm->msg_len, 0, 0);
+    char *body = malloc(sm->msg_len + 1);
+    if (!body) abort();
+    memcpy(body, sm->msg, sm->msg_len);
+    size_t blen = sm->msg_len;
+    int rc = 0;
+    if (st->cfg.allow_msg_counter) {
+        size_t vl = 0;
+        const uint8_t *sv = sd_slice_header("Nats-Stream-Source", (const uint8_t *)nh, nl, &vl);
+        char *srchdr = strndup((const char *)sv, vl);
+        rc = counter_source(st, subj, srchdr, &nh, &nl, &body, &blen);
+        free(srchdr);
+    }
+    if (rc == 0) rc = store_copy(st, subj, (const uint8_t *)nh, nl, (const uint8_t *)body, blen, 0, 0);
+    free(body);
     free(subj);
     free(nh);
     return rc;

@@ -284,6 +284,7 @@ void js_server_close(js_server *js) {
     js_snapshot_close(js);
     js_server_flush(js);
     for (size_t i = 0; i < js->naccounts; i++) js_account_free(js->accounts[i]);
+    js_consumers_close(js);
     free(js->accounts);
     for (size_t i = 0; i < js->ndeferred; i++) {
         free(js->deferred[i].subj);
@@ -352,6 +353,7 @@ void js_server_flush(js_server *js) {
                 st->store->ops->flush_all_pending(st->store);
         }
     }
+    js_consumers_commit(js); /* consumer state and acks (LMDB), before the replies go out */
     /* Replies queued while publishing may queue more; take the batch first. */
     js_deferred *q = js->deferred;
     size_t n = js->ndeferred;
@@ -382,6 +384,8 @@ int64_t js_server_next_deadline(js_server *js) {
             }
             int64_t b = js_batch_next_deadline(st);
             if (b < next) next = b;
+            b = js_fast_batch_next_deadline(st);
+            if (b < next) next = b;
         }
     }
     return next;
@@ -398,6 +402,7 @@ void js_server_tick(js_server *js, int64_t now_ns) {
             }
             js_stream_purge_msgids(st, now_ns);
             js_batch_tick(st, now_ns);
+            js_fast_batch_tick(st, now_ns);
         }
     }
     js_consumers_tick(js, now_ns);

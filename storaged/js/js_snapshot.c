@@ -211,12 +211,20 @@ static void api_snapshot(js_server *js, js_account *acc, const js_inmsg *m) {
     x->subj = strdup(req.deliver_subject);
     x->sr.fd = -1;
     char *meta = js_json_encode(js_stream_config_json(st), NULL);
-    sd_snapshot_file extra = {"meta.inf", (const uint8_t *)meta, strlen(meta)};
+    /* meta.inf, then the consumers' obs/<name>/ members (their state lives in LMDB). */
+    size_t ncf = 0;
+    sd_snapshot_file *cf = req.no_consumers ? NULL : js_consumers_snapshot_files(st, &ncf);
+    sd_snapshot_file *extra = malloc((ncf + 1) * sizeof *extra);
+    if (!extra) abort();
+    extra[0] = (sd_snapshot_file){"meta.inf", (const uint8_t *)meta, strlen(meta)};
+    if (ncf) memcpy(extra + 1, cf, ncf * sizeof *cf);
     sd_snapshot_opts so = {.include_consumers = !req.no_consumers,
                            .check_msgs = req.check_msgs,
-                           .files = &extra,
-                           .num_files = 1};
+                           .files = extra,
+                           .num_files = ncf + 1};
     int rc = sd_store_snapshot(js_stream_store(st), &so, &x->sr);
+    free(extra);
+    js_consumers_snapshot_files_free(cf, ncf);
     free(meta);
     if (rc) {
         nx_warn("Snapshot of stream '%s > %s' failed: %s", js_account_name(acc), name,

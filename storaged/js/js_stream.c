@@ -170,6 +170,7 @@ static json_t *read_meta(const char *dir, char *err, size_t errlen) {
 static void stream_free(js_stream *st) {
     js_sync_free(st);
     js_batch_free_all(st);
+    js_fast_batch_free_all(st);
     js_stream_cfg_free(&st->cfg);
     json_decref(st->cfg_json);
     free(st->dir);

@@ -115,6 +115,7 @@ struct js_stream {
     void *consumers;   /* consumer side's slot */
     struct js_sync *sync; /* mirror / sources state (js_mirror_sync.c), or NULL */
     struct js_batches *batches; /* inflight atomic batches (js_batch.c), or NULL */
+    struct js_fast_batches *fast_batches; /* inflight fast batches (js_batch_fast.c) */
     bool dirty;
     bool closed;
 };
@@ -205,8 +206,11 @@ void js_account_usage(js_account *acc, uint64_t *mem, uint64_t *store, uint64_t 
 void js_stream_process_msg(js_stream *st, const js_inmsg *m);
 /* The same for a message of a committed atomic batch (batch_id set: the batch headers are
  * not looked at again, and the PubAck carries "batch" and "count"). */
+typedef struct js_fast_batch js_fast_batch;
 void js_stream_process_ex(js_stream *st, const js_inmsg *m, const char *batch_id,
-                          uint64_t batch_count);
+                          uint64_t batch_count, const js_fast_batch *fb);
+/* A message of a fast batch that passed its checks: stored, acknowledged by the batch. */
+void js_stream_process_fast(js_stream *st, const js_inmsg *m, const js_fast_batch *fb);
 /* An error PubAck {"error":..., "stream", "seq":0} published at once (no-op without reply). */
 void js_stream_pub_error(js_stream *st, const char *reply, int err_code, const char *arg);
 
@@ -215,6 +219,30 @@ void js_stream_pub_error(js_stream *st, const char *reply, int err_code, const c
 void js_batch_atomic(js_stream *st, const char *raw_subject, const char *subject,
                      const char *reply, const char *batch_id, const uint8_t *hdr, size_t hdr_len,
                      const uint8_t *msg, size_t msg_len);
+/* Go's check of one message before it is proposed (checkMsgHeadersPreClusteredProposal);
+ * 0 or err_code (*arg malloc'd); *dup_seq is the stored duplicate's sequence. */
+int js_batch_check_msg(js_stream *st, const char *csubj, const uint8_t *hdr, size_t hdr_len,
+                       size_t msg_len, uint64_t *dup_seq, char **arg);
+
+/* js_batch_fast.c: fast batch publish (allow_batched), Go getFastBatch /
+ * processJetStreamFastBatchMsg / fastBatch*. */
+struct js_fast_batch {
+    char id[65];
+    size_t id_len;
+    uint64_t seq;
+    uint16_t flow;
+    bool ping, gap_ok, commit, commit_eob;
+};
+/* 1: a fast batch reply (fb filled), 0: not one, -1: one with an invalid pattern. */
+int js_fast_batch_parse(const char *reply, size_t len, js_fast_batch *fb);
+void js_batch_fast(js_stream *st, const js_fast_batch *fb, bool invalid, const js_inmsg *m,
+                   const char *subject, const char *raw_reply, const char *reply,
+                   const uint8_t *hdr, size_t hdr_len, const uint8_t *msg, size_t msg_len);
+/* After a fast batch message was stored at sseq (flow control, the commit's PubAck). */
+void js_fast_batch_stored(js_stream *st, const js_fast_batch *fb, const char *reply, uint64_t sseq);
+void js_fast_batch_free_all(js_stream *st);
+int64_t js_fast_batch_next_deadline(js_stream *st);
+void js_fast_batch_tick(js_stream *st, int64_t now);
 /* Abandons the stream's batches (stream deleted / closed). */
 void js_batch_free_all(js_stream *st);
 /* Batch timeouts. */

@@ -1,5 +1,6 @@
 /* Publishing into a stream: Go nats-server v2.14.5 server/stream.go processJetStreamMsg
- * (single node, not sourced, no counters/schedules/batches), processJetStreamMsgWithRollup,
+ * (single node; no schedules; sourced copies go through js_mirror_sync.c, batches are routed
+ * to js_batch.c / js_batch_fast.c and come back here at commit), processJetStreamMsgWithRollup,
  * the PubAck JSON (mset.pubAck template, JSPubAckResponse), and the header helpers of
  * server/client.go (genHeader, removeHeaderIfPresent).
  *
@@ -174,10 +175,16 @@ static void republish(js_stream *st, const char *tsubj, const char *subj, const 
     free(h);
 }
 
-void js_stream_process_msg(js_stream *st, const js_inmsg *m) { js_stream_process_ex(st, m, NULL, 0); }
+void js_stream_process_msg(js_stream *st, const js_inmsg *m) {
+    js_stream_process_ex(st, m, NULL, 0, NULL);
+}
+
+void js_stream_process_fast(js_stream *st, const js_inmsg *m, const js_fast_batch *fb) {
+    js_stream_process_ex(st, m, NULL, 0, fb);
+}
 
 void js_stream_process_ex(js_stream *st, const js_inmsg *m, const char *batch_id,
-                          uint64_t batch_count) {
+                          uint64_t batch_count, const js_fast_batch *fb) {
     js_server *js = st->acc->js;
     char *subject = malloc(m->subject_len + 1);
     if (!subject) abort();
@@ -208,7 +215,17 @@ void js_stream_process_ex(js_stream *st, const js_inmsg *m, const char *batch_id
         }
     }
 
-    if (!batch_id && hdr && (v = js_hdr_get(hdr, hdr_len, "Nats-Batch-Id")) != NULL && v[0]) {
+    if (!batch_id && !fb && m->reply_len) {
+        js_fast_batch pfb;
+        int fr = js_fast_batch_parse(m->reply, m->reply_len, &pfb);
+        if (fr != 0) {
+            char *raw = strndup(m->reply, m->reply_len);
+            js_batch_fast(st, &pfb, fr < 0, m, subject, raw, reply, hdr, hdr_len, msg, msg_len);
+            free(raw);
+            goto done;
+        }
+    }
+    if (!batch_id && !fb && hdr && (v = js_hdr_get(hdr, hdr_len, "Nats-Batch-Id")) != NULL && v[0]) {
         if (st->cfg.sealed) pub_error(st, reply, JSStreamSealedErr, NULL);
         else if (st->cfg.max_msg_size >= 0 &&
                  (hdr_len > (size_t)st->cfg.max_msg_size || msg_len > (size_t)st->cfg.max_msg_size - hdr_len))
@@ -420,7 +437,8 @@ void js_stream_process_ex(js_stream *st, const js_inmsg *m, const char *batch_id
         st->lmsgid = msgid ? strdup(msgid) : NULL;
         if (msgid && msgid[0]) js_stream_store_msgid(st, msgid, seq, js_now(js));
         js_stream_mark_dirty(st);
-        pub_ack(st, reply, seq, "}");
+        if (fb) js_fast_batch_stored(st, fb, reply, seq);
+        else pub_ack(st, reply, seq, "}");
         goto done;
     }
     char *tsubj = NULL;
@@ -482,7 +500,9 @@ void js_stream_process_ex(js_stream *st, const js_inmsg *m, const char *batch_id
         republish(st, tsubj, subject, hdr, hdr_len, msg, msg_len, seq, ts, tlseq);
         free(tsubj);
     }
-    if (counter_val) {
+    if (fb) {
+        js_fast_batch_stored(st, fb, reply, seq);
+    } else if (counter_val) {
         json_t *cv = json_string(counter_val);
         char *q = js_json_encode(cv, NULL);
         json_decref(cv);

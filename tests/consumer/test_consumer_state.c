@@ -89,13 +89,14 @@ Test(consumer_state, durable_survives_restart) {
     cr_assert_eq(jint(r, "ack_floor.stream_seq"), 4);
     cr_assert_eq(jint(r, "num_ack_pending"), 0);
     json_decref(r);
-    /* The config lives next to the stream with a checksum. */
+    /* Config and state live in the LMDB metadata store (storaged/sd_meta.h), not in files
+     * next to the stream. */
     char p[512];
-    snprintf(p, sizeof p, "%s/jetstream/$G/streams/TEST/obs/dlc/meta.json", e.dir);
+    snprintf(p, sizeof p, "%s/jetstream/meta.lmdb/data.mdb", e.dir);
     struct stat sb;
     cr_assert_eq(stat(p, &sb), 0, "%s", p);
-    snprintf(p, sizeof p, "%s/jetstream/$G/streams/TEST/obs/dlc/meta.sum", e.dir);
-    cr_assert_eq(stat(p, &sb), 0);
+    snprintf(p, sizeof p, "%s/jetstream/$G/streams/TEST/obs", e.dir);
+    cr_assert_neq(stat(p, &sb), 0);
     h_close(&e);
 }
 
@@ -236,18 +237,24 @@ Test(consumer_state, deliver_new_not_consuming_before_restart) {
 
 Test(consumer_state, corrupt_meta_not_recovered) {
     GO_TEST_PARTIAL("server/jetstream_consumer_test.go", "TestJetStreamConsumerDeleteAndServerRestart",
-                    "a consumer whose meta.json fails its checksum is skipped on recovery");
+                    "a consumer whose config record fails its checksum is skipped on recovery");
     h_env e;
     h_open(&e);
     h_stream(&e, "TEST", "[\"foo\"]", "file", NULL);
     json_decref(h_consumer(&e, "TEST", "ok", "{\"durable_name\":\"ok\"}"));
     json_decref(h_consumer(&e, "TEST", "bad", "{\"durable_name\":\"bad\"}"));
     js_server_close(e.js);
+    /* A flipped bit in the config record (LMDB, checksummed per record). */
     char p[512];
-    snprintf(p, sizeof p, "%s/jetstream/$G/streams/TEST/obs/bad/meta.json", e.dir);
-    FILE *f = fopen(p, "r+");
+    snprintf(p, sizeof p, "%s/jetstream/meta.lmdb/data.mdb", e.dir);
+    FILE *f = fopen(p, "r+b");
     cr_assert(f);
-    fputc('X', f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    char *hit = memmem(buf, n, "{\"name\":\"bad\"", 13);
+    cr_assert(hit);
+    fseek(f, hit - buf + 10, SEEK_SET);
+    fputc(hit[10] ^ 1, f);
     fclose(f);
     e.js = NULL;
     h_reopen(&e);

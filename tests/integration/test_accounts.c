@@ -610,3 +610,128 @@ Test(accounts, stream_import_one_level) {
 Test(accounts, stream_import_one_level_workers) {
     stream_import_one_level(2);
 }
+
+static void reply_match_cycle_multi_hops(int workers) {
+    H_SKIP_IF_GO("2.9 has no cycle detection across two imports");
+    h_server *s = start_w("accounts {\n"
+                          "  A { users: [{user: d,  pass: x}]\n"
+                          "      imports [ {service: {account: B, subject: \">\" }}] }\n"
+                          "  B { exports [ { service: \">\" } ]\n"
+                          "      imports [ {service: {account: C, subject: \">\" }}] }\n"
+                          "  C { users: [{user: x,  pass: x}]\n"
+                          "      exports [ { service: \">\" } ] }\n"
+                          "}\n"
+                          "no_auth_user: d\n",
+                          workers);
+    h_conn *nc1 = user_on(s, workers, 0, "x", "x");
+    h_send(nc1, "SUB foo 1\r\n");
+    h_ping(nc1);
+    h_conn *nc2 = user_on(s, workers, 1, NULL, NULL);
+    h_send(nc2, "SUB _INBOX.r 1\r\nPUB foo _INBOX.r 2\r\nhi\r\n");
+    h_ping(nc2);
+    h_msg m;
+    h_read_msg(nc1, &m);
+    cr_assert_str_eq(m.subject, "foo");
+    /* Go: the second import keeps the requester's info and names the service account. */
+    cr_assert(!strncmp(m.data,
+                       "NATS/1.0\r\nNats-Request-Info: {\"acc\":\"A\",\"svc\":\"B\",\"rtt\":", 54),
+              "%s", m.data);
+    h_sendf(nc1, "PUB %s 5\r\nHELLO\r\n", m.reply);
+    h_msg_free(&m);
+    h_ping(nc1);
+    expect_msg(nc2, "_INBOX.r", "1", "HELLO");
+    h_expect_nothing(nc2, 100);
+    h_expect_nothing(nc1, 100);
+    h_close(nc1);
+    h_close(nc2);
+    h_server_stop(s);
+}
+
+Test(accounts, service_import_reply_match_cycle_multi_hops) {
+    GO_TEST("test/accounts_cycles_test.go", "TestServiceImportReplyMatchCycleMultiHops");
+    reply_match_cycle_multi_hops(1);
+}
+
+Test(accounts, service_import_reply_match_cycle_multi_hops_workers) {
+    GO_TEST("test/accounts_cycles_test.go", "TestServiceImportReplyMatchCycleMultiHops");
+    reply_match_cycle_multi_hops(2);
+}
+
+/* An account importing its own service: the request is not imported again (Go pa.psi). */
+static void import_own_export(int workers) {
+    h_server *s = start_w("accounts: {\n"
+                          "  A: { exports: [ { service: echo, accounts: [A],\n"
+                          "                    latency: { subject: \"latency.echo\" } } ],\n"
+                          "       imports: [ { service: { account: A, subject: echo } } ]\n"
+                          "       users: [ { user: user, pass: pass } ] }\n"
+                          "}\n",
+                          workers);
+    h_conn *r = user_on(s, workers, 0, "user", "pass");
+    h_conn *c = user_on(s, workers, 1, "user", "pass");
+    h_send(r, "SUB echo 1\r\n");
+    h_ping(r);
+    h_send(c, "SUB _INBOX.e 1\r\nPUB echo _INBOX.e 7\r\nrequest\r\n");
+    h_ping(c);
+    /* The responder's own subscription gets it directly, and once through the import. */
+    h_msg m1, m2;
+    h_read_msg(r, &m1);
+    h_read_msg(r, &m2);
+    cr_assert(!strcmp(m1.reply, "_INBOX.e") || !strcmp(m2.reply, "_INBOX.e"));
+    cr_assert(!strncmp(m1.reply, "_R_.", 4) || !strncmp(m2.reply, "_R_.", 4));
+    h_sendf(r, "PUB %s 0\r\n\r\nPUB %s 0\r\n\r\n", m1.reply, m2.reply);
+    h_msg_free(&m1);
+    h_msg_free(&m2);
+    h_ping(r);
+    h_expect_nothing(r, 100);
+    expect_msg(c, "_INBOX.e", "1", "");
+    expect_msg(c, "_INBOX.e", "1", "");
+    h_close(r);
+    h_close(c);
+    h_server_stop(s);
+}
+
+Test(accounts, import_own_export) {
+    GO_TEST("server/accounts_test.go", "TestAccountImportOwnExport");
+    import_own_export(1);
+}
+
+Test(accounts, import_own_export_workers) {
+    GO_TEST("server/accounts_test.go", "TestAccountImportOwnExport");
+    import_own_export(2);
+}
+
+static void same_subject_different_prefix(int workers) {
+    h_server *s =
+        start_w("accounts {\n"
+                "  foo { users [{user: foo, pass: x}], exports [ {stream: test} ] }\n"
+                "  bar { users [{user: bar, pass: x}], exports [ {stream: test} ] }\n"
+                "  import { users [{user: imp, pass: x}]\n"
+                "           imports [ {stream: {account: foo, subject: test}, prefix: foo}\n"
+                "                     {stream: {account: bar, subject: test}, prefix: bar} ] }\n"
+                "}\n",
+                workers);
+    h_conn *ci = user_on(s, workers, 0, "imp", "x");
+    h_conn *cf = user_on(s, workers, 1, "foo", "x");
+    h_conn *cb = user_on(s, workers, 1, "bar", "x");
+    h_send(ci, "SUB *.test 1\r\n");
+    h_ping(ci);
+    h_send(cb, "PUB test 9\r\nhello-bar\r\n");
+    h_ping(cb);
+    expect_msg(ci, "bar.test", "1", "hello-bar");
+    h_send(cf, "PUB test 9\r\nhello-foo\r\n");
+    h_ping(cf);
+    expect_msg(ci, "foo.test", "1", "hello-foo");
+    h_close(ci);
+    h_close(cf);
+    h_close(cb);
+    h_server_stop(s);
+}
+
+Test(accounts, multiple_stream_imports_same_subject_different_prefix) {
+    GO_TEST("server/accounts_test.go", "TestMultipleStreamImportsWithSameSubjectDifferentPrefix");
+    same_subject_different_prefix(1);
+}
+
+Test(accounts, multiple_stream_imports_same_subject_different_prefix_workers) {
+    same_subject_different_prefix(2);
+}

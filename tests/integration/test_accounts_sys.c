@@ -335,3 +335,41 @@ Test(accounts, sys_default_account_connect_info) {
     h_close(c);
     h_server_stop(s);
 }
+
+static void sys_bad_login(int workers) {
+    H_SKIP_IF_GO("the 2.9 event differs");
+    h_server *s = start_w(sys_conf, workers);
+    h_conn *ncs = user_on(s, workers, 0, "sys", "sys");
+    h_send(ncs, "SUB $SYS.SERVER.*.CLIENT.AUTH.ERR 1\r\n");
+    h_ping(ncs);
+    /* A bad login on each worker (connections land where the kernel puts them). */
+    for (int i = 0; i < 4; i++) {
+        h_conn *x = h_connect(s->port);
+        json_decref(h_read_info(x));
+        h_send(x, "CONNECT {\"verbose\":false,\"name\":\"TEST BAD LOGIN\",\"user\":\"a\","
+                  "\"pass\":\"wrong\"}\r\n");
+        h_expect(x, "-ERR 'Authorization Violation'\r\n");
+        h_expect_closed(x);
+        h_close(x);
+        char subj[256];
+        json_t *dem = read_json_msg(ncs, subj, sizeof subj);
+        cr_assert(!strncmp(subj, "$SYS.SERVER.", 12), "%s", subj);
+        cr_assert_str_eq(jstr(dem, "type", NULL), "io.nats.server.advisory.v1.client_disconnect");
+        cr_assert_str_eq(jstr(dem, "reason", NULL), "Authentication Failure");
+        cr_assert_str_eq(jstr(dem, "client", "name"), "TEST BAD LOGIN");
+        cr_assert_str_eq(jstr(dem, "client", "user"), "a");
+        json_decref(dem);
+    }
+    h_close(ncs);
+    h_server_stop(s);
+}
+
+Test(accounts, sys_disconnect_bad_login) {
+    GO_TEST("server/events_test.go", "TestSystemAccountDisconnectBadLogin");
+    sys_bad_login(1);
+}
+
+Test(accounts, sys_disconnect_bad_login_workers) {
+    GO_TEST("server/events_test.go", "TestSystemAccountDisconnectBadLogin");
+    sys_bad_login(2);
+}

@@ -261,3 +261,169 @@ Test(js_batch, source_and_mirror) {
     cr_assert_str_eq(h, "TkFUUy8xLjANCk5hdHMtU3RyZWFtLVNvdXJjZTogVEVTVCAzID4gPiBmb28NCg0K");
     json_decref(r);
 }
+
+/* ---- fast batch (allow_batched) ------------------------------------------------------- */
+
+static size_t mark;
+
+static void fpub(const char *subj, const char *id, int seq, int flow, const char *gap, int op,
+                 const char *hdr) {
+    char reply[256];
+    snprintf(reply, sizeof reply, "_IN.%s.%d.%s.%d.%d.$FI", id, flow, gap, seq, op);
+    mark = H.nmsgs;
+    jh_inbound(&H, subj, reply, hdr, subj, strlen(subj));
+    js_server_flush(H.js);
+}
+
+/* The n-th message (0-based) published on _IN.> since the last fpub, or NULL. */
+static const char *fmsg(size_t n) {
+    for (size_t i = mark; i < H.nmsgs; i++)
+        if (!strncmp(H.msgs[i].subj, "_IN.", 4) && n-- == 0) return H.msgs[i].data;
+    return NULL;
+}
+
+Test(js_batch, fast_publish) {
+    GO_TEST_PARTIAL("server/jetstream_batching_test.go", "TestJetStreamFastBatchPublish",
+                    "single node, file storage, limits retention");
+    jh_create(&H, "{\"name\":\"TEST\",\"subjects\":[\"foo.*\"]}");
+    fpub("foo.0", "uuid", 0, 0, "fail", 0, NULL);
+    json_t *o = json_loads(fmsg(0), 0, NULL);
+    cr_assert_eq(jh_err_code(o), 10205);
+    json_decref(o);
+    json_t *r = jh_req(&H, "$JS.API.STREAM.UPDATE.TEST",
+                       "{\"name\":\"TEST\",\"subjects\":[\"foo.*\"],\"allow_batched\":true}");
+    cr_assert(!jh_has(r, "error"), "%s", jh_str(r, "error.description"));
+    json_decref(r);
+    struct {
+        const char *id;
+        int seq, op, code;
+    } bad[] = {{"uuid", 0, 0, 10206},
+               {"uuid", 1, 3, 10206},
+               {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 1, 0, 10207},
+               {"uuid", 2, 1, 10208}};
+    for (size_t i = 0; i < 4; i++) {
+        fpub("foo.0", bad[i].id, bad[i].seq, 0, "fail", bad[i].op, NULL);
+        o = json_loads(fmsg(0), 0, NULL);
+        cr_assert_eq(jh_err_code(o), bad[i].code, "case %zu", i);
+        json_decref(o);
+    }
+    fpub("foo.0", "uuid", 1, 0, "fail", 2, NULL);
+    cr_assert_str_eq(fmsg(0), "{\"stream\":\"TEST\",\"seq\":1,\"batch\":\"uuid\",\"count\":1}");
+    cr_assert_null(fmsg(1));
+    for (int seq = 1; seq <= 5; seq++) {
+        char subj[16];
+        snprintf(subj, sizeof subj, "foo.%d", seq);
+        fpub(subj, "uuid", seq, 0, "fail", seq == 5 ? 2 : seq == 1 ? 0 : 1, NULL);
+        if (seq == 1) cr_assert_str_eq(fmsg(0), "{\"type\":\"ack\",\"seq\":0,\"msgs\":10}");
+        else if (seq < 5) cr_assert_null(fmsg(0));
+        else cr_assert_str_eq(fmsg(0), "{\"stream\":\"TEST\",\"seq\":6,\"batch\":\"uuid\",\"count\":5}");
+    }
+    for (int i = 0; i < 6; i++) {
+        char body[32], subj[16];
+        snprintf(body, sizeof body, "{\"seq\":%d}", i + 1);
+        snprintf(subj, sizeof subj, "foo.%d", i);
+        r = jh_req(&H, "$JS.API.STREAM.MSG.GET.TEST", body);
+        cr_assert_str_eq(jh_str(r, "message.subject"), subj);
+        json_decref(r);
+    }
+}
+
+Test(js_batch, fast_gap_detection) {
+    GO_TEST_PARTIAL("server/jetstream_batching_test.go", "TestJetStreamFastBatchPublishGapDetection",
+                    "single node");
+    jh_create(&H, "{\"name\":\"TEST\",\"subjects\":[\"foo\"],\"allow_batched\":true}");
+    fpub("foo", "u1", 1, 0, "unknown", 0, NULL);
+    json_t *o = json_loads(fmsg(0), 0, NULL);
+    cr_assert_eq(jh_err_code(o), 10206);
+    json_decref(o);
+    /* gap: fail ends the batch with what was stored */
+    fpub("foo", "u2", 1, 0, "fail", 0, NULL);
+    cr_assert_str_eq(fmsg(0), "{\"type\":\"ack\",\"seq\":0,\"msgs\":10}");
+    fpub("foo", "u2", 3, 0, "fail", 1, NULL);
+    cr_assert_str_eq(fmsg(0), "{\"type\":\"gap\",\"last_seq\":2,\"seq\":3}");
+    cr_assert_str_eq(fmsg(1), "{\"stream\":\"TEST\",\"seq\":1,\"batch\":\"u2\",\"count\":1}");
+    /* gap: ok goes on; an eob commit acknowledges what was stored */
+    fpub("foo", "u3", 1, 0, "ok", 0, NULL);
+    fpub("foo", "u3", 3, 0, "ok", 1, NULL);
+    cr_assert_str_eq(fmsg(0), "{\"type\":\"gap\",\"last_seq\":2,\"seq\":3}");
+    fpub("foo", "u3", 4, 0, "ok", 3, NULL);
+    cr_assert_str_eq(fmsg(0), "{\"stream\":\"TEST\",\"seq\":3,\"batch\":\"u3\",\"count\":3}");
+}
+
+Test(js_batch, expected_last_subject_sequence) {
+    GO_TEST("server/jetstream_batching_test.go", "TestJetStreamAtomicBatchPublishExpectedLastSubjectSequence");
+    jh_create(&H, "{\"name\":\"TEST\",\"subjects\":[\"foo.*\"],\"allow_atomic\":true}");
+    json_decref(jh_pub(&H, "foo.A", NULL, ""));
+    json_decref(jh_pub(&H, "foo.B", NULL, ""));
+    const jh_msg *m = bpub("foo.A", "uuid", "1", NULL,
+                           "Nats-Expected-Last-Sequence: 2\r\nNats-Expected-Last-Subject-Sequence: 1\r\n"
+                           "Nats-Expected-Last-Subject-Sequence-Subject: foo.A\r\n");
+    cr_assert_eq(m->len, 0);
+    json_t *o = bpub_json("foo.B", "uuid", "2", "1",
+                          "Nats-Expected-Last-Subject-Sequence: 2\r\n"
+                          "Nats-Expected-Last-Subject-Sequence-Subject: foo.B\r\n");
+    cr_assert(!jh_has(o, "error"), "%s", jh_str(o, "error.description"));
+    cr_assert_eq(jh_int(o, "seq"), 4);
+    cr_assert_eq(jh_int(o, "count"), 2);
+    json_decref(o);
+}
+
+Test(js_batch, expected_last_subject_sequence_ownership) {
+    GO_TEST("server/jetstream_batching_test.go",
+            "TestJetStreamAtomicBatchPublishExpectedLastSubjectSequenceOwnership");
+    jh_create(&H, "{\"name\":\"EVENTS\",\"subjects\":[\"events.>\"],\"storage\":\"memory\",\"allow_atomic\":true}");
+    const char *entry = "diary.entry_BBBBBBBBBBBBBBBBBBBBBBBB";
+    const char *old_day = "diary-day.day_CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
+    const char *target = "diary-day.day_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const char *mutation = "mutation.mut_DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD";
+    char ent[19][96];
+    for (int i = 0; i < 19; i++) snprintf(ent[i], sizeof ent[i], "seed.entity_%02d", i + 1);
+    snprintf(ent[10], sizeof ent[10], "%s", target);
+    snprintf(ent[17], sizeof ent[17], "%s", entry);
+    snprintf(ent[18], sizeof ent[18], "%s", old_day);
+    for (int i = 0; i < 19; i++) {
+        char subj[2048];
+        snprintf(subj, sizeof subj, "events.%s.balance", ent[i]);
+        json_t *a = jh_pub(&H, subj, NULL, "");
+        cr_assert_eq(jh_int(a, "seq"), i + 1);
+        json_decref(a);
+    }
+    const char *batch[] = {entry, old_day, target, mutation};
+    int expected[] = {18, 19, 11, 0};
+    for (int i = 0; i < 4; i++) {
+        char subj[4096], extra[4096], seq[8];
+        snprintf(subj, sizeof subj, "events.%s.balance", batch[i]);
+        snprintf(extra, sizeof extra,
+                 "Nats-Expected-Last-Subject-Sequence-Subject: events.%s.*\r\n"
+                 "Nats-Expected-Last-Subject-Sequence: %d\r\n", batch[i], expected[i]);
+        snprintf(seq, sizeof seq, "%d", i + 1);
+        if (i < 3) {
+            const jh_msg *m = bpub(subj, "uuid", seq, NULL, extra);
+            cr_assert_eq(m->len, 0);
+            continue;
+        }
+        json_t *o = bpub_json(subj, "uuid", seq, "1", extra);
+        cr_assert(!jh_has(o, "error"), "%s", jh_str(o, "error.description"));
+        cr_assert_eq(jh_int(o, "seq"), 23);
+        cr_assert_eq(jh_int(o, "count"), 4);
+        json_decref(o);
+    }
+}
+
+Test(js_batch, discard_new_all_or_nothing) {
+    jh_create(&H, "{\"name\":\"TEST\",\"subjects\":[\"foo.*\"],\"allow_atomic\":true,\"discard\":\"new\","
+                  "\"max_msgs\":2}");
+    bpub("foo.a", "b", "1", NULL, NULL);
+    bpub("foo.b", "b", "2", NULL, NULL);
+    json_t *o = bpub_json("foo.c", "b", "3", "1", NULL);
+    cr_assert_eq(jh_err_code(o), 10077);
+    cr_assert_str_eq(jh_str(o, "error.description"), "maximum messages exceeded");
+    json_decref(o);
+    json_t *r = jh_req(&H, "$JS.API.STREAM.INFO.TEST", NULL);
+    cr_assert_eq(jh_int(r, "state.messages"), 0);
+    json_decref(r);
+    bpub("foo.a", "c", "1", NULL, NULL);
+    o = bpub_json("foo.b", "c", "2", "1", NULL);
+    cr_assert_eq(jh_int(o, "seq"), 2);
+    json_decref(o);
+}

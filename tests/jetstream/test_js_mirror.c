@@ -66,11 +66,12 @@ static char *b64dec(const char *s) {
     size_t n = strlen(s);
     char *o = calloc(1, n + 1);
     size_t k = 0;
-    int acc = 0, bits = 0;
+    unsigned acc = 0;
+    int bits = 0;
     for (size_t i = 0; i < n; i++) {
         int v = b64v(s[i]);
         if (v < 0) continue;
-        acc = (acc << 6) | v;
+        acc = ((acc << 6) | (unsigned)v) & 0xffffffu;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
@@ -426,4 +427,37 @@ Test(js_mirror, duplicate_windows) {
     cr_assert_eq(jh_int(a, "seq"), 3);
     json_decref(a);
     cr_assert_eq(state("M", "messages"), 3);
+}
+
+Test(js_mirror, counter_source_aggregates) {
+    GO_TEST_PARTIAL("server/jetstream_test.go", "TestJetStreamAllowMsgCounterSourceAggregates",
+                    "single node (R1)");
+    jh_create(&H, "{\"name\":\"O1\",\"subjects\":[\"foo.1\"],\"allow_msg_counter\":true}");
+    jh_create(&H, "{\"name\":\"O2\",\"subjects\":[\"foo.2\"],\"allow_msg_counter\":true}");
+    jh_create(&H, "{\"name\":\"M\",\"allow_msg_counter\":true,\"sources\":["
+                  "{\"name\":\"O1\",\"subject_transforms\":[{\"src\":\"foo.*\",\"dest\":\"foo\"}]},"
+                  "{\"name\":\"O2\",\"subject_transforms\":[{\"src\":\"foo.*\",\"dest\":\"foo\"}]}]}");
+    json_t *a = jh_pub(&H, "foo.1", "NATS/1.0\r\nNats-Incr: 1\r\n\r\n", "");
+    cr_assert_eq(jh_int(a, "seq"), 1);
+    json_decref(a);
+    a = jh_pub(&H, "foo.2", "NATS/1.0\r\nNats-Incr: 2\r\n\r\n", "");
+    cr_assert_eq(jh_int(a, "seq"), 1);
+    json_decref(a);
+    a = jh_pub(&H, "foo.1", "NATS/1.0\r\nNats-Incr: 5\r\n\r\n", "");
+    json_decref(a);
+    js_server_flush(H.js);
+    json_t *r = jh_req(&H, "$JS.API.STREAM.MSG.GET.M", "{\"seq\":2}");
+    char *d = b64dec(jh_str(r, "message.data"));
+    cr_assert_str_eq(d, "{\"val\":\"3\"}");
+    free(d);
+    json_decref(r);
+    r = jh_req(&H, "$JS.API.STREAM.MSG.GET.M", "{\"seq\":3}");
+    d = b64dec(jh_str(r, "message.data"));
+    cr_assert_str_eq(d, "{\"val\":\"8\"}");
+    free(d);
+    char *h = b64dec(jh_str(r, "message.hdrs"));
+    cr_assert(strstr(h, "Nats-Incr: 5\r\n"), "%s", h);
+    cr_assert(strstr(h, "Nats-Counter-Sources: {\"O1\":{\"foo.1\":\"6\"},\"O2\":{\"foo.2\":\"2\"}}\r\n"), "%s", h);
+    free(h);
+    json_decref(r);
 }

@@ -540,8 +540,8 @@ Test(js_stream, placement_and_unsupported_sources) {
     r = jh_req(&H, "$JS.API.STREAM.CREATE.MM", "{\"name\":\"MM\",\"mirror\":{\"name\":\"P\"}}");
     cr_assert(!jh_has(r, "error"));
     json_decref(r);
-    const char *unsupported[] = {"\"allow_msg_schedules\":true", "\"allow_batched\":true"};
-    for (int i = 0; i < 2; i++) {
+    const char *unsupported[] = {"\"allow_msg_schedules\":true"};
+    for (int i = 0; i < 1; i++) {
         char body[128];
         snprintf(body, sizeof body, "{\"name\":\"U\",%s}", unsupported[i]);
         r = jh_req(&H, "$JS.API.STREAM.CREATE.U", body);

@@ -4,6 +4,7 @@
  * structures; here the same facts come from br_accounts_conf and br_auth_opts.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -472,4 +473,65 @@ Test(accounts_conf, system_account_default) {
     cr_assert_eq(load("accounts { SYS {} }\nsystem_account: SYS", &l), 0);
     cr_assert_str_eq(br_accounts_system_name(&l.acc), "SYS");
     unload(&l);
+}
+
+/* One stream (or service) import of `subject` by bar from foo, whose exports are `exports`. */
+static bool import_ok(const char *exports, bool service, const char *subject) {
+    char conf[1024];
+    snprintf(conf, sizeof conf,
+             "accounts {\n foo { exports [ %s ] }\n"
+             " bar { imports [ {%s: {account: foo, subject: \"%s\"}} ] } }\n",
+             exports, service ? "service" : "stream", subject);
+    loaded l;
+    int n = load(conf, &l);
+    bool ok = n == 0;
+    if (!ok)
+        cr_assert(strstr(l.d.errors, service ? "service import not authorized"
+                                             : "stream import not authorized"),
+                  "%s", l.d.errors);
+    unload(&l);
+    return ok;
+}
+
+Test(accounts_conf, import_authorized) {
+    GO_TEST_PARTIAL("server/accounts_test.go", "TestImportAuthorized",
+                    "through config imports; no activation tokens");
+    cr_assert(!import_ok("{stream: other}", false, "foo"));
+    const char *pub = "{stream: foo}";
+    cr_assert(import_ok(pub, false, "foo"));
+    cr_assert(!import_ok(pub, false, "bar"));
+    cr_assert(!import_ok(pub, false, "*"));
+    const char *star = "{stream: foo}, {stream: \"*\", accounts: [bar]}";
+    cr_assert(import_ok(star, false, "foo"));
+    cr_assert(import_ok(star, false, "bar"));
+    cr_assert(import_ok(star, false, "baz"));
+    cr_assert(!import_ok(star, false, "foo.bar"));
+    cr_assert(!import_ok(star, false, ">"));
+    cr_assert(import_ok(star, false, "*"));
+    cr_assert(!import_ok(star, false, "foo.*"));
+    cr_assert(!import_ok(star, false, "*.*"));
+    cr_assert(!import_ok(star, false, "*.>"));
+    const char *fwc = "{stream: \">\"}";
+    const char *all[] = {"foo", "bar", "baz", "foo.bar", ">", "*", "foo.*", "*.*", "*.>"};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        cr_assert(import_ok(fwc, false, all[i]));
+    const char *pos = "{stream: \"foo.*\", account_token_position: 2}, "
+                      "{stream: \"bar.*.foo\", account_token_position: 2}";
+    cr_assert(import_ok(pos, false, "foo.bar"));
+    cr_assert(import_ok(pos, false, "bar.bar.foo"));
+    cr_assert(!import_ok(pos, false, "foo.X"));
+    cr_assert(!import_ok(pos, false, "bar.X.foo"));
+    const char *spos = "{service: \"a.*\", account_token_position: 2}, "
+                       "{service: \"b.*.a\", account_token_position: 2}";
+    cr_assert(import_ok(spos, true, "a.bar"));
+    cr_assert(import_ok(spos, true, "b.bar.a"));
+    cr_assert(!import_ok(spos, true, "a.X"));
+    cr_assert(!import_ok(spos, true, "b.X.a"));
+    const char *mixed = "{stream: \"foo.*.baz.>\", accounts: [bar]}";
+    cr_assert(import_ok(mixed, false, "foo.bar.baz.1"));
+    cr_assert(import_ok(mixed, false, "foo.bar.baz.*"));
+    cr_assert(import_ok(mixed, false, "foo.*.baz.1.1"));
+    cr_assert(import_ok(mixed, false, "foo.22.baz.22"));
+    cr_assert(!import_ok(mixed, false, "foo.bar.baz"));
+    cr_assert(!import_ok(mixed, false, "foo.bar.*.*"));
 }
