@@ -381,7 +381,15 @@ int sd_process_run(const br_options *opts, br_node *node, uint32_t self, int ctl
         .server_name = node->shm->server_name,
         .max_payload = opts->max_payload,
         .strict_off = opts->js_strict_off,
+        .key = opts->js_key && opts->js_key[0] ? opts->js_key : NULL,
     };
+    if (opts->js_cipher && sd_filestore_parse_cipher(opts->js_cipher, &cfg.cipher) < 0) {
+        nx_error("Could not start JetStream: unknown cipher %s", opts->js_cipher);
+        return 1;
+    }
+    if (cfg.key) /* Go: the cipher is used only with a key (ChaCha20-Poly1305 by default) */
+        nx_notice("  Encryption:      %s",
+                  cfg.cipher == SD_FS_CIPHER_AES ? "AES" : "ChaCha20-Poly1305");
     js_host host = {.ctx = &p, .publish = host_publish, .publish_as = host_publish_as,
                     .interest = host_interest,
                     .has_interest = host_has_interest, .now_ns = host_now};

@@ -56,6 +56,10 @@ typedef struct js_config {
     const char *server_id;   /* for advisories and cluster info */
     const char *server_name;
     int32_t max_payload;     /* the node's max_payload (max_msg_size defaults) */
+    /* Encryption at rest (Go's jetstream `cipher` and `key`): file streams are encrypted when
+     * key is set (borrowed: must outlive the server). */
+    sd_fs_cipher cipher;
+    const char *key;
     /* jetstream { strict: false }: API requests decoded leniently as Go's json.Unmarshal
      * fallback does (unknown fields ignored).  Added by the stream side; false = Go's
      * default strict mode. */

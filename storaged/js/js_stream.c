@@ -284,7 +284,10 @@ static int open_store(js_stream *st) {
         sd_filestore_config fc = {.dir = st->dir,
                                   .block_size = js->cfg.block_size,
                                   .sync = js->cfg.sync,
-                                  .sync_interval_ns = js->cfg.sync_interval_ns};
+                                  .sync_interval_ns = js->cfg.sync_interval_ns,
+                                  .compress = st->cfg.compression == 1, /* s2 */
+                                  .cipher = js->cfg.cipher,
+                                  .key = js->cfg.key};
         rc = sd_filestore_open(&fc, &sc, &env, &st->store);
     }
     if (rc == 0) register_callbacks(st);
