@@ -30,6 +30,7 @@ void mon_conn_clear(mon_conn *c) {
     free(c->version);
     free(c->reason);
     free(c->user);
+    free(c->account);
     free(c->tls_version);
     free(c->tls_cipher);
     for (uint32_t i = 0; i < c->nsubs; i++) {
@@ -102,6 +103,7 @@ json_t *mon_conn_to_json(const mon_conn *c, bool with_subs) {
     set_str(o, "version", c->version);
     set_str(o, "reason", c->reason);
     set_str(o, "user", c->user);
+    set_str(o, "acc", c->account);
     set_str(o, "tls_version", c->tls_version);
     set_str(o, "tls_cipher", c->tls_cipher);
     if (c->tls_first) json_object_set_new(o, "tls_first", json_true());
@@ -139,6 +141,7 @@ int mon_conn_from_json(json_t *o, mon_conn *c) {
     c->version = jstr(o, "version");
     c->reason = jstr(o, "reason");
     c->user = jstr(o, "user");
+    c->account = jstr(o, "acc");
     c->tls_version = jstr(o, "tls_version");
     c->tls_cipher = jstr(o, "tls_cipher");
     c->tls_first = json_is_true(json_object_get(o, "tls_first"));
@@ -253,6 +256,7 @@ void mon_conn_fill(const br_client *c, int64_t now_wall_ns, int64_t now_mono_ms,
     out->lang = dup_or_null(c->lang);
     out->version = dup_or_null(c->version);
     out->user = dup_or_null(c->auth_user);
+    out->account = c->acc && c->acc->name ? strdup(c->acc->name) : NULL;
     if (c->tls_mode == BR_TLS_ON && c->tls.ssl && c->tls.handshake_done) {
         int v = SSL_version(c->tls.ssl);
         out->tls_version = strdup(v == TLS1_3_VERSION   ? "1.3"
@@ -362,6 +366,7 @@ int mon_answer_connz(br_server *s, const char *args, size_t args_len, char **out
     int64_t k = jint(req, "k");
     const char *user = json_string_value(json_object_get(req, "user"));
     const char *mqtt = json_string_value(json_object_get(req, "mqtt"));
+    const char *acc = json_string_value(json_object_get(req, "acc"));
     if (key < 0 || key >= MON_SORT_INVALID) key = MON_SORT_CID;
 
     json_t *o = json_object(), *arr = json_array();
@@ -374,6 +379,8 @@ int mon_answer_connz(br_server *s, const char *args, size_t args_len, char **out
         for (const br_client *c = s->clients; recs && ptrs && c; c = c->next) {
             if (cid && c->cid != cid) continue;
             if (user && user[0] && (!c->auth_user || strcmp(c->auth_user, user) != 0)) continue;
+            if (acc && acc[0] && (!c->acc || !c->acc->name || strcmp(c->acc->name, acc)))
+                continue;
             if (mqtt && mqtt[0]) continue; /* no MQTT clients here */
             mon_conn_fill(c, now_wall, now_mono, subs > 0, &recs[n]);
             ptrs[n] = &recs[n];
@@ -394,6 +401,7 @@ int mon_answer_connz(br_server *s, const char *args, size_t args_len, char **out
             const mon_conn *c = &r->conns[(r->total - len + i) % r->cap];
             if (cid && c->cid != cid) continue;
             if (user && user[0] && (!c->user || strcmp(c->user, user) != 0)) continue;
+            if (acc && acc[0] && strcmp(c->account ? c->account : "$G", acc)) continue;
             if (mqtt && mqtt[0]) continue;
             json_array_append_new(arr, mon_conn_to_json(c, subs > 0));
         }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/account.h"
 #include "broker/monitor_int.h"
 #include "broker/node.h"
 #include "broker/query.h"
@@ -107,6 +108,8 @@ static void write_conn(mj_buf *b, const mon_conn *c, int64_t now, bool auth, boo
     if (c->tls_cipher) mj_str(b, "tls_cipher_suite", c->tls_cipher);
     if (c->tls_first) mj_bool(b, "tls_first", true);
     if (auth && c->user) mj_str(b, "authorized_user", c->user);
+    const char *acc_name = c->account ? c->account : "$G";
+    if (auth && strcmp(acc_name, "$G")) mj_str(b, "account", acc_name); /* Go: not for $G */
     if (c->nsubs && detail) {
         mj_arr(b, "subscriptions_list_detail");
         for (uint32_t i = 0; i < c->nsubs; i++) write_sub(b, &c->subs[i], closed);
@@ -116,7 +119,7 @@ static void write_conn(mj_buf *b, const mon_conn *c, int64_t now, bool auth, boo
         for (uint32_t i = 0; i < c->nsubs; i++) mj_str(b, NULL, c->subs[i].subject);
         mj_arr_end(b);
     }
-    if (auth && !closed) mj_str(b, "name_tag", "$G"); /* Go: the account's name tag */
+    if (auth && !closed) mj_str(b, "name_tag", acc_name); /* Go: the account's name tag */
     mj_obj_end(b);
 }
 
@@ -168,7 +171,13 @@ void mon_connz(const mon_req *r, mon_resp *resp) {
     mj_buf b;
     mj_init(&b, "  ");
     mj_obj(&b, NULL);
-    if (acc && acc[0] && strcmp(acc, "$G") != 0) { /* Go: unknown account, an empty answer */
+    mon_opts_read_lock();
+    bool known = !acc || !acc[0] || !strcmp(acc, "$G") ||
+                 br_accounts_conf_find(&g_mon.opts->accounts, acc) ||
+                 (br_accounts_system_name(&g_mon.opts->accounts) &&
+                  !strcmp(br_accounts_system_name(&g_mon.opts->accounts), acc));
+    mon_opts_read_unlock();
+    if (!known) { /* Go: unknown account, an empty answer */
         mj_str(&b, "server_id", "");
         mj_time(&b, "now", now, true);
         mj_int(&b, "num_connections", 0);
@@ -191,6 +200,7 @@ void mon_connz(const mon_req *r, mon_resp *resp) {
     json_object_set_new(req, "k", json_integer(cid ? 0 : k));
     if (user && user[0]) json_object_set_new(req, "user", json_string(user));
     if (mqtt && mqtt[0]) json_object_set_new(req, "mqtt", json_string(mqtt));
+    if (acc && acc[0]) json_object_set_new(req, "acc", json_string(acc));
     char *args = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     connz_acc all = {0};

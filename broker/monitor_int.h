@@ -103,6 +103,7 @@ typedef struct mon_conn {
     int64_t in_msgs, out_msgs, in_bytes, out_bytes;
     uint32_t num_subs;
     char *name, *lang, *version, *reason, *user;
+    char *account; /* the client's account (NULL: the global account) */
     char *tls_version, *tls_cipher; /* Go: "1.3", IANA cipher suite name */
     bool tls_first;
     mon_sub *subs; /* open: only when asked for; closed: always kept */

@@ -394,3 +394,49 @@ Test(monitor_connz, closed_conns_bad_client) {
     json_decref(connz_wait("?state=closed", 20));
 }
 
+
+/* Accounts in /connz: auth=true names each connection's account (Go leaves "account" out for
+ * the global account) and its name_tag; acc= keeps that account's connections, on every
+ * worker; an unknown account gives Go's empty answer. */
+Test(monitor_connz, connz_accounts) {
+    GO_TEST_PARTIAL("server/monitor_test.go", "TestConnzWithAccounts",
+                    "config-file accounts, no JWT");
+    if (h_server_is_go()) cr_skip_test("v2.14.5 field set");
+    start("accounts {\n  foo { users [ {user: foo, password: foo} ] }\n"
+          "  bar { users [ {user: bar, password: bar} ] }\n}\n",
+          "2");
+    h_conn *c[4];
+    const char *who[4] = {"foo", "foo", "bar", "foo"};
+    for (int i = 0; i < 4; i++) {
+        char json[256];
+        snprintf(json, sizeof json,
+                 "{\"verbose\":false,\"pedantic\":false,\"user\":\"%s\",\"pass\":\"%s\"}", who[i],
+                 who[i]);
+        c[i] = h_connect_setup(srv->port, json);
+        h_ping(c[i]);
+    }
+    json_t *j = connz_wait("?auth=true", 4);
+    json_t *conns = json_object_get(j, "connections");
+    int foo = 0, bar = 0;
+    for (size_t i = 0; i < json_array_size(conns); i++) {
+        json_t *ci = json_array_get(conns, i);
+        const char *acc = JS(ci, "account");
+        cr_assert_not_null(acc);
+        cr_assert_str_eq(JS(ci, "name_tag"), acc);
+        foo += !strcmp(acc, "foo");
+        bar += !strcmp(acc, "bar");
+    }
+    cr_assert_eq(foo, 3);
+    cr_assert_eq(bar, 1);
+    json_decref(j);
+    j = connz_wait("?acc=bar&auth=true", 1);
+    cr_assert_str_eq(JS(json_array_get(json_object_get(j, "connections"), 0), "authorized_user"),
+                     "bar");
+    json_decref(j);
+    j = connz("?acc=nosuch");
+    cr_assert_str_eq(JS(j, "server_id"), "");
+    cr_assert(json_is_null(json_object_get(j, "connections")));
+    json_decref(j);
+    for (int i = 0; i < 4; i++) h_close(c[i]);
+    fini();
+}
