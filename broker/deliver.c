@@ -31,7 +31,7 @@ static void slow_consumer(br_client *c) {
 }
 
 static size_t put_str(char *dst, np_str s) {
-    memcpy(dst, s.ptr, s.len);
+    if (s.len) memcpy(dst, s.ptr, s.len); /* empty parts may be NULL (internal messages) */
     return s.len;
 }
 

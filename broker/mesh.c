@@ -212,11 +212,12 @@ bool br_mesh_forward(br_mesh *m, uint32_t w, const br_mesh_msg *msg, const sl_su
     o += alen;
     if (msg->deliver.len) memcpy(o, msg->deliver.ptr, msg->deliver.len);
     o += msg->deliver.len;
-    memcpy(o, msg->reply.ptr, msg->reply.len);
+    /* Empty parts may come with NULL pointers (internal messages): no memcpy from NULL. */
+    if (msg->reply.len) memcpy(o, msg->reply.ptr, msg->reply.len);
     o += msg->reply.len;
-    memcpy(o, msg->size_str.ptr, msg->size_str.len);
+    if (msg->size_str.len) memcpy(o, msg->size_str.ptr, msg->size_str.len);
     o += msg->size_str.len;
-    memcpy(o, msg->hdr_str.ptr, msg->hdr_str.len);
+    if (msg->hdr_str.len) memcpy(o, msg->hdr_str.ptr, msg->hdr_str.len);
     o += msg->hdr_str.len;
     for (uint32_t i = 0; i < nqueues; i++) {
         uint32_t ql = queues[i]->queue_len;
@@ -224,7 +225,7 @@ bool br_mesh_forward(br_mesh *m, uint32_t w, const br_mesh_msg *msg, const sl_su
         memcpy(o + 4, queues[i]->queue, ql);
         o += 4 + ql;
     }
-    memcpy(o, msg->payload, msg->total_len);
+    if (msg->total_len) memcpy(o, msg->payload, msg->total_len);
     if (heap) {
         spill(p, REC_MSG, heap, (uint32_t)len);
         free(heap);

@@ -58,6 +58,14 @@ extern void (*sd_filestore_step_hook)(const char *point);
  * made are removed when empty.  An o.dat of an older data directory was loaded by the open
  * (has_state then true).  -EINVAL when o is not a file store consumer. */
 int sd_filestore_consumer_external(sd_consumer_store *o);
+/* Small records kept elsewhere for this stream (JetStream's consumer config and state in LMDB)
+ * sealed with the stream's data key when it is encrypted at rest (what: associated data naming
+ * the record), a plain copy otherwise; unseal takes a plain (never sealed) record as is.
+ * *out is malloc'd.  -EINVAL not a file store, -ENOKEY, -EBADMSG not authentic. */
+int sd_filestore_seal(sd_store *st, const char *what, const uint8_t *in, size_t n, uint8_t **out,
+                      size_t *olen);
+int sd_filestore_unseal(sd_store *st, const char *what, const uint8_t *in, size_t n, uint8_t **out,
+                        size_t *olen);
 
 #define SD_FS_DEFAULT_BLOCK_SIZE (8u * 1024 * 1024)
 

@@ -225,6 +225,29 @@ int sd_filestore_consumer_external(sd_consumer_store *oo) {
     return 0;
 }
 
+static int blob_copy(const uint8_t *in, size_t n, uint8_t **out, size_t *olen) {
+    *out = ms_xmalloc(n ? n : 1);
+    if (n) memcpy(*out, in, n);
+    *olen = n;
+    return 0;
+}
+
+int sd_filestore_seal(sd_store *st, const char *what, const uint8_t *in, size_t n, uint8_t **out,
+                      size_t *olen) {
+    if (!st || st->ops->type(st) != SD_STORAGE_FILE) return -EINVAL;
+    sd_filestore *fs = fs_of(st);
+    if (!fs->cipher) return blob_copy(in, n, out, olen);
+    return fs_blob_seal(fs->cipher, fs->dkey, what, in, n, out, olen);
+}
+
+int sd_filestore_unseal(sd_store *st, const char *what, const uint8_t *in, size_t n, uint8_t **out,
+                        size_t *olen) {
+    if (!st || st->ops->type(st) != SD_STORAGE_FILE) return -EINVAL;
+    if (!fs_blob_is_sealed(in, n)) return blob_copy(in, n, out, olen);
+    sd_filestore *fs = fs_of(st);
+    return fs_blob_open(fs->cipher, fs->dkey, what, in, n, out, olen);
+}
+
 /* Runs a change on the inner store, then persists the state if it succeeded. */
 #define FC_CHANGE(o, call)                                                                         \
     do {                                                                                           \

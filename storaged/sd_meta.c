@@ -326,7 +326,7 @@ int sd_meta_iterate(sd_meta *m, const char *prefix, sd_meta_cb cb, void *arg) {
     }
     mdb_cursor_close(c);
     end_read(m, t);
-    if (rc && rc != MDB_NOTFOUND && rc != 0) return fail(m, rc, "iterate");
+    if (rc && rc != MDB_NOTFOUND) return fail(m, rc, "iterate");
     return bad;
 }
 

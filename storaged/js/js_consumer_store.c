@@ -6,7 +6,9 @@
  * no o.dat); a wrapper marks it dirty on every change, and the group commit
  * (js_consumers_commit, from js_server_flush after the stream stores synced and before acks
  * are confirmed) writes each dirty consumer's state once and commits one LMDB transaction.
- * Configs commit at once (create, update, delete are rare).  Recovery at startup reads the
+ * Configs commit at once (create, update, delete are rare).  With encryption at rest both
+ * records are sealed with the stream's data key (sd_filestore_seal; Go encrypts o.dat and
+ * meta.inf), keys stay plain (Go's obs/<name> directory names are too).  Recovery at startup reads the
  * keys; obs/<name>/meta.json (+meta.sum) and o.dat of older data directories (and of restored
  * snapshots) are migrated: recovered, written to LMDB, committed, then removed.  Snapshots
  * carry obs/<name>/{meta.json,meta.sum,o.dat} built from the live consumers.
@@ -71,6 +73,8 @@ struct jsc_ms {
     sd_consumer_store *inner;
     jsc_meta *jm;
     char *prefix; /* c/<account>/<stream>/<consumer>/ */
+    char *what;   /* <consumer>/state: associated data when sealed (encryption at rest) */
+    sd_store *sstore;
     bool dirty, has_state;
 };
 
@@ -108,13 +112,19 @@ static void unlist(jsc_ms *w) {
 
 /* The state into the open transaction. */
 static void put_state(jsc_ms *w) {
-    if (!w->jm->db) return;
+    if (!w->jm->db || sd_meta_fenced(w->jm->db)) return; /* reported when it was fenced */
     uint8_t *buf = NULL;
     size_t len = 0;
     if (w->inner->ops->encoded_state(w->inner, &buf, &len) != 0) return;
     char k[512];
     key_of(w, "state", k, sizeof k);
-    int rc = sd_meta_put(w->jm->db, k, buf, len);
+    uint8_t *sealed;
+    size_t sl;
+    int rc = sd_filestore_seal(w->sstore, w->what, buf, len, &sealed, &sl);
+    if (rc == 0) {
+        rc = sd_meta_put(w->jm->db, k, sealed, sl);
+        free(sealed);
+    }
     if (rc) nx_log(NX_LOG_ERROR, "JetStream consumer state %s not saved: %s", k, strerror(-rc));
     w->jm->state_puts++;
     free(buf);
@@ -197,6 +207,7 @@ static void w_free(sd_consumer_store *o) {
     unlist(w);
     w->inner->ops->free(w->inner);
     free(w->prefix);
+    free(w->what);
     free(w);
 }
 
@@ -245,6 +256,11 @@ int jsc_store_open(js_consumer *o, const sd_consumer_config *cfg, bool recoverin
     w->inner = inner;
     w->jm = meta_of(o->js);
     w->prefix = prefix_of(o->st, o->name);
+    w->sstore = store;
+    size_t wl = strlen(o->name) + 8;
+    w->what = malloc(wl);
+    if (!w->what) abort();
+    snprintf(w->what, wl, "%s/state", o->name);
     sd_meta *db = w->jm->db;
     char k[512];
     key_of(w, "state", k, sizeof k);
@@ -252,6 +268,14 @@ int jsc_store_open(js_consumer *o, const sd_consumer_config *cfg, bool recoverin
         uint8_t *buf;
         size_t len;
         int grc = sd_meta_get(db, k, &buf, &len);
+        if (grc == 0) {
+            uint8_t *plain;
+            size_t pl;
+            grc = sd_filestore_unseal(store, w->what, buf, len, &plain, &pl);
+            free(buf);
+            buf = grc ? NULL : plain;
+            len = grc ? 0 : pl;
+        }
         if (grc == 0) {
             sd_consumer_state cs;
             memset(&cs, 0, sizeof cs);
@@ -278,13 +302,14 @@ void js_consumers_commit(js_server *js) {
     for (size_t i = 0; i < g_nmetas && !jm; i++)
         if (g_metas[i]->js == js) jm = g_metas[i];
     if (!jm || !jm->db) return;
+    bool fenced = sd_meta_fenced(jm->db);
     for (size_t i = 0; i < jm->ndirty; i++) {
         put_state(jm->dirty[i]);
         jm->dirty[i]->dirty = false;
     }
     jm->ndirty = 0;
     int rc = sd_meta_commit(jm->db);
-    if (rc) nx_log(NX_LOG_ERROR, "JetStream consumer state commit failed: %s", sd_meta_error(jm->db));
+    if (rc && !fenced) nx_log(NX_LOG_ERROR, "JetStream consumer state commit failed: %s", sd_meta_error(jm->db));
 }
 
 void js_consumers_close(js_server *js) {
@@ -348,8 +373,16 @@ void jsc_write_meta(js_consumer *o) {
     char k[600];
     snprintf(k, sizeof k, "%scfg", p);
     free(p);
-    int rc = sd_meta_put(jm->db, k, s, strlen(s));
+    char what[600];
+    snprintf(what, sizeof what, "%s/cfg", o->name);
+    uint8_t *sealed;
+    size_t sl;
+    int rc = sd_filestore_seal(js_stream_store(o->st), what, (const uint8_t *)s, strlen(s), &sealed, &sl);
     free(s);
+    if (rc == 0) {
+        rc = sd_meta_put(jm->db, k, sealed, sl);
+        free(sealed);
+    }
     if (rc == 0) rc = sd_meta_commit(jm->db);
     if (rc) nx_log(NX_LOG_ERROR, "JetStream consumer config %s not saved: %s", k, strerror(-rc));
 }
@@ -498,6 +531,7 @@ static js_consumer *recover_one(js_stream *st, const char *name, json_t *m) {
 typedef struct cfg_list {
     char **names;
     char **vals;
+    size_t *lens;
     size_t n, cap;
     size_t plen;
 } cfg_list;
@@ -511,10 +545,12 @@ static int collect_cfg(void *arg, const char *key, const uint8_t *val, size_t le
         l->cap = l->cap ? l->cap * 2 : 8;
         l->names = realloc(l->names, l->cap * sizeof *l->names);
         l->vals = realloc(l->vals, l->cap * sizeof *l->vals);
-        if (!l->names || !l->vals) abort();
+        l->lens = realloc(l->lens, l->cap * sizeof *l->lens);
+        if (!l->names || !l->vals || !l->lens) abort();
     }
     l->names[l->n] = jsc_strndup(rest, (size_t)(slash - rest));
     l->vals[l->n] = jsc_strndup((const char *)val, len);
+    l->lens[l->n] = len;
     l->n++;
     return 0;
 }
@@ -591,7 +627,15 @@ void js_consumers_recover(js_stream *st) {
         sd_meta_iterate(jm->db, p, collect_cfg, &l);
         free(p);
         for (size_t i = 0; i < l.n; i++) {
-            json_t *m = json_loads(l.vals[i], 0, NULL);
+            char what[600];
+            snprintf(what, sizeof what, "%s/cfg", l.names[i]);
+            uint8_t *plain = NULL;
+            size_t pl = 0;
+            json_t *m = NULL;
+            if (sd_filestore_unseal(js_stream_store(st), what, (const uint8_t *)l.vals[i], l.lens[i], &plain,
+                                    &pl) == 0)
+                m = json_loadb((const char *)plain, pl, 0, NULL);
+            free(plain);
             js_consumer *o = m ? recover_one(st, l.names[i], m) : NULL;
             if (!m)
                 nx_log(NX_LOG_WARN, "JetStream consumer '%s > %s > %s': bad config record, not recovered",
@@ -603,6 +647,7 @@ void js_consumers_recover(js_stream *st) {
         }
         free(l.names);
         free(l.vals);
+        free(l.lens);
     }
     migrate_legacy(st, jm);
 }

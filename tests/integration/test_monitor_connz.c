@@ -399,7 +399,7 @@ Test(monitor_connz, closed_conns_bad_client) {
  * the global account) and its name_tag; acc= keeps that account's connections, on every
  * worker; an unknown account gives Go's empty answer. */
 Test(monitor_connz, connz_accounts) {
-    GO_TEST_PARTIAL("server/monitor_test.go", "TestConnzWithAccounts",
+    GO_TEST_PARTIAL("test/monitor_test.go", "TestConnzWithAccounts",
                     "config-file accounts, no JWT");
     if (h_server_is_go()) cr_skip_test("v2.14.5 field set");
     start("accounts {\n  foo { users [ {user: foo, password: foo} ] }\n"

@@ -5,7 +5,9 @@
  *    its commit returns after fdatasync), the process dies without closing anything;
  *  - acks do not rewrite a file each: N acks in one loop turn are one state record and one
  *    commit, and nothing is written under the stream's obs/ directory;
- *  - obs/<name>/meta.json + meta.sum + o.dat of an older data directory are migrated once. */
+ *  - obs/<name>/meta.json + meta.sum + o.dat of an older data directory are migrated once;
+ *  - snapshots carry the state (restore migrates it back); a damaged store is not fatal;
+ *  - with encryption at rest the records are sealed with the stream's key. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
@@ -332,6 +334,108 @@ Test(consumer_meta, snapshot_and_restore_keep_consumer_state) {
     r = h_info(&e, "TEST", "dur");
     cr_assert_eq(jint(r, "ack_floor.stream_seq"), 2);
     cr_assert_eq(jint(r, "num_ack_pending"), 1);
+    json_decref(r);
+    h_close(&e);
+}
+
+/* A damaged metadata store is reported, JetStream keeps running (streams, new consumers). */
+Test(consumer_meta, damaged_store_reported_not_fatal) {
+    h_env e;
+    setup(&e, 3);
+    js_server_close(e.js);
+    e.js = NULL;
+    char p[400];
+    snprintf(p, sizeof p, "%s/jetstream/meta.lmdb/data.mdb", e.dir);
+    cr_assert_eq(truncate(p, 3000), 0);
+    h_reopen(&e);
+    json_t *r = h_info(&e, "TEST", "dur");
+    cr_assert_eq(jint(r, "error.err_code"), 10014);
+    json_decref(r);
+    r = h_api(&e, "$JS.API.STREAM.INFO.TEST", "");
+    cr_assert_eq(jint(r, "state.messages"), 3);
+    json_decref(r);
+    json_decref(h_consumer(&e, "TEST", "d2", "{\"durable_name\":\"d2\",\"ack_policy\":\"explicit\"}"));
+    char inbox[64];
+    snprintf(inbox, sizeof inbox, "%s", h_pull(&e, "TEST", "d2", "{\"batch\":3}"));
+    cr_assert_eq(h_count(&e, inbox), 3);
+    ack_to(&e, h_nth(&e, inbox, 0), "_INBOX.c");
+    r = h_info(&e, "TEST", "d2");
+    cr_assert_eq(jint(r, "ack_floor.stream_seq"), 1);
+    json_decref(r);
+    h_close(&e);
+}
+
+/* --- encryption at rest: the records are sealed with the stream's key ------------------------- */
+
+static void enc_publish(void *ctx, const char *subj, size_t subj_len, const char *reply, size_t reply_len,
+                        const uint8_t *hdr, size_t hdr_len, const uint8_t *data, size_t data_len) {
+    h_env *e = ctx;
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 64;
+        e->msgs = realloc(e->msgs, e->cap * sizeof *e->msgs);
+    }
+    h_msg *m = &e->msgs[e->n++];
+    memset(m, 0, sizeof *m);
+    m->subj = strndup(subj, subj_len);
+    m->reply = reply_len ? strndup(reply, reply_len) : NULL;
+    m->hdr = hdr_len ? strndup((const char *)hdr, hdr_len) : NULL;
+    m->hdr_len = hdr_len;
+    m->data = malloc(data_len + 1);
+    memcpy(m->data, data, data_len);
+    m->data[data_len] = 0;
+    m->len = data_len;
+}
+static void enc_publish_as(void *ctx, const char *subj, size_t subj_len, const char *shown, size_t shown_len,
+                           const char *reply, size_t reply_len, const uint8_t *hdr, size_t hdr_len,
+                           const uint8_t *data, size_t data_len) {
+    (void)shown, (void)shown_len;
+    enc_publish(ctx, subj, subj_len, reply, reply_len, hdr, hdr_len, data, data_len);
+}
+static int64_t enc_now(void *ctx) { return ((h_env *)ctx)->now; }
+
+static void enc_open(h_env *e) {
+    js_host host = {.ctx = e, .publish = enc_publish, .publish_as = enc_publish_as, .now_ns = enc_now};
+    js_config cfg = {.store_dir = e->dir, .max_memory = -1, .max_store = -1, .server_id = "SRV",
+                     .server_name = "srv", .max_payload = 1024 * 1024, .cipher = SD_FS_CIPHER_CHACHAPOLY,
+                     .key = "s3cr3t-key-for-the-test"};
+    char err[256];
+    e->js = js_server_open(&cfg, &host, err, sizeof err);
+    cr_assert(e->js, "open: %s", err);
+}
+
+static bool file_has(const char *path, const char *needle) {
+    FILE *f = fopen(path, "rb");
+    cr_assert(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return memmem(buf, n, needle, strlen(needle)) != NULL;
+}
+
+Test(consumer_meta, encrypted_stream_seals_records) {
+    h_env e;
+    h_open(&e);
+    js_server_close(e.js);
+    enc_open(&e);
+    h_stream(&e, "TEST", "[\"foo.>\"]", "file", NULL);
+    json_decref(h_consumer(&e, "TEST", "dur",
+                           "{\"durable_name\":\"dur\",\"ack_policy\":\"explicit\",\"description\":\"TOPSECRETDESC\"}"));
+    for (int i = 0; i < 3; i++) h_pub(&e, "foo.a", "m");
+    char inbox[64];
+    snprintf(inbox, sizeof inbox, "%s", h_pull(&e, "TEST", "dur", "{\"batch\":2}"));
+    cr_assert_eq(h_count(&e, inbox), 2);
+    ack_to(&e, h_nth(&e, inbox, 0), NULL);
+    js_server_close(e.js);
+    char p[400];
+    snprintf(p, sizeof p, "%s/jetstream/meta.lmdb/data.mdb", e.dir);
+    cr_assert(file_has(p, "c/$G/TEST/dur/cfg")); /* keys are plain */
+    cr_assert(!file_has(p, "TOPSECRETDESC"), "config stored in the clear");
+    cr_assert(!file_has(p, "ack_policy"), "config stored in the clear");
+    enc_open(&e);
+    json_t *r = h_info(&e, "TEST", "dur");
+    cr_assert_null(json_object_get(r, "error"), "%s", json_dumps(r, 0));
+    cr_assert_eq(jint(r, "delivered.stream_seq"), 2);
+    cr_assert_eq(jint(r, "ack_floor.stream_seq"), 1);
     json_decref(r);
     h_close(&e);
 }

@@ -325,3 +325,36 @@ Test(sd_meta, commit_hook_once_per_group_commit) {
     sd_meta_close(m);
     sd_meta_set_commit_hook(NULL, NULL);
 }
+
+/* A damaged page (its flags say neither branch nor leaf): LMDB reports MDB_CORRUPTED, the
+ * store is fenced, every later call fails cleanly. */
+Test(sd_meta, corrupt_page_fences) {
+    sd_meta *m = open_ok();
+    put_str(m, "c/A/S/PAGEHIT/cfg", "value");
+    cr_assert_eq(sd_meta_commit(m), 0);
+    sd_meta_close(m);
+    char p[400];
+    snprintf(p, sizeof p, "%s/data.mdb", g_dir);
+    FILE *f = fopen(p, "r+b");
+    cr_assert(f);
+    static uint8_t buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    uint8_t *hit = memmem(buf, n, "PAGEHIT", 7);
+    cr_assert(hit);
+    size_t page = (size_t)(hit - buf) / 4096 * 4096;
+    fseek(f, (long)page + 10, SEEK_SET); /* MDB_page.mp_flags */
+    fputc(0, f);
+    fputc(0, f);
+    fclose(f);
+    m = open_ok();
+    uint8_t *v;
+    size_t len;
+    cr_assert_eq(sd_meta_get(m, "c/A/S/PAGEHIT/cfg", &v, &len), SD_META_EFENCED);
+    cr_assert(sd_meta_fenced(m));
+    cr_assert(strstr(sd_meta_error(m), "fenced"), "%s", sd_meta_error(m));
+    cr_assert_eq(sd_meta_put(m, "x", "y", 1), SD_META_EFENCED);
+    cr_assert_eq(sd_meta_commit(m), SD_META_EFENCED);
+    coll c = {0};
+    cr_assert_eq(sd_meta_iterate(m, "c/", coll_cb, &c), SD_META_EFENCED);
+    sd_meta_close(m);
+}
