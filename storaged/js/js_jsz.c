@@ -15,7 +15,20 @@ static json_t *stream_detail(js_stream *st, const js_jsz_opts *o) {
     json_object_set_new(d, "cluster", json_pack("{s:s}", "leader",
                                                 js_server_config(st->acc->js)->server_name));
     if (o->config) json_object_set(d, "config", st->cfg_json);
-    json_object_set_new(d, "state", js_stream_state_json(st, false, NULL));
+    json_t *state = js_stream_state_json(st, false, NULL);
+    if (!json_object_get(state, "lost")) { /* lost data comes with the full state only */
+        sd_stream_state ss = {0};
+        sd_store_state(js_stream_store(st), &ss);
+        if (ss.lost_len || ss.lost_bytes) {
+            json_t *msgs = ss.lost_len ? json_array() : json_null();
+            for (size_t i = 0; i < ss.lost_len; i++)
+                json_array_append_new(msgs, json_integer((json_int_t)ss.lost_msgs[i]));
+            json_object_set_new(state, "lost", json_pack("{s:o,s:I}", "msgs", msgs, "bytes",
+                                                         (json_int_t)ss.lost_bytes));
+        }
+        sd_stream_state_free(&ss);
+    }
+    json_object_set_new(d, "state", state);
     jsc_set *set = o->consumers ? jsc_set_of(st, false) : NULL;
     if (set && set->n) {
         json_t *arr = json_array();

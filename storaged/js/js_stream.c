@@ -564,6 +564,14 @@ void js_stream_recover_all(js_server *js, const char *acc_name, const char *dir)
         js_sync_setup(st);
         js_server_declare_stream_interest(js, st, +1);
         js_consumers_recover(st);
+        sd_stream_state ss = {0};
+        sd_store_state(st->store, &ss);
+        if (ss.lost_len || ss.lost_bytes) /* damage found by recovery: fenced, not deleted */
+            nx_log(NX_LOG_WARN,
+                   "JetStream: stream '%s > %s' recovered with lost data: %zu messages, %llu "
+                   "bytes (fenced; everything else is served)",
+                   acc_name, st->cfg.name, ss.lost_len, (unsigned long long)ss.lost_bytes);
+        sd_stream_state_free(&ss);
     }
     closedir(d);
 }
