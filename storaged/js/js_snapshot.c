@@ -38,6 +38,8 @@
 #define ACK_TIMEOUT_NS (5 * NS)      /* Go defaultSnapshotAckTimeout */
 #define INTEREST_WAIT_NS (2 * NS)    /* Go: allow 2 seconds for interest to show up */
 #define RESTORE_IDLE_NS (5 * NS)     /* Go: activityInterval of a restore */
+#define MAX_TRANSFERS 64             /* snapshots and restores in flight, all accounts: each
+                                      * holds an archive file or a partial directory */
 
 typedef struct xfer {
     struct xfer *next;
@@ -62,6 +64,12 @@ typedef struct xfer {
 } xfer;
 
 static xfer *g_xfers; /* every transfer in flight, of every js_server (one thread) */
+
+static size_t transfers(void) {
+    size_t n = 0;
+    for (const xfer *x = g_xfers; x; x = x->next) n++;
+    return n;
+}
 
 static void send_resp(js_server *js, js_account *acc, const js_inmsg *m, const char *type,
                       json_t *resp) {
@@ -201,6 +209,10 @@ static void api_snapshot(js_server *js, js_account *acc, const js_inmsg *m) {
         send_err(js, acc, m, T_SNAPSHOT, JSSnapshotDeliverSubjectInvalidErr, NULL);
         goto out;
     }
+    if (transfers() >= MAX_TRANSFERS) {
+        send_err(js, acc, m, T_SNAPSHOT, JSStreamSnapshotErrF, "too many snapshots in progress");
+        goto out;
+    }
     nx_notice("Starting %ssnapshot for stream '%s > %s'",
               req.check_msgs ? "health check and " : "", js_account_name(acc), name);
     xfer *x = calloc(1, sizeof *x);
@@ -309,6 +321,10 @@ static void api_restore(js_server *js, js_account *acc, const js_inmsg *m) {
     }
     if (js_account_stream(acc, name)) {
         send_err(js, acc, m, T_RESTORE, JSStreamNameExistRestoreFailedErr, NULL);
+        goto out;
+    }
+    if (transfers() >= MAX_TRANSFERS) {
+        send_err(js, acc, m, T_RESTORE, JSStreamRestoreErrF, "too many restores in progress");
         goto out;
     }
     xfer *x = calloc(1, sizeof *x);
@@ -436,7 +452,12 @@ static void restore_chunk(xfer *x, const js_inmsg *m) {
         free(reply);
         return;
     }
-    int rc = sd_restore_write(x->rs, m->data, m->data_len);
+    /* An archive can not be larger than the storage JetStream may use (Go: the account's
+     * reservation); without this a client could fill the disk through a restore. */
+    int64_t max = js_server_config(x->js)->max_store;
+    int rc = max > 0 && x->total + m->data_len > (uint64_t)max
+                 ? -ENOSPC
+                 : sd_restore_write(x->rs, m->data, m->data_len);
     if (rc) {
         json_t *o = json_object();
         json_object_set_new(o, "type", json_string(T_CREATE));

@@ -17,19 +17,13 @@
 #include <openssl/evp.h>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/js_util.h"
 #include "tests/integration/monitor_util.h"
 
 #define HDRS "{\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true}"
 
 static void skip_if_go(void) {
     if (h_server_is_go()) cr_skip_test("storaged is this server's own process");
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 typedef struct js_env {
@@ -46,29 +40,7 @@ static void env_start(js_env *e, const char *workers) {
 
 static void env_stop(js_env *e) {
     h_server_stop(e->s);
-    nftw(e->store, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* The storaged child of the server (it names itself "nats-storaged"), 0 when there is none. */
-static pid_t storaged_pid(const h_server *s) {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", s->pid, s->pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    pid_t found = 0;
-    if (fgets(buf, sizeof buf, f)) {
-        for (char *tok = strtok(buf, " \n"); tok && !found; tok = strtok(NULL, " \n")) {
-            char comm_path[64], comm[64] = "";
-            snprintf(comm_path, sizeof comm_path, "/proc/%s/comm", tok);
-            FILE *c = fopen(comm_path, "r");
-            if (!c) continue;
-            if (fgets(comm, sizeof comm, c) && !strncmp(comm, "nats-storaged", 13))
-                found = (pid_t)atol(tok);
-            fclose(c);
-        }
-    }
-    fclose(f);
-    return found;
+    rm_tree(e->store);
 }
 
 /* ---- raw JetStream requests ------------------------------------------------------------- */
@@ -396,7 +368,7 @@ Test(jetstream, systemd_storaged_down_means_no_responders) {
     h_server_stop(s);
     cr_assert_eq(waitpid(w0, NULL, 0), w0);
     cr_assert_eq(waitpid(sd, NULL, 0), sd);
-    nftw(store, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(store);
 }
 
 /* Monitoring with JetStream on: /jsz and /varz carry storaged's figures and configuration,
@@ -449,7 +421,7 @@ Test(jetstream, monitoring_shows_storaged_figures) {
     json_decref(hz);
     h_close(c);
     h_server_stop(srv);
-    nftw(store, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(store);
 }
 
 /* $JS.API.STREAM.SNAPSHOT then RESTORE as `nats stream backup/restore` drive them: chunks

@@ -15,13 +15,7 @@
 
 #include "common/gotest.h"
 #include "tests/integration/harness.h"
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
+#include "tests/integration/js_util.h"
 
 typedef struct env {
     char store[64];
@@ -59,7 +53,7 @@ static void env_stop(env *e) {
     jsCtx_Destroy(e->js);
     natsConnection_Destroy(e->nc);
     h_server_stop(e->s);
-    nftw(e->store, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(e->store);
 }
 
 static kvStore *bucket(env *e, const char *name, int history) {
@@ -229,26 +223,6 @@ Test(js_libnats, push_subscription_gets_old_and_new_messages) {
     natsSubscription_Destroy(sub);
     h_counter_free(got);
     env_stop(&e);
-}
-
-/* The storaged child of the server (named "nats-storaged"), 0 when there is none. */
-static pid_t storaged_pid(const h_server *s) {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", s->pid, s->pid);
-    FILE *f = fopen(path, "r");
-    pid_t found = 0;
-    if (f && fgets(buf, sizeof buf, f)) {
-        for (char *tok = strtok(buf, " \n"); tok && !found; tok = strtok(NULL, " \n")) {
-            char cp[64], comm[64] = "";
-            snprintf(cp, sizeof cp, "/proc/%s/comm", tok);
-            FILE *c = fopen(cp, "r");
-            if (c && fgets(comm, sizeof comm, c) && !strncmp(comm, "nats-storaged", 13))
-                found = (pid_t)atol(tok);
-            if (c) fclose(c);
-        }
-    }
-    if (f) fclose(f);
-    return found;
 }
 
 /* Consumer state survives a storaged restart: what was acknowledged is not redelivered,
