@@ -60,6 +60,15 @@ typedef struct br_import_conf {
     bool share;
 } br_import_conf;
 
+/* An account's `jetstream` (Go parseJetStreamForAccount, JetStreamAccountLimits; -1: no
+ * limit).  Only the default tier: tiers come from JWTs, which this server does not take. */
+typedef struct br_acc_js {
+    bool enabled;
+    int64_t max_memory, max_store, max_streams, max_consumers, max_ack_pending;
+    int64_t memory_max_stream_bytes, store_max_stream_bytes;
+    bool max_bytes_required;
+} br_acc_js;
+
 typedef struct br_acc_conf {
     char *name;
     char *nkey;
@@ -69,6 +78,7 @@ typedef struct br_acc_conf {
     br_import_conf *imports;
     size_t nimports;
     nx_mappings mappings; /* the account's `mappings {}` */
+    br_acc_js js;         /* the account's `jetstream` */
 } br_acc_conf;
 
 typedef struct br_accounts_conf {
@@ -82,6 +92,13 @@ void br_accounts_conf_free(br_accounts_conf *c);
 const br_acc_conf *br_accounts_conf_find(const br_accounts_conf *c, const char *name);
 /* The system account's name, or NULL when there is none (no_system_account). */
 const char *br_accounts_system_name(const br_accounts_conf *c);
+/* True when the system account has JetStream enabled (Go: "Not allowed to enable JetStream on
+ * the system account", fatal when the server runs JetStream). */
+bool br_accounts_conf_js_on_system(const br_accounts_conf *c);
+/* Go sufficientResources when JetStream enables the configured accounts: the accounts'
+ * max_memory / max_store added up against the server's; NULL, or Go's error text. */
+const char *br_accounts_conf_js_resources(const br_accounts_conf *c, int64_t max_memory,
+                                          int64_t max_store);
 
 struct br_auth_opts;
 struct br_conf_diag;
@@ -91,6 +108,9 @@ void br_accounts_conf_parse(br_accounts_conf *c, struct br_auth_opts *auth, cons
                             struct br_conf_diag *d);
 /* Go configureSystemAccount: `system_account` / `system` must be a string. */
 void br_accounts_conf_system(br_accounts_conf *c, const nx_conf_value *v, struct br_conf_diag *d);
+
+/* Go parseJetStreamForAccount for the value of an account's `jetstream` (account_conf_js.c). */
+void br_acc_conf_parse_jetstream(struct br_conf_diag *d, const nx_conf_value *v, br_acc_conf *a);
 
 /* Go errors of the import/export checks, exported for the unit tests: 0 or -1 with Go's text
  * (e.g. "import forms a cycle", "stream import not authorized") in err. */
@@ -162,6 +182,7 @@ typedef struct br_reply {
     br_resp_type rt;
     int64_t expires_ms;
     uint32_t token_len, reply_len;
+    struct br_latency *lat; /* a sampled request's latency measurement (account_latency.h) */
     char *token; /* points into text */
     char *reply;
     char text[];

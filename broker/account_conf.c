@@ -10,9 +10,10 @@
  * prefix, duplicates, import cycles) as parseAccounts reports them ("Error adding stream import
  * %q: import forms a cycle" at the `accounts` block).
  *
- * Go walks maps in random order; here file order is used.  Account `jetstream` is refused
- * (JetStream serves the global account); `msg_trace`, service `latency` and `threshold` are
- * checked as Go checks them and otherwise not acted on (docs/deviations.md).
+ * Go walks maps in random order; here file order is used.  Account `jetstream` is Go's
+ * parseJetStreamForAccount (storaged serves the enabled accounts); service `latency` is tracked
+ * (account_latency.c); `msg_trace` and `threshold` are checked as Go checks them and otherwise
+ * not acted on (docs/deviations.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -663,15 +664,7 @@ static void parse_account_map(br_accounts_conf *c, br_auth_opts *auth, const cha
             /* Message tracing is not built: checked, the destination gets no events. */
             parse_msg_trace(d, ev, k);
         } else if (KEY(k, "jetstream")) {
-            /* JetStream serves the global account only here. */
-            bool off = (ev->type == NX_CONF_MAP && ev->u.map.len == 0) ||
-                       (ev->type == NX_CONF_BOOL && !ev->u.b) ||
-                       (ev->type == NX_CONF_STRING && !strcasecmp(ev->u.s.ptr, "disabled"));
-            if (!off)
-                br_conf_error(d, ev,
-                              "account option %s is not supported by this server yet; refusing "
-                              "to start without it",
-                              q(qb, sizeof qb, k));
+            br_acc_conf_parse_jetstream(d, ev, a);
         } else {
             unknown_field(d, ev, k);
         }

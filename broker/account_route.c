@@ -8,6 +8,13 @@
  * of stream imports (Go's shadow subscriptions: the importer sees the exporter's messages under
  * the prefixed or mapped subject).
  *
+ * A request through an export with `latency` may be sampled (account_latency.c): the
+ * measurement rides on the reply mapping and ends with the response (200), with no delivery
+ * (503) or with the mapping's expiry (504).
+ *
+ * Requests carry Go's Nats-Request-Info header (with the requester's details when the
+ * import shares them).
+ *
  * Go names reply subjects "_R_.<random>.<random>"; here "_R_.<worker tag>.<sequence>", so a
  * response published on another worker finds the worker that holds the mapping through the
  * ordinary interest of the mesh.
@@ -19,6 +26,7 @@
 #include <jansson.h>
 
 #include "broker/account.h"
+#include "broker/account_latency.h"
 #include "broker/client.h"
 #include "broker/deliver.h"
 #include "broker/server.h"
@@ -43,18 +51,35 @@ static void reply_unlink(br_acc_reg *r, br_reply *rp) {
     else
         r->newest = rp->prev;
     nx_strmap_del(&r->replies, rp->token, rp->token_len);
+    br_latency_free(rp->lat);
     free(rp);
 }
 
-void br_account_expire_replies(br_server *s, int64_t now_ms) {
+/* hops: of the latency events (504) published meanwhile, above any subject still in use. */
+static void expire(br_server *s, int64_t now_ms, uint32_t hops) {
     br_acc_reg *r = s->accounts;
     if (!r) return;
-    while (r->oldest && r->oldest->expires_ms <= now_ms)
-        reply_unlink(r, r->oldest);
+    while (r->oldest && r->oldest->expires_ms <= now_ms) {
+        br_reply *rp = r->oldest;
+        if (rp->lat) { /* Go removeRespServiceImport(rsiTimeout): no response came */
+            br_latency *l = rp->lat;
+            rp->lat = NULL;
+            reply_unlink(r, rp);
+            br_latency_fail(s, l, 504, hops);
+            br_latency_free(l);
+            continue;
+        }
+        reply_unlink(r, rp);
+    }
+}
+
+void br_account_expire_replies(br_server *s, int64_t now_ms) {
+    expire(s, now_ms, 0);
 }
 
 /* Maps a fresh "_R_.<tag>.<n>" to the requester's reply; returns it (points into the entry). */
-static br_reply *reply_new(br_server *s, br_account *acc, np_str reply, br_resp_type rt) {
+static br_reply *reply_new(br_server *s, br_account *acc, np_str reply, br_resp_type rt,
+                           uint32_t hops) {
     br_acc_reg *r = s->accounts;
     char tok[48];
     int tl = snprintf(tok, sizeof tok, "_R_.%s.%llx", r->tag, (unsigned long long)++r->reply_seq);
@@ -77,7 +102,7 @@ static br_reply *reply_new(br_server *s, br_account *acc, np_str reply, br_resp_
         r->oldest = rp;
     r->newest = rp;
     nx_strmap_put(&r->replies, rp->token, rp->token_len, rp);
-    br_account_expire_replies(s, s->now_ms);
+    expire(s, s->now_ms, hops);
     return rp;
 }
 
@@ -85,39 +110,59 @@ static br_reply *reply_new(br_server *s, br_account *acc, np_str reply, br_resp_
 
 #define CLIENT_INFO_HDR "Nats-Request-Info"
 
-/* Go getClientInfo(false) as JSON ({"acc","svc","rtt"}): the requester's account and RTT; a
- * request crossing a second import keeps the first one's and names the service account. */
-static int client_info_json(const br_pub *m, const char *prev, size_t prev_len, const char *svc,
-                            char *out, size_t cap) {
-    const char *acc = m->pub && m->pub->acc ? m->pub->acc->name : m->acc->name;
-    int64_t rtt_ns = m->pub ? m->pub->rtt_ms * 1000000 : 0;
-    json_t *j = prev ? json_loadb(prev, prev_len, 0, NULL) : NULL;
-    if (j && json_is_object(j)) {
-        json_t *a = json_object_get(j, "acc"), *r = json_object_get(j, "rtt");
-        if (json_is_string(a)) acc = json_string_value(a);
-        rtt_ns = json_is_integer(r) ? json_integer_value(r) : 0;
+/* Go ClientInfo's JSON field order (encoding/json follows the struct). */
+static const char *const ci_keys[] = {
+    "start",    "host", "id",     "acc",         "svc",       "user",  "name",  "lang",
+    "ver",      "rtt",  "server", "cluster",     "alts",      "stop",  "jwt",   "issuer_key",
+    "name_tag", "tags", "kind",   "client_type", "client_id", "nonce", "reply",
+};
+
+static json_t *ci_ordered(json_t *ci) {
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof ci_keys / sizeof ci_keys[0]; i++) {
+        json_t *v = json_object_get(ci, ci_keys[i]);
+        if (v) json_object_set(o, ci_keys[i], v);
+    }
+    return o;
+}
+
+/* Go processServiceImport's Nats-Request-Info: the requester's getClientInfo(share) (share:
+ * the import's `share`), with the server when the import leads into the system account; a
+ * request crossing a further import keeps the first one's, names the service account, and
+ * gains the server when it moves from a non-sharing import into a sharing one. */
+static int client_info_json(br_server *s, const br_pub *m, const char *prev, size_t prev_len,
+                            const br_service_in *si, char *out, size_t cap) {
+    bool share = br_service_import_share(s, si), sys_import = si->dest->is_system;
+    json_t *ci = prev ? json_loadb(prev, prev_len, 0, NULL) : NULL;
+    if (ci && json_is_object(ci)) {
+        const br_service_in *psi = m->hops ? m->psi[(m->hops - 1) % BR_MAX_IMPORT_HOPS] : NULL;
+        bool prev_share = psi && br_service_import_share(s, psi);
+        json_object_set_new(ci, "svc", json_string(si->acc->name));
+        if (!prev_share && (share || sys_import))
+            json_object_set_new(ci, "server", json_string(s->server_name));
     } else {
-        svc = NULL;
+        json_decref(ci);
+        if (m->pub) {
+            ci = br_client_info_json(s, m->pub, share);
+        } else {
+            ci = json_object();
+            json_object_set_new(ci, "acc", json_string(m->acc->name));
+        }
+        if (!share && sys_import) json_object_set_new(ci, "server", json_string(s->server_name));
     }
-    size_t n = 0;
-    char q[600];
-    br_go_quote(q, sizeof q, acc, strlen(acc));
-    n += (size_t)snprintf(out, cap, "{\"acc\":%s", q);
-    if (svc) {
-        br_go_quote(q, sizeof q, svc, strlen(svc));
-        n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, ",\"svc\":%s", q);
-    }
-    if (rtt_ns)
-        n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, ",\"rtt\":%lld", (long long)rtt_ns);
-    n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "}");
-    json_decref(j);
-    return n < cap ? (int)n : -1;
+    json_t *o = ci_ordered(ci);
+    json_decref(ci);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    int n = text && strlen(text) < cap ? snprintf(out, cap, "%s", text) : -1;
+    free(text);
+    return n;
 }
 
 /* Go setHeader(ClientInfoHdr, ...): the message with its Nats-Request-Info header replaced
  * (added, with a NATS/1.0 line when it had no headers).  Fills m2's payload, lengths and size
  * texts from buf (malloc'd, the caller frees). */
-static uint8_t *with_client_info(const br_pub *m, br_pub *m2, const br_service_in *si,
+static uint8_t *with_client_info(br_server *s, const br_pub *m, br_pub *m2, const br_service_in *si,
                                  char *hdr_str, char *size_str) {
     const char *hdr = (const char *)m->payload;
     size_t hl = m->hdr_len;
@@ -147,8 +192,8 @@ static uint8_t *with_client_info(const br_pub *m, br_pub *m2, const br_service_i
             p = next;
         }
     }
-    char info[1400];
-    int il = client_info_json(m, m->hops ? prev : NULL, prev_len, si->acc->name, info, sizeof info);
+    char info[4096];
+    int il = client_info_json(s, m, m->hops ? prev : NULL, prev_len, si, info, sizeof info);
     if (il < 0) il = snprintf(info, sizeof info, "{}");
     size_t body_len = m->total_len - hl;
     size_t cap = (kl ? kl : 10) + sizeof CLIENT_INFO_HDR + 2 + (size_t)il + 4 + body_len;
@@ -180,28 +225,41 @@ static bool service_request(br_server *s, const br_pub *m, br_service_in *si) {
     /* Go processServiceImport: a request already through this import is not sent again. */
     for (uint32_t i = 0; i < m->hops && i < BR_MAX_IMPORT_HOPS; i++)
         if (m->psi[i] == si) return false;
+    /* Go shouldSample (a sampled request without a reply is reported here, 400), and the
+     * reply mapping, before the subject below takes this hop's scratch buffer. */
+    br_latency *lat = br_latency_start(s, m, si);
+    br_reply *rp = NULL;
+    if (m->reply.len) {
+        rp = reply_new(s, si->acc, m->reply, si->rt, m->hops + 1);
+        rp->lat = lat;
+    }
     br_pub m2 = *m;
     if (m->hops < BR_MAX_IMPORT_HOPS) m2.psi[m->hops] = si;
     m2.acc = si->dest;
     m2.hops = m->hops + 1;
     m2.deliver = (np_str){NULL, 0}; /* the subject changes: it is the one shown */
+    if (rp) m2.reply = (np_str){rp->token, rp->token_len};
     if (si->tr) {
         nx_tr_out *o = scratch(s, m2.hops);
-        if (nx_transform_match(si->tr, m->subject.ptr, m->subject.len, o) != 0) return false;
+        if (nx_transform_match(si->tr, m->subject.ptr, m->subject.len, o) != 0) {
+            if (rp) reply_unlink(s->accounts, rp);
+            return false;
+        }
         m2.subject = (np_str){o->buf, (uint32_t)o->len};
     } else if (!si->use_pub) {
         m2.subject = (np_str){si->to, (uint32_t)strlen(si->to)};
     }
-    br_reply *rp = NULL;
-    if (m->reply.len) {
-        rp = reply_new(s, si->acc, m->reply, si->rt);
-        m2.reply = (np_str){rp->token, rp->token_len};
-    }
     char hdr_str[24], size_str[24];
-    uint8_t *buf = with_client_info(m, &m2, si, hdr_str, size_str);
+    uint8_t *buf = with_client_info(s, m, &m2, si, hdr_str, size_str);
     bool delivered = br_route_publish(s, &m2);
     free(buf);
-    if (!delivered && rp) reply_unlink(s->accounts, rp); /* no responder: nothing will come */
+    if (!delivered && rp) { /* no responder: nothing will come */
+        br_latency *l = rp->lat;
+        rp->lat = NULL;
+        reply_unlink(s->accounts, rp);
+        if (l) br_latency_fail(s, l, 503, m2.hops); /* Go rsiNoDelivery */
+        br_latency_free(l);
+    }
     return delivered;
 }
 
@@ -225,11 +283,18 @@ static bool service_response(br_server *s, const br_pub *m) {
     memcpy(o->buf, rp->reply, rp->reply_len + 1);
     o->len = rp->reply_len;
     m2.subject = (np_str){o->buf, (uint32_t)o->len};
+    br_latency *lat = rp->lat; /* Go sendTrackingLatency: the first response ends it */
+    rp->lat = NULL;
     if (rp->rt == BR_RESP_SINGLETON)
         reply_unlink(r, rp);
     else
         rp->expires_ms = s->now_ms + RESPONSE_THRESHOLD_MS;
-    return br_route_publish(s, &m2);
+    bool delivered = br_route_publish(s, &m2);
+    if (lat) { /* after the response, its subject's scratch buffer is free again */
+        br_latency_response(s, lat, m, m2.hops);
+        br_latency_free(lat);
+    }
+    return delivered;
 }
 
 bool br_account_internal(br_server *s, const br_pub *m, br_isub *is, bool from_mesh) {

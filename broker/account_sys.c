@@ -9,7 +9,9 @@
  * sent at the start of the next loop turn (a disconnect can happen in the middle of a
  * delivery).  Server requests are answered by worker 0 only (one server, one answer): its
  * internal subscriptions are announced to the other workers like a client's.  Statistics are
- * the node's, read from shared memory.
+ * the node's, read from shared memory.  The other $SYS.REQ endpoints (VARZ, CONNZ, ..., the
+ * account requests, the CONNS heartbeat) are in sys_requests.c; a STATSZ request's body is
+ * Go's StatszEventOptions (filters, sys_json.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,12 +27,13 @@
 #include "broker/info.h"
 #include "broker/monitor_int.h"
 #include "broker/server.h"
+#include "broker/sys_requests.h"
 #include "common/log.h"
 
 typedef struct sys_event {
     struct sys_event *next;
     char *subject;
-    char *reply;
+    char *acc; /* the account to publish in (a system import's requester); NULL: the system's */
     char *json;
 } sys_event;
 
@@ -57,7 +60,7 @@ static void set_str(json_t *o, const char *key, const char *v) { /* omitempty */
 }
 
 /* Go ServerInfo as internalSendLoop fills it. */
-static json_t *server_info(br_server *s) {
+json_t *br_sys_server_info(br_server *s) {
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(s->server_name));
     const char *host = s->opts->host && s->opts->host[0] ? s->opts->host : "0.0.0.0";
@@ -73,18 +76,27 @@ static json_t *server_info(br_server *s) {
     return o;
 }
 
-static void queue_event(br_server *s, const char *subject, const char *reply, json_t *msg) {
+void br_sys_queue_text(br_server *s, const char *subject, char *json_text) {
+    br_sys_queue_text_in(s, NULL, subject, json_text);
+}
+
+void br_sys_queue_text_in(br_server *s, const char *acc, const char *subject, char *json_text) {
     sys_event *e = calloc(1, sizeof *e);
     if (!e) abort();
     e->subject = strdup(subject);
-    e->reply = reply ? strdup(reply) : NULL;
-    e->json = json_dumps(msg, JSON_COMPACT);
-    json_decref(msg);
+    e->acc = acc ? strdup(acc) : NULL;
+    e->json = json_text;
     if (!e->subject || !e->json) abort();
     sys_event **tail = (sys_event **)&s->accounts->sys_events;
     while (*tail)
         tail = &(*tail)->next;
     *tail = e;
+}
+
+static void queue_event(br_server *s, const char *subject, json_t *msg) {
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    br_sys_queue_text(s, subject, text);
 }
 
 static bool sys_enabled(br_server *s) {
@@ -142,23 +154,26 @@ void br_sys_conns_event(br_server *s, br_account *a) {
     char subj[2][600];
     snprintf(subj[0], sizeof subj[0], "$SYS.SERVER.ACCOUNT.%s.CONNS", a->name);
     snprintf(subj[1], sizeof subj[1], "$SYS.ACCOUNT.%s.SERVER.CONNS", a->name);
+    for (int i = 0; i < 2; i++)
+        if (sys_interest(s, subj[i])) br_sys_conns_reply(s, a, subj[i]);
+}
+
+/* Go sendAccConnsUpdate to one subject. */
+void br_sys_conns_reply(br_server *s, br_account *a, const char *subj) {
     int32_t conns =
         a->node_slot >= 0 ? br_node_acc_clients(s->node, a->node_slot) : (int32_t)a->nclients;
-    for (int i = 0; i < 2; i++) {
-        if (!sys_interest(s, subj[i])) continue;
-        json_t *m = typed_event("io.nats.server.advisory.v1.account_connections", mon_wall_ns());
-        json_object_set_new(m, "server", server_info(s));
-        json_object_set_new(m, "acc", json_string(a->name));
-        json_object_set_new(m, "name", json_string(""));
-        json_object_set_new(m, "conns", json_integer(conns));
-        json_object_set_new(m, "leafnodes", json_integer(0));
-        json_object_set_new(m, "total_conns", json_integer(conns));
-        json_object_set_new(m, "num_subscriptions", json_integer(a->nsubs));
-        json_object_set_new(m, "sent", data_stats_full(a->out_msgs, a->out_bytes));
-        json_object_set_new(m, "received", data_stats_full(a->in_msgs, a->in_bytes));
-        json_object_set_new(m, "slow_consumers", json_integer(0));
-        queue_event(s, subj[i], NULL, m);
-    }
+    json_t *m = typed_event("io.nats.server.advisory.v1.account_connections", mon_wall_ns());
+    json_object_set_new(m, "server", br_sys_server_info(s));
+    json_object_set_new(m, "acc", json_string(a->name));
+    json_object_set_new(m, "name", json_string(""));
+    json_object_set_new(m, "conns", json_integer(conns));
+    json_object_set_new(m, "leafnodes", json_integer(0));
+    json_object_set_new(m, "total_conns", json_integer(conns));
+    json_object_set_new(m, "num_subscriptions", json_integer(a->nsubs));
+    json_object_set_new(m, "sent", data_stats_full(a->out_msgs, a->out_bytes));
+    json_object_set_new(m, "received", data_stats_full(a->in_msgs, a->in_bytes));
+    json_object_set_new(m, "slow_consumers", json_integer(0));
+    queue_event(s, subj, m);
 }
 
 void br_sys_connect_event(br_server *s, br_client *c) {
@@ -167,9 +182,9 @@ void br_sys_connect_event(br_server *s, br_client *c) {
     snprintf(subj, sizeof subj, "$SYS.ACCOUNT.%s.CONNECT", c->acc->name);
     if (!sys_interest(s, subj)) return;
     json_t *m = typed_event("io.nats.server.advisory.v1.client_connect", mon_wall_ns());
-    json_object_set_new(m, "server", server_info(s));
+    json_object_set_new(m, "server", br_sys_server_info(s));
     json_object_set_new(m, "client", client_info(s, c, 0));
-    queue_event(s, subj, NULL, m);
+    queue_event(s, subj, m);
 }
 
 static json_t *data_stats(uint64_t msgs, uint64_t bytes) {
@@ -184,7 +199,7 @@ static void disconnect_msg(br_server *s, br_client *c, const char *subj, const c
                            bool auth_error) {
     int64_t now = mon_wall_ns();
     json_t *m = typed_event("io.nats.server.advisory.v1.client_disconnect", now);
-    json_object_set_new(m, "server", server_info(s));
+    json_object_set_new(m, "server", br_sys_server_info(s));
     json_t *ci = client_info(s, c, now);
     if (auth_error) { /* Go getRawAuthUser: what CONNECT presented */
         const char *u = c->cred_nkey && *c->cred_nkey     ? c->cred_nkey
@@ -197,7 +212,7 @@ static void disconnect_msg(br_server *s, br_client *c, const char *subj, const c
     json_object_set_new(m, "sent", data_stats(c->in_msgs, c->in_bytes));
     json_object_set_new(m, "received", data_stats(c->out_msgs, c->out_bytes));
     json_object_set_new(m, "reason", json_string(reason));
-    queue_event(s, subj, NULL, m);
+    queue_event(s, subj, m);
 }
 
 void br_sys_disconnect_event(br_server *s, br_client *c, const char *reason) {
@@ -221,10 +236,14 @@ static int64_t rss_bytes(pid_t pid) {
     snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
     FILE *f = fopen(path, "r");
     if (!f) return 0;
-    long long size = 0, res = 0;
-    int n = fscanf(f, "%lld %lld", &size, &res);
+    char line[128];
+    bool ok = fgets(line, sizeof line, f) != NULL;
     fclose(f);
-    return n == 2 ? res * sysconf(_SC_PAGESIZE) : 0;
+    if (!ok) return 0;
+    char *end;
+    (void)strtoll(line, &end, 10); /* size, then the resident pages */
+    long long res = strtoll(end, NULL, 10);
+    return res * sysconf(_SC_PAGESIZE);
 }
 
 /* Go ServerStatsMsg for this node (statistics summed over the workers). */
@@ -258,16 +277,39 @@ static json_t *statsz(br_server *s) {
     json_object_set_new(st, "received_from_clients", data_stats(in_msgs, in_bytes));
     json_object_set_new(st, "slow_consumers", json_integer((json_int_t)slow));
     json_t *m = json_object();
-    json_object_set_new(m, "server", server_info(s));
+    json_object_set_new(m, "server", br_sys_server_info(s));
     json_object_set_new(m, "statsz", st);
     return m;
 }
 
 bool br_sys_request(br_server *s, const struct br_pub *m) {
-    if (!m->reply.len) return false;
-    char reply[1024];
+    if (br_sysreq_handle(s, m)) return true; /* sys_requests.c */
+    if (!m->reply.len || m->reply.len > SYS_REQ_MAX_NAME) return false;
+    char reply[SYS_REQ_MAX_NAME + 1];
     snprintf(reply, sizeof reply, "%.*s", (int)m->reply.len, m->reply.ptr);
-    queue_event(s, reply, NULL, statsz(s));
+    /* Go statszReq: the body is StatszEventOptions (filters only). */
+    const char *body = (const char *)m->payload + m->hdr_len;
+    size_t body_len = m->total_len - m->hdr_len;
+    json_t *args = NULL;
+    sys_filter f;
+    char err[512];
+    int rc =
+        sys_decode_opts(body, body_len, "StatszEventOptions", NULL, &args, &f, err, sizeof err);
+    json_decref(args);
+    const br_options *o = s->opts;
+    bool skip =
+        rc == 0 &&
+        sys_filter_skips(&f, s->server_name, o->host && o->host[0] ? o->host : "0.0.0.0",
+                         o->cluster_name ? o->cluster_name : "", o->js_domain ? o->js_domain : "");
+    sys_filter_free(&f);
+    if (rc < 0) {
+        json_t *e = json_object();
+        json_object_set_new(e, "server", br_sys_server_info(s));
+        json_object_set_new(e, "error", json_pack("{s:i,s:s}", "code", 400, "description", err));
+        queue_event(s, reply, e);
+    } else if (!skip) {
+        queue_event(s, reply, statsz(s));
+    }
     return true;
 }
 
@@ -280,20 +322,23 @@ void br_sys_init(br_server *s) {
     br_account_isub(s, r->system, "$SYS.REQ.SERVER.PING.STATSZ", BR_ISUB_SYS);
     snprintf(subj, sizeof subj, "$SYS.REQ.SERVER.%s.STATSZ", s->server_id);
     br_account_isub(s, r->system, subj, BR_ISUB_SYS);
+    br_sysreq_init(s);
 }
 
 void br_sys_flush(br_server *s) {
     br_acc_reg *r = s->accounts;
+    if (r && r->system && s->worker == 0) br_sysreq_heartbeat(s);
     if (!r || !r->sys_events) return;
     sys_event *e = r->sys_events;
     r->sys_events = NULL;
     while (e) {
         sys_event *next = e->next;
-        if (r->system) {
+        br_account *a = e->acc ? br_account_get(s, e->acc, strlen(e->acc)) : r->system;
+        if (a) {
             char size[24];
             size_t len = strlen(e->json);
             int sn = snprintf(size, sizeof size, "%zu", len);
-            br_pub m = {.acc = r->system,
+            br_pub m = {.acc = a,
                         .subject = {e->subject, (uint32_t)strlen(e->subject)},
                         .size_str = {size, (uint32_t)sn},
                         .payload = (const uint8_t *)e->json,
@@ -301,7 +346,7 @@ void br_sys_flush(br_server *s) {
             (void)br_route_publish(s, &m);
         }
         free(e->subject);
-        free(e->reply);
+        free(e->acc);
         free(e->json);
         free(e);
         e = next;
@@ -310,12 +355,13 @@ void br_sys_flush(br_server *s) {
 
 void br_sys_free(br_server *s) {
     br_acc_reg *r = s->accounts;
+    br_sysreq_free(s);
     if (!r) return;
     sys_event *e = r->sys_events;
     while (e) {
         sys_event *next = e->next;
         free(e->subject);
-        free(e->reply);
+        free(e->acc);
         free(e->json);
         free(e);
         e = next;

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "broker/tls_map.h"
 #include "common/nkey.h"
 #include "common/strmap.h"
 
@@ -121,6 +122,9 @@ static bool ct_allowed(uint32_t allowed, uint32_t ct);
 struct br_auth {
     bool required;
     bool proxy_required;
+    bool tls_map;
+    br_dn *user_dns;  /* each username parsed as a DN (Go ldap.ParseDN), for tls_map */
+    bool *user_dn_ok; /* false: the name is not a DN */
     char *username, *password, *token, *no_auth_user;
     br_user *users;
     br_perms **user_perms;
@@ -204,6 +208,14 @@ int br_auth_new(const br_auth_opts *o, br_auth **out, char *err, size_t errlen) 
         const char *u = a->users[i].username;
         nx_strmap_put(&a->by_user, u, strlen(u), (void *)(uintptr_t)(i + 1));
     }
+    a->tls_map = o->tls_map;
+    if (a->tls_map) {
+        a->user_dns = calloc(o->nusers + 1, sizeof *a->user_dns);
+        a->user_dn_ok = calloc(o->nusers + 1, sizeof *a->user_dn_ok);
+        if (!a->user_dns || !a->user_dn_ok) abort();
+        for (size_t i = 0; i < o->nusers; i++)
+            a->user_dn_ok[i] = br_dn_parse(a->users[i].username, &a->user_dns[i]) == 0;
+    }
     a->required = o->nusers || o->nnkeys || a->username || a->token;
     *out = a;
     return 0;
@@ -214,7 +226,10 @@ void br_auth_free(br_auth *a) {
     for (size_t i = 0; i < a->nusers; i++) {
         br_user_free(&a->users[i]);
         br_perms_unref(a->user_perms[i]);
+        if (a->user_dns) br_dn_free(&a->user_dns[i]);
     }
+    free(a->user_dns);
+    free(a->user_dn_ok);
     for (size_t i = 0; i < a->nnkeys; i++) {
         nkey_user_free(&a->nkeys[i]);
         br_perms_unref(a->nkey_perms[i]);
@@ -269,8 +284,11 @@ int br_auth_make_nonce(char out[BR_AUTH_NONCE_LEN + 1]) {
 bool br_auth_has_plaintext_passwords(const br_auth *a) {
     if (!a) return false;
     if (*a->password && !br_auth_is_bcrypt(a->password)) return true;
-    for (size_t i = 0; i < a->nusers; i++)
+    for (size_t i = 0; i < a->nusers; i++) {
+        /* Go canTLSMap: a certificate identity unless a password was left in the config. */
+        if (a->tls_map && !*a->users[i].password && ct_allowed(a->users[i].conn_types, 0)) continue;
         if (!br_auth_is_bcrypt(a->users[i].password)) return true;
+    }
     return false;
 }
 
@@ -430,6 +448,38 @@ static int fail(br_auth_result *r, br_auth_status st, const char *reason) {
     return -EACCES;
 }
 
+/* Go's tlsMapAuthFn of processClientOrLeafAuthentication. */
+typedef struct map_ctx {
+    const br_auth *a;
+    uint32_t ct;
+    size_t idx; /* the selected user + 1 */
+} map_ctx;
+
+static const char *map_user(void *vctx, const char *u, const br_dn *dn) {
+    map_ctx *m = vctx;
+    const br_auth *a = m->a;
+    if (u && *u) { /* a literal name: the users table */
+        uintptr_t i = (uintptr_t)nx_strmap_get(&a->by_user, u, strlen(u));
+        if (!i || !ct_allowed(a->users[i - 1].conn_types, m->ct)) return NULL;
+        m->idx = i;
+        return a->users[i - 1].username;
+    }
+    if (!dn) return NULL;
+    /* The subject's DN: equal to a user's DN first, then the same RDNs in another order. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < a->nusers; i++) {
+            if (!a->user_dn_ok[i] || !ct_allowed(a->users[i].conn_types, m->ct)) continue;
+            bool hit = pass == 0 ? br_dn_equal(&a->user_dns[i], dn)
+                                 : br_dn_rdns_match(&a->user_dns[i], dn);
+            if (hit) {
+                m->idx = i + 1;
+                return a->users[i].username;
+            }
+        }
+    }
+    return NULL;
+}
+
 int br_auth_check(const br_auth *a, const br_auth_creds *c, br_auth_result *r) {
     *r = (br_auth_result){.status = BR_AUTH_OK};
     r->nkey = c->nkey_len ? c->nkey : NULL;
@@ -459,7 +509,23 @@ int br_auth_check(const br_auth *a, const br_auth_creds *c, br_auth_result *r) {
             nk = &a->nkeys[idx - 1];
         }
     }
-    if (a->nusers && !nk) {
+    if (a->nusers && !nk && a->tls_map) {
+        /* Go: verify_and_map takes the user from the client certificate. */
+        map_ctx m = {.a = a, .ct = c->conn_type};
+        if (c->plaintext) {
+            snprintf(r->cert_note, sizeof r->cert_note,
+                     "User required in cert, no TLS connection state");
+            return fail(r, BR_AUTH_FAILED, r->cert_note);
+        }
+        if (!br_tls_map_subject(c->cert, map_user, &m, r->cert_note, sizeof r->cert_note)) {
+            return fail(r, BR_AUTH_FAILED, r->cert_note);
+        }
+        idx = m.idx;
+        u = &a->users[idx - 1];
+        r->user = u->username;
+        r->user_len = strlen(u->username);
+        r->cert_mapped = true;
+    } else if (a->nusers && !nk) {
         if (nau && no_creds) {
             uintptr_t ui = (uintptr_t)nx_strmap_get(&a->by_user, nau, strlen(nau));
             if (ui) {

@@ -8,10 +8,10 @@
  * parseVariablePermissions, parseSubjectPermission, parseAllowResponses,
  * parseAllowedConnectionTypes and the checks processConfigFileLine makes on the result).
  *
- * Users may belong to accounts (account.h).  Not supported (refused by the config layer):
- * operator/JWT mode, auth callout,
- * TLS certificate mapping, trusted proxies (so `proxy_required` users can never connect, as in
- * Go without a trusted proxy).
+ * Users may belong to accounts (account.h).  With TLS `verify_and_map` (tls_map) the client
+ * certificate selects the user (Go checkClientTLSCertSubject, broker/tls_map.h).  Not supported
+ * (refused by the config layer): operator/JWT mode, auth callout, trusted proxies (so
+ * `proxy_required` users can never connect, as in Go without a trusted proxy).
  *
  * Lifecycle: br_auth_opts is the configured form (config file, then flags); br_auth_new
  * validates it and builds an immutable br_auth.  br_auth_check reads the br_auth only and
@@ -74,6 +74,9 @@ typedef struct br_auth_opts {
     br_nkey_user *nkeys;
     size_t nnkeys;
     char *no_auth_user;
+    /* tls { verify_and_map } on the client listener (Go Options.TLSMap); set by the options
+     * loader from the TLS settings, not by the authorization block. */
+    bool tls_map;
 } br_auth_opts;
 
 void br_auth_opts_free(br_auth_opts *o);
@@ -142,7 +145,8 @@ bool br_auth_needs_nonce(const br_auth *a);
 /* A fresh nonce (BR_AUTH_NONCE_LEN chars + NUL); 0 or -EIO. */
 int br_auth_make_nonce(char out[BR_AUTH_NONCE_LEN + 1]);
 /* Go checkAuthforWarnings: true when the broker should warn
- * "Plaintext passwords detected, use nkeys or bcrypt". */
+ * "Plaintext passwords detected, use nkeys or bcrypt" (users without a password that
+ * verify_and_map can select are certificate identities, not plaintext passwords). */
 bool br_auth_has_plaintext_passwords(const br_auth *a);
 const char *br_auth_no_auth_user(const br_auth *a);
 /* Go parser.go: while a CONNECT is still expected (auth required), a first operation other
@@ -168,6 +172,10 @@ typedef struct br_auth_creds {
     const char *nonce;
     size_t nonce_len;
     uint32_t conn_type; /* BR_CT_*; 0: BR_CT_STANDARD */
+    /* The verified client certificate's identities (tls_map.h); NULL: no TLS or no peer
+     * certificate.  Read only with tls_map. */
+    const struct br_cert_ident *cert;
+    bool plaintext; /* the connection has no TLS (allow_non_tls) */
 } br_auth_creds;
 
 typedef enum br_auth_status {
@@ -194,6 +202,10 @@ typedef struct br_auth_result {
     br_perms *perms;
     /* The user's account (owned by the br_auth); NULL: the global account. */
     const char *account;
+    /* tls_map: the user came from the certificate; cert_note is Go's debug line about the
+     * mapping ("Using SAN found in cert for auth [...]", "User in cert [...], not found"). */
+    bool cert_mapped;
+    char cert_note[320];
 } br_auth_result;
 
 /* Go processClientOrLeafAuthentication for a CLIENT.  0 (authorized) or -EACCES; *out is

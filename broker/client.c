@@ -51,6 +51,7 @@ static const char *const close_reason_text[] = {
     [BR_CLOSE_PARSE_ERROR] = "Parse Error",
     [BR_CLOSE_TLS_HANDSHAKE_ERROR] = "TLS Handshake Failure",
     [BR_CLOSE_MAX_ACCOUNT_CONNECTIONS] = "Maximum Account Connections Exceeded",
+    [BR_CLOSE_KICKED] = "Kicked",
 };
 
 const char *br_close_reason_text(br_close_reason reason) {

@@ -58,6 +58,7 @@ typedef enum br_close_reason {
     BR_CLOSE_PARSE_ERROR,
     BR_CLOSE_TLS_HANDSHAKE_ERROR,
     BR_CLOSE_MAX_ACCOUNT_CONNECTIONS,
+    BR_CLOSE_KICKED, /* $SYS.REQ.SERVER.<id>.KICK (Go Kicked) */
 } br_close_reason;
 
 /* How bytes reach the wire (client_tls.c). */

@@ -3,7 +3,9 @@
  * Ports the client side of Go nats-server v2.14.5 server/client.go processConnect
  * (checkAuthentication, authViolation), the no_auth_user rule for a first operation that is
  * not CONNECT (parser.go), and reload's re-check of connected clients (reload.go
- * clientsAuthChanged: clients that no longer pass are closed with 'Authorization Violation').
+ * clientsAuthChanged: clients that no longer pass are closed with 'Authorization Violation'),
+ * and the TLS side of verify_and_map (the peer certificate's identities, auth.go
+ * checkClientTLSCertSubject; the Warnf when a CONNECT also names a user).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "broker/account.h"
 #include "broker/client.h"
 #include "broker/server.h"
+#include "broker/tls_map.h"
 #include "common/log.h"
 
 static size_t slen(const char *s) {
@@ -54,9 +57,30 @@ static br_auth_creds creds_of(const br_client *c) {
 static bool authenticate(br_client *c) {
     br_auth_creds cr = creds_of(c);
     br_auth_result r;
-    if (br_auth_check(c->srv->auth, &cr, &r) != 0) {
+    /* verify_and_map: the identities of the verified client certificate. */
+    br_cert_ident id;
+    bool have_id = false;
+    cr.plaintext = c->tls_mode != BR_TLS_ON;
+    if (c->srv->opts->auth.tls_map && c->tls_mode == BR_TLS_ON && c->tls.ssl &&
+        c->tls.handshake_done) {
+        X509 *peer = SSL_get0_peer_certificate(c->tls.ssl);
+        if (peer && br_cert_ident_from_x509(peer, &id) == 0) {
+            have_id = true;
+            cr.cert = &id;
+        }
+    }
+    int rc = br_auth_check(c->srv->auth, &cr, &r);
+    if (have_id) br_cert_ident_free(&id);
+    if (r.cert_note[0]) nx_debug("%s - %s", c->log_prefix, r.cert_note);
+    if (rc != 0) {
+        if (r.reason == r.cert_note) r.reason = NULL; /* logged above */
         br_client_auth_violation(c, &r);
         return false;
+    }
+    if (r.cert_mapped && c->cred_user && *c->cred_user) {
+        char q[600];
+        br_go_quote(q, sizeof q, c->cred_user, strlen(c->cred_user));
+        nx_warn("User %s found in connect proto, but user required from cert", q);
     }
     /* Go registerWithAccount: the user's account ("$G" when it names none). */
     br_server *s = c->srv;

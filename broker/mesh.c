@@ -398,7 +398,9 @@ bool br_mesh_route(br_mesh *m, const br_mesh_msg *msg) {
     static const sl_sub *picks[BR_MAX_WORKERS][ROUTE_QUEUE_PICKS];
     uint32_t npicks[BR_MAX_WORKERS] = {0};
     bool any[BR_MAX_WORKERS] = {false};
-    sl_result *r = sl_match(m->sublist, msg->subject.ptr, msg->subject.len);
+    sl_sublist *list = sublist_of(m, msg->account.ptr, acc_norm(msg->account.ptr, msg->account.len));
+    if (!list) return false; /* nobody has interest in that account */
+    sl_result *r = sl_match(list, msg->subject.ptr, msg->subject.len);
     for (uint32_t i = 0; i < r->npsubs; i++) {
         const br_rsub *rs = r->psubs[i]->owner;
         if (rs->kind == BR_SUB_REMOTE) any[rs->worker] = true;
@@ -424,7 +426,14 @@ bool br_mesh_route(br_mesh *m, const br_mesh_msg *msg) {
 }
 
 bool br_mesh_has_interest(br_mesh *m, const char *subject, size_t len) {
-    sl_result *r = sl_match(m->sublist, subject, len);
+    return br_mesh_has_interest_acc(m, "", 0, subject, len);
+}
+
+bool br_mesh_has_interest_acc(br_mesh *m, const char *account, size_t account_len,
+                              const char *subject, size_t len) {
+    sl_sublist *list = sublist_of(m, account, acc_norm(account, account_len));
+    if (!list) return false;
+    sl_result *r = sl_match(list, subject, len);
     bool any = r->npsubs > 0;
     for (uint32_t g = 0; g < r->nqsubs && !any; g++) any = r->qsubs[g].n > 0;
     sl_result_release(r);

@@ -72,8 +72,8 @@ typedef sl_sublist *(*br_mesh_sublist_fn)(void *ctx, const char *account, size_t
 
 typedef struct br_mesh {
     sl_sublist *sublist; /* the owner's ("$G"): peers' interest is inserted here as br_rsub */
-    /* Owners with accounts (brokers) resolve other accounts' sublists through this; without
-     * it only "$G" interest is kept (storaged: JetStream lives in the global account). */
+    /* Owners with accounts (brokers, and storaged for JetStream's accounts) resolve other
+     * accounts' sublists through this; without it only "$G" interest is kept. */
     br_mesh_sublist_fn sublist_for;
     void *sublist_ctx;
     br_mesh_deliver_fn deliver;
@@ -125,10 +125,13 @@ void br_mesh_flush(br_mesh *m);
 bool br_mesh_has_input(br_mesh *m);
 
 /* For a member without clients (storaged): sends a message to every member whose interest
- * matches, one queue member per group, as a broker does for a client's PUB.  True when some
- * member took it. */
+ * in msg->account matches, one queue member per group, as a broker does for a client's PUB.
+ * True when some member took it. */
 bool br_mesh_route(br_mesh *m, const br_mesh_msg *msg);
 /* True when a peer member subscribes to a subject matching the literal `subject`. */
 bool br_mesh_has_interest(br_mesh *m, const char *subject, size_t len);
+/* The same in the named account ("" or "$G": global). */
+bool br_mesh_has_interest_acc(br_mesh *m, const char *account, size_t account_len,
+                              const char *subject, size_t len);
 
 #endif

@@ -49,8 +49,14 @@ static const char *const stat_paths[] = {"/",       "/accountz", "/accstatz", "/
                                          "/routez", "/subsz",    "/varz"}; /* sorted, as Go's map */
 #define NSTAT (sizeof stat_paths / sizeof stat_paths[0])
 static _Atomic uint64_t stat_counts[NSTAT];
+static __thread bool no_count; /* the system account's request thread */
+
+void mon_count_disable_thread(void) {
+    no_count = true;
+}
 
 void mon_count_req(const char *path) {
+    if (no_count) return;
     for (size_t i = 0; i < NSTAT; i++)
         if (strcmp(stat_paths[i], path) == 0) atomic_fetch_add(&stat_counts[i], 1);
 }
@@ -67,6 +73,7 @@ void mon_write_req_stats(mj_buf *b) {
 /* ---- requests and responses ----------------------------------------------------------------- */
 
 const char *mon_arg(const mon_req *r, const char *name) {
+    if (!r->conn) return json_string_value(json_object_get(r->args, name));
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
@@ -545,6 +552,12 @@ static const struct {
     {"/metrics", mon_metrics},
 };
 
+mon_handler_fn mon_handler(const char *path) {
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(path, routes[i].path) == 0) return routes[i].fn;
+    return NULL;
+}
+
 static void dispatch(const char *url, const mon_req *r, mon_resp *resp) {
     const char *rel = url;
     const char *base = g_mon.base_path;
@@ -683,6 +696,14 @@ static char *read_file(const char *path) {
 static char *g_tls_cert, *g_tls_key;
 static void record_config(void);
 
+void mon_state_init(const br_options *opts) {
+    if (g_mon.opts) return;
+    g_mon.opts = opts;
+    g_mon.start_ns = mon_wall_ns();
+    record_config();
+    g_mon.max_closed = opts->max_closed_clients > 0 ? opts->max_closed_clients : 10000;
+}
+
 int br_monitor_start(const br_options *opts) {
     if (!opts->http_port && !opts->https_port) return 0;
     if (opts->http_port && opts->https_port) {
@@ -693,10 +714,7 @@ int br_monitor_start(const br_options *opts) {
     if (g_https && (!opts->tls || !opts->tls_cfg.cert_file || !opts->tls_cfg.key_file)) {
         nx_fatal("Can't start monitoring: TLS cert and key required for HTTPS");
     }
-    g_mon.opts = opts;
-    g_mon.start_ns = mon_wall_ns();
-    record_config();
-    g_mon.max_closed = opts->max_closed_clients > 0 ? opts->max_closed_clients : 10000;
+    mon_state_init(opts);
     normalize_base_path(opts->http_base_path, g_mon.base_path, sizeof g_mon.base_path);
     const char *host = opts->http_host && opts->http_host[0] ? opts->http_host
                        : opts->host && opts->host[0]          ? opts->host

@@ -152,7 +152,8 @@ int mon_answer_subsz(struct br_server *s, const char *args, size_t args_len, cha
 
 /* Decoded query parameters (MHD parses them; NULL when absent). */
 typedef struct mon_req {
-    void *conn; /* struct MHD_Connection */
+    void *conn;   /* struct MHD_Connection; NULL: a system account request (sys_serve.c) */
+    json_t *args; /* then: parameter name -> string value */
 } mon_req;
 const char *mon_arg(const mon_req *r, const char *name);
 
@@ -192,6 +193,14 @@ void mon_metrics(const mon_req *r, mon_resp *resp);
 /* http_req_stats: counts a request to Go's path constant, and copies the map out. */
 void mon_count_req(const char *path);
 void mon_write_req_stats(mj_buf *b);
+
+/* System account requests (sys_serve.c): the handler of a monitoring path ("/connz"), NULL
+ * if none; monitoring state set up without an HTTP port; this thread's requests are not
+ * counted in http_req_stats. */
+typedef void (*mon_handler_fn)(const mon_req *r, mon_resp *resp);
+mon_handler_fn mon_handler(const char *path);
+void mon_state_init(const br_options *opts);
+void mon_count_disable_thread(void);
 
 /* Node-wide process figures: CPU percent (Go pse sampling) and memory in bytes. */
 void mon_proc_usage(double *pcpu, int64_t *mem);

@@ -20,6 +20,7 @@
 typedef struct js_figures {
     uint64_t memory, storage, accounts, api_total, api_errors, streams, consumers, messages, bytes;
     json_t *details; /* account_details when asked for (owned) */
+    json_t *meta;    /* clustered: Go MetaClusterInfo from storaged's raftd client (owned) */
 } js_figures;
 
 static uint64_t num(json_t *j, const char *key) {
@@ -44,9 +45,11 @@ static bool query_storaged_args(js_figures *f, const char *args) {
     if (!j) return false;
     *f = (js_figures){num(j, "memory"),    num(j, "storage"),   num(j, "accounts"),
                       num(j, "api_total"), num(j, "api_errors"), num(j, "streams"),
-                      num(j, "consumers"), num(j, "messages"),  num(j, "bytes"), NULL};
+                      num(j, "consumers"), num(j, "messages"),  num(j, "bytes"), NULL, NULL};
     json_t *d = json_object_get(j, "account_details");
     if (json_is_array(d)) f->details = json_incref(d);
+    json_t *m = json_object_get(j, "meta_cluster");
+    if (json_is_object(m)) f->meta = json_incref(m);
     json_decref(j);
     return true;
 }
@@ -102,13 +105,17 @@ void mon_varz_jetstream(mj_buf *b, const br_options *o) {
         mj_obj(b, "stats");
         js_stats_json(b, &f, true);
         mj_obj_end(b);
+        if (f.meta) mj_json(b, "meta", f.meta); /* Go JetStreamVarz.Meta */
+        json_decref(f.meta);
     }
     mj_obj_end(b);
 }
 
 bool mon_js_unavailable(const br_options *o) {
     js_figures f;
-    return o->jetstream && !query_storaged(&f);
+    bool down = o->jetstream && !query_storaged(&f);
+    if (!down && o->jetstream) json_decref(f.meta);
+    return down;
 }
 
 void mon_jsz(const mon_req *r, mon_resp *resp) {
@@ -140,7 +147,13 @@ void mon_jsz(const mon_req *r, mon_resp *resp) {
     const br_options *o = g_mon.opts;
     js_figures f = {0};
     bool enabled = o->jetstream && query_storaged_args(&f, args);
-    if (leader && !enabled) { /* Go: errSkipZreq, "not leader" (JetStream is off) */
+    const br_node *snode = br_supervisor_node();
+    const char *meta_leader = f.meta ? json_string_value(json_object_get(f.meta, "leader")) : NULL;
+    bool not_meta_leader = f.meta && (!meta_leader || !snode ||
+                                      strcmp(meta_leader, snode->shm->server_name));
+    if (leader && (!enabled || not_meta_leader)) { /* Go: errSkipZreq, "not leader" */
+        json_decref(f.meta);
+        json_decref(f.details);
         mon_opts_read_unlock();
         mon_resp_text(resp, 400, "filtered response: not leader");
         return;
@@ -169,6 +182,8 @@ void mon_jsz(const mon_req *r, mon_resp *resp) {
     mj_uint(&b, "consumers", f.consumers);
     mj_uint(&b, "messages", f.messages);
     mj_uint(&b, "bytes", f.bytes);
+    if (f.meta) mj_json(&b, "meta_cluster", f.meta); /* Go JSInfo.Meta */
+    json_decref(f.meta);
     if (f.details && json_array_size(f.details)) mj_json(&b, "account_details", f.details);
     json_decref(f.details);
     mj_uint(&b, "total", f.accounts);

@@ -50,7 +50,8 @@ void br_options_free(br_options *o) {
                      &o->store_dir,     &o->tls_cert,       &o->tls_key,          &o->tls_ca_cert,
                      &o->routes,        &o->cluster_listen, &o->cluster_name,     &o->cluster_advertise,
                      &o->node_socket,   &o->http_host,      &o->http_base_path,   &o->bad_command,
-                     &o->js_domain,     &o->js_key,         &o->js_cipher,        &o->js_unique_tag};
+                     &o->js_domain,     &o->js_key,         &o->js_cipher,        &o->js_unique_tag,
+                     &o->cluster_host};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -411,9 +412,35 @@ int br_options_validate(const br_options *o) {
     if (o->server_name && strchr(o->server_name, ' ')) {
         return opt_fail("server name cannot contain spaces");
     }
+    if (o->jetstream && br_accounts_conf_js_on_system(&o->accounts)) {
+        return opt_fail("Not allowed to enable JetStream on the system account");
+    }
+    if (o->jetstream && !o->check_config) { /* Go: JetStream's start, before any client */
+        int64_t mem, store;
+        const char *dir, *why;
+        br_js_effective(o, &mem, &store, &dir);
+        if ((why = br_accounts_conf_js_resources(&o->accounts, mem, store)))
+            return opt_fail("Can't start JetStream: Error enabling jetstream on configured "
+                            "accounts: %s", why);
+    }
     /* This server's own rules and the features it does not have yet. */
     if (o->max_payload < 0) return opt_fail("max_payload (%d) cannot be negative", o->max_payload);
-    if (o->routes || o->cluster_listen) return refuse("clustering (routes)");
+    /* Go validateCluster, then validateJetStreamOptions' clustering part (Cluster.Port != 0). */
+    if (o->cluster_name && strchr(o->cluster_name, ' '))
+        return opt_fail("cluster name cannot contain spaces");
+    char chost[256];
+    int cport = 0;
+    if (br_cluster_addr(o, chost, sizeof chost, &cport) < 0) return -1;
+    if (o->jetstream && cport != 0) {
+        if (!o->server_name || !o->server_name[0])
+            return opt_fail("jetstream cluster requires `server_name` to be set");
+        if (!o->cluster_name || !o->cluster_name[0])
+            return opt_fail("jetstream cluster requires `cluster.name` to be set");
+    }
+    /* Routes (core message routing) are not built: a cluster serves clustered JetStream's
+     * RAFT groups only (raftd), so without JetStream it would do nothing. */
+    if (!o->jetstream && (cport != 0 || (o->routes && o->routes[0])))
+        return refuse("clustering without JetStream (routes)");
     if (o->syslog || (o->remote_syslog && o->remote_syslog[0])) return refuse("syslog logging");
     if (o->prof_port) return refuse("the profiling port");
     if (o->workers < 0 || o->workers > 64) {
@@ -426,6 +453,56 @@ int br_options_validate(const br_options *o) {
         return opt_fail("invalid port %d", o->port);
     }
     return 0;
+}
+
+int br_cluster_addr(const br_options *o, char *host, size_t cap, int *port) {
+    *port = 0;
+    snprintf(host, cap, "%s", o->cluster_host && o->cluster_host[0] ? o->cluster_host : "0.0.0.0");
+    if (!o->cluster_listen) { /* the file's cluster {} (or nothing) */
+        *port = o->cluster_port;
+        return 0;
+    }
+    const char *u = o->cluster_listen; /* Go overrideCluster: url.Parse, net.SplitHostPort */
+    if (!u[0]) return 0;              /* --cluster "" disables clustering */
+    const char *p = strstr(u, "://");
+    if (p) u = p + 3;
+    const char *at = strrchr(u, '@');
+    if (at) {
+        if (!memchr(u, ':', (size_t)(at - u)))
+            return opt_fail("expected cluster password to be set");
+        u = at + 1;
+    }
+    size_t n = strcspn(u, "/?#");
+    char hp[256];
+    snprintf(hp, sizeof hp, "%.*s", (int)(n < sizeof hp ? n : sizeof hp - 1), u);
+    char *colon = strrchr(hp, ':');
+    if (!colon || (hp[0] != '[' && memchr(hp, ':', (size_t)(colon - hp))))
+        return opt_fail("address %s: %s", hp, colon ? "too many colons in address"
+                                                    : "missing port in address");
+    *colon = '\0';
+    const char *h = hp;
+    if (h[0] == '[') {
+        h++;
+        size_t hl = strlen(h);
+        if (hl && h[hl - 1] == ']') hp[hl] = '\0';
+    }
+    char *end;
+    long v = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || v < -1 || v > 65535) return opt_fail("expected integer");
+    snprintf(host, cap, "%s", h[0] ? h : "0.0.0.0");
+    *port = (int)v;
+    return 0;
+}
+
+int br_raftd_socket_path(const br_options *o, char *buf, size_t cap) {
+    char host[256];
+    int port = 0;
+    if (!o->jetstream || br_cluster_addr(o, host, sizeof host, &port) < 0 || port == 0) return 0;
+    int64_t mem, store;
+    const char *dir;
+    br_js_effective(o, &mem, &store, &dir);
+    int n = snprintf(buf, cap, "%s/jetstream/raftd.sock", dir);
+    return n > 0 && (size_t)n < cap && n < 108 ? 1 : -1; /* sockaddr_un.sun_path */
 }
 
 static void set_copy(char **dst, const char *src) {

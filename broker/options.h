@@ -102,7 +102,13 @@ typedef struct br_options {
     br_tls_config tls_cfg; /* effective settings, filled by br_options_finish_tls */
     bool tls_flag_set; /* a --tls* flag was given (Go: tlsOverride) */
     bool tls_flag_off; /* --tls=false was given (Go: tlsDisabled) */
+    /* Clustering (Go Options.Cluster, Routes): --routes (comma-separated URLs; the file's
+     * `routes [...]` is kept the same way), --cluster/--cluster_listen URL, or the file's
+     * `cluster { listen | host, port }`.  Served by raftd (broker/supervisor_raftd.c) when
+     * JetStream is on; there is no route protocol (docs/deviations.md). */
     char *routes, *cluster_listen, *cluster_name, *cluster_advertise;
+    char *cluster_host; /* the file's cluster host (NULL: Go's 0.0.0.0) */
+    int cluster_port;   /* the file's cluster port; 0: no cluster, -1: random */
     bool no_advertise;
     int connect_retries;
     char *bad_command; /* first non-flag argument Go does not know ("unrecognized command") */
@@ -146,6 +152,15 @@ int br_tls_ca_check(const char *ca, char *why, size_t cap);
  * means 75% of the system's memory, and 75% of the store directory's free space). */
 void br_js_effective(const br_options *o, int64_t *max_memory, int64_t *max_store,
                      const char **store_dir);
+
+/* The cluster listener as Go resolves it (the --cluster URL wins over the file): 0 with
+ * *port 0 when not clustered; -1 with Go's reason in br_options_error() for a bad URL. */
+int br_cluster_addr(const br_options *o, char *host, size_t cap, int *port);
+
+/* Clustered JetStream (JetStream on and a cluster port): raftd's control socket, which the
+ * supervisor gives the raftd it forks and storaged connects to: <store_dir>/jetstream/
+ * raftd.sock.  False when not clustered; -1 when the path is too long for a Unix socket. */
+int br_raftd_socket_path(const br_options *o, char *buf, size_t cap);
 
 void br_print_usage(void);
 void br_print_version(void);

@@ -222,6 +222,26 @@ static bool parse_duration(conf_ctx *cx, const nx_conf_value *v, const char *fie
 }
 
 /* Go net.SplitHostPort then strconv.Atoi, as parseListen uses them. */
+static bool parse_listen(conf_ctx *cx, const nx_conf_value *v, char **host, int *port);
+
+bool br_conf_listen(br_conf_diag *d, const nx_conf_value *v, char **host, int *port) {
+    conf_ctx cx = {.d = *d};
+    bool ok = parse_listen(&cx, v, host, port);
+    *d = cx.d;
+    return ok;
+}
+
+void br_conf_time_error(const char *s, char *out, size_t cap) {
+    go_duration_error(s, out, cap);
+}
+
+bool br_conf_duration(br_conf_diag *d, const nx_conf_value *v, const char *field, int64_t *ms) {
+    conf_ctx cx = {.d = *d};
+    bool ok = parse_duration(&cx, v, field, ms);
+    *d = cx.d;
+    return ok;
+}
+
 static bool parse_listen(conf_ctx *cx, const nx_conf_value *v, char **host, int *port) {
     char q[512];
     if (v->type == NX_CONF_INT) {
@@ -701,7 +721,7 @@ static const char *const refused_keys[] = {
     "operator", "operators", "roots", "root", "root_operators", "root_operator",
     "resolver", "account_resolver", "accounts_resolver", "resolver_tls", "resolver_preload",
     "resolver_pinned_accounts", "trusted", "trusted_keys",
-    "cluster", "gateway", "leaf", "leafnodes", "websocket", "ws",
+    "gateway", "leaf", "leafnodes", "websocket", "ws",
     "mqtt", "proxies", "default_sentinel", "default_js_domain",
 };
 
@@ -875,6 +895,8 @@ static void apply_key(conf_ctx *cx, const char *k, const nx_conf_value *v) {
         apply_tls(cx, v);
     } else if (!strcasecmp(k, "jetstream")) {
         apply_jetstream(cx, v);
+    } else if (!strcasecmp(k, "cluster")) {
+        br_conf_cluster(o, v, &cx->d); /* options_cluster.c */
     } else if (!strcasecmp(k, "store_dir") || !strcasecmp(k, "storedir")) {
         if (cx->o->store_dir && cx->o->store_dir[0])
             FAIL(cx, v, "Duplicate 'store_dir' configuration");

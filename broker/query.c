@@ -14,6 +14,7 @@
 
 #include "broker/monitor_int.h"
 #include "broker/server.h"
+#include "broker/sys_requests.h"
 
 int br_query_answer(struct br_server *s, uint32_t type, const char *args, size_t args_len,
                     char **out, size_t *out_len) {
@@ -26,6 +27,16 @@ int br_query_answer(struct br_server *s, uint32_t type, const char *args, size_t
     case BR_QUERY_VARZ: return mon_answer_varz(s, out, out_len);
     case BR_QUERY_CONNZ: return mon_answer_connz(s, args, args_len, out, out_len);
     case BR_QUERY_SUBSZ: return mon_answer_subsz(s, args, args_len, out, out_len);
+    case BR_QUERY_ACCSTATZ: return br_sysreq_answer_accstatz(s, out, out_len) < 0 ? -ENOMEM : 0;
+    case BR_QUERY_KICK: return br_sysreq_answer_kick(s, args, args_len, out, out_len);
+    case BR_QUERY_SYS_REPLY: {
+        int rc = br_sysreq_deliver(s, args, args_len);
+        if (rc < 0) return rc;
+        *out = strdup("{}");
+        if (!*out) return -ENOMEM;
+        *out_len = 2;
+        return 0;
+    }
     default: return -ENOTSUP;
     }
 }
@@ -73,7 +84,7 @@ int br_query_call(int fd, uint32_t type, const char *args, size_t args_len, int 
     if (rc == 0 && args_len) rc = io_full(fd, (void *)args, args_len, true, deadline);
     if (rc < 0) return rc;
     for (;;) { /* skip answers to earlier calls that timed out */
-        br_query_hdr a;
+        br_query_hdr a = {0};
         rc = io_full(fd, &a, 1, false, deadline); /* -ETIMEDOUT here leaves the stream whole */
         if (rc == 0) rc = io_full(fd, (uint8_t *)&a + 1, sizeof a - 1, false, mono_ms() + FRAME_GRACE_MS);
         if (rc < 0) return rc;

@@ -3,8 +3,9 @@
  * Monitoring (and later config reload) runs in the supervisor, off the client path; what only
  * a worker knows (its connections, its subscriptions) it answers on request.  Frames on the
  * control stream: a header {len, type_or_status, id} and len bytes of payload — a request's
- * arguments (a URL query string) or an answer (JSON).  Requests are small (<= 64 KiB);
- * answers may be large and are sent by the worker's io_uring loop like client output.
+ * arguments (a URL query string, or a piece of a system account response to publish) or an
+ * answer (JSON).  Requests are small (<= 64 KiB); answers may be large and are sent by the
+ * worker's io_uring loop like client output.
  */
 #ifndef BR_QUERY_H
 #define BR_QUERY_H
@@ -21,6 +22,9 @@ typedef enum br_query_type {
     BR_QUERY_CONNZ,    /* this worker's connections, for /connz */
     BR_QUERY_SUBSZ,    /* this worker's subscriptions, for /subsz */
     BR_QUERY_JSZ,      /* storaged: JetStream usage, for /jsz, /varz and /healthz */
+    BR_QUERY_SYS_REPLY, /* worker: a piece of a $SYS response (sys_requests.h); {} */
+    BR_QUERY_ACCSTATZ,  /* worker: its accounts' counts (sys_accounts.c) */
+    BR_QUERY_KICK,      /* worker: "<cid> <ldm 0|1>": kick or LDM that client (sys_requests.c) */
     BR_QUERY_TYPES_END,
 } br_query_type;
 

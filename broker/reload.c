@@ -118,6 +118,7 @@ int br_options_load(br_options *o, char **err) {
         free(o->auth.token);
         o->auth.token = strdup(o->token);
     }
+    o->auth.tls_map = o->tls && o->tls_cfg.verify_and_map; /* Go Options.TLSMap */
     if (o->auth.timeout_s > 0) o->auth_timeout_ms = (int64_t)(o->auth.timeout_s * 1000);
     br_options_baseline(o); /* Go NewServer: setBaselineOptions, then validateOptions */
     if (br_options_validate(o) < 0) {
@@ -218,6 +219,22 @@ int br_reload_check(const br_options *old, const br_options *next, char **err) {
     else if (!str_eq(old->js_domain, next->js_domain))
         *err = msg(REFUSE_FMT, "JetStreamDomain", old->js_domain ? old->js_domain : "",
                    next->js_domain ? next->js_domain : "");
+    char oh[256], nh[256];
+    int op = 0, np = 0;
+    if (!*err && br_cluster_addr(old, oh, sizeof oh, &op) == 0 &&
+        br_cluster_addr(next, nh, sizeof nh, &np) == 0) { /* Go validateClusterOpts */
+        if (strcmp(oh, nh))
+            *err = msg("config reload not supported for cluster host: old=%s, new=%s", oh, nh);
+        else if (op != np)
+            *err = msg("config reload not supported for cluster port: old=%d, new=%d", op, np);
+        /* Go reloads these over its routes; raftd's peers are fixed at its start here. */
+        else if (!str_eq(old->cluster_name, next->cluster_name))
+            *err = msg(REFUSE_FMT, "ClusterName", old->cluster_name ? old->cluster_name : "",
+                       next->cluster_name ? next->cluster_name : "");
+        else if (!str_eq(old->routes, next->routes))
+            *err = msg(REFUSE_FMT, "Routes", old->routes ? old->routes : "",
+                       next->routes ? next->routes : "");
+    }
 #undef REFUSE_FMT
 #undef REFUSE_INT
     return *err ? -1 : 0;

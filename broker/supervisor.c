@@ -30,6 +30,8 @@
 #include "broker/query.h"
 #include "broker/reload.h"
 #include "broker/server.h"
+#include "broker/sys_requests.h"
+#include "broker/supervisor_raftd.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "storaged/sd_process.h"
@@ -200,6 +202,7 @@ static void reap(supervisor *sv) {
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
+        if (sup_raftd_reaped(pid, status, sv->stopping, now_ms())) continue;
         for (uint32_t w = 0; w < sv->nmembers; w++) {
             sup_worker *sw = &sv->workers[w];
             if (sw->pid != pid) continue;
@@ -307,6 +310,7 @@ static void handle_signal(supervisor *sv, int sig) {
         if (!sv->stopping) nx_notice("Initiating Shutdown...");
         sv->stopping = true;
         signal_workers(sv, SIGTERM);
+        sup_raftd_signal(SIGTERM);
         break;
     case SIGUSR2:
         if (sv->stopping) break;
@@ -405,6 +409,8 @@ static void supervise_once(supervisor *sv) {
             }
         }
     }
+    int64_t rd_next = sup_raftd_tick(now, sv->stopping);
+    if (rd_next && (!next || rd_next < next)) next = rd_next;
     struct pollfd pfd[2 + BR_MAX_WORKERS];
     uint32_t who[2 + BR_MAX_WORKERS];
     nfds_t n = 0;
@@ -488,6 +494,7 @@ int br_supervisor_run(br_options *opts) {
      * first); handlers read the client port from shared memory when asked. */
     br_monitor_start(opts);
     reserve_port(&sv);
+    if (sup_raftd_setup(opts)) sup_raftd_start(now_ms());
     if (opts->node_socket) {
         /* systemd deployment: broker@N units join through the control socket. */
         sv.ctl_listen_fd = br_node_ctl_listen(opts->node_socket);
@@ -501,6 +508,7 @@ int br_supervisor_run(br_options *opts) {
         if (!wait_ready(&sv)) nx_fatal("Broker workers failed to start");
     }
     br_monitor_serve(); /* threads only after the fork (see monitor.c) */
+    br_sysreq_serve_start(opts); /* $SYS.REQ monitoring requests (sys_serve.c) */
     if (!opts->node_socket) {
         sv.ready = true;
         nx_notice("Server is ready");
@@ -511,11 +519,12 @@ int br_supervisor_run(br_options *opts) {
     bool storaged_told = false;
     for (;;) {
         uint32_t live = live_members(&sv);
-        if (sv.stopping && live == 0) break;
+        if (sv.stopping && live == 0 && !sup_raftd_alive()) break;
         /* Lame duck: storaged serves until the last worker is gone, then stops. */
         if (sv.stopping && !storaged_told && sv.with_storaged && live_workers(&sv) == 0) {
             storaged_told = true;
             if (sv.workers[sv.nworkers].pid > 0) kill(sv.workers[sv.nworkers].pid, SIGTERM);
+            sup_raftd_signal(SIGTERM);
         }
         /* Lame duck spreads client closes over its duration; never wait forever though. */
         if (sv.stopping && !stop_deadline)
@@ -528,6 +537,7 @@ int br_supervisor_run(br_options *opts) {
         free(sv.ports_file);
     }
     if (opts->node_socket) unlink(opts->node_socket);
+    br_sysreq_serve_stop();
     br_monitor_stop(); /* before the node memory and worker connections go away */
     nx_notice("Server Exiting..");
     for (uint32_t w = 0; w < sv.nmembers; w++) set_ctl_fd(&sv, w, -1);

@@ -39,6 +39,7 @@ struct rd_opts {
     int n_routes;
     char *store_dir;
     char *control_socket;
+    char *log_file; /* NULL: stderr */
     uint32_t election_min_ms, election_max_ms, hb_ms, lost_quorum_ms;
     uint32_t tick_ms;
     uint64_t snapshot_threshold; /* applied entries between automatic snapshots, 0: never */

@@ -29,6 +29,7 @@ static void usage(void)
             "      --routes <url,url>         peers' cluster listeners\n"
             "      --store_dir <dir>          state under <dir>/raft/<group>\n"
             "      --control_socket <path>    Unix control socket (see raftd/README.md)\n"
+            "  -l, --log <file>               log file (default: stderr)\n"
             "      --election_timeout <min[,max]>  ms (Go: 4000,9000)\n"
             "      --heartbeat <ms>           (Go: 1000)\n"
             "      --lost_quorum <ms>         (Go: 10000)\n"
@@ -151,8 +152,12 @@ static int load_conf(struct rd_opts *o)
         const char *keys[] = {"store_dir", "store", "storedir"};
         for (size_t k = 0; k < 3; k++)
             if ((v = nx_conf_map_get(js, keys[k])) && v->type == NX_CONF_STRING) {
+                /* Go keeps JetStream's files in <store_dir>/jetstream (the meta group in
+                 * jetstream/$SYS/_js_); raftd's go to <store_dir>/jetstream/raft, as when
+                 * nats-server forks it (broker/supervisor_raftd.c). */
                 free(o->store_dir);
-                o->store_dir = strdup(v->u.s.ptr);
+                if (asprintf(&o->store_dir, "%s/jetstream", v->u.s.ptr) < 0)
+                    abort();
             }
     }
     nx_conf_free(root);
@@ -243,6 +248,9 @@ int rd_opts_parse(int argc, char **argv, struct rd_opts *o)
         } else if (!strcmp(a, "--store_dir") || !strcmp(a, "-sd")) {
             free(o->store_dir);
             o->store_dir = strdup(v);
+        } else if (!strcmp(a, "-l") || !strcmp(a, "--log")) {
+            free(o->log_file);
+            o->log_file = strdup(v);
         } else if (!strcmp(a, "--control_socket")) {
             free(o->control_socket);
             o->control_socket = strdup(v);
@@ -314,6 +322,16 @@ int rd_opts_parse(int argc, char **argv, struct rd_opts *o)
             snprintf(buf, sizeof(buf), "%s/nats/jetstream", tmp && *tmp ? tmp : "/tmp");
         o->store_dir = strdup(buf);
     }
+    if (!o->control_socket) {
+        /* Where storaged looks for it (broker/options.c br_raftd_socket_path). */
+        char sock[4200];
+        int n = snprintf(sock, sizeof(sock), "%s/raftd.sock", o->store_dir);
+        if (n > 0 && n < 108)
+            o->control_socket = strdup(sock);
+        else
+            fprintf(stderr, "nats-raftd: %s is too long for a Unix socket; no control "
+                            "socket (use --control_socket)\n", sock);
+    }
     if (o->n_routes && o->listen_port < 0) {
         fprintf(stderr, "nats-raftd: routes need a cluster listener\n");
         return -1;
@@ -333,4 +351,5 @@ void rd_opts_free(struct rd_opts *o)
     free(o->conf_file);
     free(o->store_dir);
     free(o->control_socket);
+    free(o->log_file);
 }

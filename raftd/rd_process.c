@@ -91,7 +91,7 @@ int rd_process_main(int argc, char **argv)
     struct rd_opts o;
     if (rd_opts_parse(argc, argv, &o) < 0)
         return 1;
-    nx_log_config lc = {.time = true, .pid = true, .debug = o.debug};
+    nx_log_config lc = {.file = o.log_file, .time = true, .pid = true, .debug = o.debug};
     if (nx_log_init(&lc) < 0)
         return 1;
     struct rd_server s;
@@ -123,7 +123,7 @@ int rd_process_main(int argc, char **argv)
     rd_net_tick(&s, rd_now_ms());
     rd_group_start_meta(&s, rd_now_ms());
     rd_group_pump_all(&s);
-    nx_notice("Server is ready");
+    nx_notice("raftd is ready");
 
     struct epoll_event evs[64];
     while (!s.stopping) {
@@ -174,7 +174,7 @@ int rd_process_main(int argc, char **argv)
     rd_group_close_all(&s);
     rd_net_close_all(&s);
     close(s.ep);
-    nx_notice("Server exiting");
+    nx_notice("raftd exiting");
     rd_opts_free(&o);
     nx_log_close();
     return 0;

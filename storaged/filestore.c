@@ -2,7 +2,8 @@
  *
  * Ports the behaviour of Go nats-server v2.14.5 server/filestore.go (fileStore) at the
  * StreamStore interface.  Queries are answered by the inner memory store (which holds the
- * messages and indexes, rebuilt from the blocks on open); every change is logged as records
+ * index of the messages, rebuilt from the blocks on open; bodies are read back from the blocks
+ * through a bounded cache, filestore_cache.c); every change is logged as records
  * (filestore_log.c) and, by default, fsynced before the call returns.
  */
 #include <errno.h>
@@ -72,6 +73,8 @@ int sd_filestore_open(const sd_filestore_config *fcfg, const sd_stream_config *c
     fs->base.ops = &fs_ops;
     fs->fcfg = *fcfg;
     if (!fs->fcfg.block_size) fs->fcfg.block_size = SD_FS_DEFAULT_BLOCK_SIZE;
+    if (!fs->fcfg.cache_max) fs->fcfg.cache_max = SD_FS_DEFAULT_CACHE;
+    fs->cache_max = fs->fcfg.cache_max;
     if (fs->fcfg.sync == SD_FS_SYNC_INTERVAL && fs->fcfg.sync_interval_ns <= 0)
         fs->fcfg.sync_interval_ns = 120 * 1000000000LL;
     fs->dir = xstrdup(fcfg->dir);
@@ -124,6 +127,9 @@ int sd_filestore_open(const sd_filestore_config *fcfg, const sd_stream_config *c
     if (rc == 0) {
         fs->ms = ms_of(fs->inner);
         fs->ms->file_sizes = true; /* bytes as Go's file store counts them */
+        /* Bodies stay in the blocks; the inner store keeps the index (filestore_cache.c). */
+        fs->ms->load_body = fs_load_body;
+        fs->ms->load_arg = fs;
         sd_store_callbacks icb = {.storage_update = fs_inner_update, .storage_update_arg = fs};
         sd_store_register_callbacks(fs->inner, &icb);
         rc = fs_recover(fs, cfg->first_seq);
@@ -440,6 +446,7 @@ static int fs_stop(sd_store *st) {
     fs->lock_fd = -1;
     fs->cur_fd = fs->mdir_fd = -1;
     if (fs->inner) fs->inner->ops->stop(fs->inner);
+    fs_cache_free(fs);
     return rc;
 }
 
@@ -461,6 +468,7 @@ static void fs_free(sd_store *st) {
     free(fs->lost);
     free(fs->packq);
     free(fs->compq);
+    fs_cache_free(fs);
     fs_crypt_free(fs);
     free(fs->dir);
     free(fs->mdir);
@@ -507,27 +515,39 @@ static int fs_utilization(sd_store *st, uint64_t *total, uint64_t *reported) {
 
 #define INNER(st) (fs_of(st)->inner)
 
+/* Loads read bodies from the blocks (filestore_cache.c).  A record found damaged is fenced
+ * (its message removed) before the load is asked again, so the answer is what it would have
+ * been had recovery found the damage. */
+#define RETRY_LOAD(st, call)                                                                       \
+    do {                                                                                           \
+        int rc_;                                                                                   \
+        do                                                                                         \
+            rc_ = (call);                                                                          \
+        while (fs_fence_retry(fs_of(st)));                                                         \
+        return rc_;                                                                                \
+    } while (0)
+
 static int fs_load_msg(sd_store *st, uint64_t seq, sd_store_msg *sm) {
-    return INNER(st)->ops->load_msg(INNER(st), seq, sm);
+    RETRY_LOAD(st, INNER(st)->ops->load_msg(INNER(st), seq, sm));
 }
 static int fs_load_next(sd_store *st, const char *f, bool wc, uint64_t start, sd_store_msg *sm,
                         uint64_t *seq) {
-    return INNER(st)->ops->load_next_msg(INNER(st), f, wc, start, sm, seq);
+    RETRY_LOAD(st, INNER(st)->ops->load_next_msg(INNER(st), f, wc, start, sm, seq));
 }
 static int fs_load_next_multi(sd_store *st, const nx_filter_set *fs, uint64_t start,
                               sd_store_msg *sm, uint64_t *seq) {
-    return INNER(st)->ops->load_next_msg_multi(INNER(st), fs, start, sm, seq);
+    RETRY_LOAD(st, INNER(st)->ops->load_next_msg_multi(INNER(st), fs, start, sm, seq));
 }
 static int fs_load_last(sd_store *st, const char *subj, sd_store_msg *sm) {
-    return INNER(st)->ops->load_last_msg(INNER(st), subj, sm);
+    RETRY_LOAD(st, INNER(st)->ops->load_last_msg(INNER(st), subj, sm));
 }
 static int fs_load_prev(sd_store *st, const char *f, bool wc, uint64_t start, sd_store_msg *sm,
                         uint64_t *seq) {
-    return INNER(st)->ops->load_prev_msg(INNER(st), f, wc, start, sm, seq);
+    RETRY_LOAD(st, INNER(st)->ops->load_prev_msg(INNER(st), f, wc, start, sm, seq));
 }
 static int fs_load_prev_multi(sd_store *st, const nx_filter_set *fs, uint64_t start,
                               sd_store_msg *sm, uint64_t *seq) {
-    return INNER(st)->ops->load_prev_msg_multi(INNER(st), fs, start, sm, seq);
+    RETRY_LOAD(st, INNER(st)->ops->load_prev_msg_multi(INNER(st), fs, start, sm, seq));
 }
 static uint64_t fs_seq_from_time(sd_store *st, int64_t ts) {
     return INNER(st)->ops->get_seq_from_time(INNER(st), ts);

@@ -40,6 +40,11 @@ typedef struct sd_filestore_config {
     sd_fs_cipher cipher;
     const char *key;
     size_t key_len;
+    /* Memory bound of the block cache: bytes of block contents (message headers and payloads)
+     * this store holds in memory; 0: SD_FS_DEFAULT_CACHE.  Only the per-message index
+     * (sequence, time, subject, sizes, location) is kept for every message; bodies are read
+     * from the blocks through the cache (storaged/README.md, "Block cache"). */
+    uint64_t cache_max;
 } sd_filestore_config;
 
 /* Parses Go's cipher names: "chachapoly" / "chacha", "aes" (case-insensitive); -EINVAL else. */
@@ -68,6 +73,7 @@ int sd_filestore_unseal(sd_store *st, const char *what, const uint8_t *in, size_
                         size_t *olen);
 
 #define SD_FS_DEFAULT_BLOCK_SIZE (8u * 1024 * 1024)
+#define SD_FS_DEFAULT_CACHE (64u * 1024 * 1024)
 
 /* Opens (creating or recovering) the file store in fcfg->dir for cfg (cfg->storage must be
  * SD_STORAGE_FILE).  Recovery verifies every record's checksum: a torn record at the end of
@@ -87,6 +93,10 @@ int sd_filestore_parse_sync(const char *s, sd_fs_sync_mode *mode, int64_t *inter
  * rewritten (packed: compressed and/or encrypted whole). */
 size_t sd_filestore_num_blocks(sd_store *st);
 size_t sd_filestore_num_packed(sd_store *st);
+/* Bytes of block contents held in memory by the store's cache (at most cache_max between
+ * calls), and how many blocks that is. */
+uint64_t sd_filestore_cache_bytes(sd_store *st);
+size_t sd_filestore_cache_blocks(sd_store *st);
 /* The stream directory the store was opened on. */
 const char *sd_filestore_dir(sd_store *st);
 

@@ -1,10 +1,11 @@
 /* Internals of the file store, shared by storaged/filestore*.c.  Not a public interface.
  *
- * Design (storaged/README.md, "File store"): the stream's messages and indexes live in an
- * inner memory store (memstore*.c) that answers every query; the durable copy is a log of
- * records in append-only block files, msgs/<index>.blk, replayed into the memory store on
- * open.  Records (little endian, FS_REC_HDR bytes of header, then subject, headers, payload,
- * then an xxHash64 of everything before it):
+ * Design (storaged/README.md, "File store"): the stream's index (sequences, times, subjects,
+ * sizes; no bodies) lives in an inner memory store (memstore*.c) that answers every query;
+ * the messages are records in append-only block files, msgs/<index>.blk, replayed into the
+ * memory store on open, and loads read bodies back through a bounded block cache.  Records
+ * (little endian, FS_REC_HDR bytes of header, then subject, headers, payload, then an
+ * xxHash64 of everything before it):
  *     u32 len | u8 type | u8 flags | u16 0 | u64 seq | i64 ts | u32 subj_len | u32 hdr_len |
  *     i64 arg | subject | headers | payload | u64 xxh64
  * Invariants:
@@ -25,6 +26,10 @@
  *    records may remain only in blocks written before encryption was turned on, until open
  *    rewrites them); loc offsets are file offsets (of the envelope) in log-form blocks and
  *    logical offsets in packed blocks (FS_PACK_MAGIC);
+ *  - the inner store holds no message bodies (MS_F_EXT); a cached block (filestore_cache.c)
+ *    holds exactly what loc offsets point into (the file of a log-form block, the logical
+ *    content of a packed one): a block changed in place, rewritten or removed loses its copy,
+ *    and the current block's copy receives every write as it is made (or is dropped);
  *  - only sealed blocks are rewritten (packed, compacted), always atomically (temporary file,
  *    fsync, rename, directory fsync), and a rewrite holds the same logical records (packing)
  *    or drops only records no replay needs (compaction: never blocks marked keep or damaged,
@@ -106,6 +111,17 @@ typedef struct fs_rec {
 
 typedef struct fs_consumer fs_consumer;
 
+/* A cached block (filestore_cache.c): the bytes loc offsets point into, i.e. the file itself
+ * for a log-form block (records possibly sealed) and the logical content of a packed one.
+ * buf is an anonymous mapping (returned to the system when dropped), cap bytes, counted in
+ * cache_bytes. */
+typedef struct fs_centry {
+    uint32_t index;
+    uint8_t *buf;
+    size_t len, cap;
+    struct fs_centry *prev, *next; /* LRU list: head most recently used */
+} fs_centry;
+
 typedef struct sd_filestore {
     sd_store base;
     sd_store *inner; /* the memory store holding messages and indexes */
@@ -168,6 +184,19 @@ typedef struct sd_filestore {
     /* Sparse sealed blocks to compact when the running call ends. */
     uint32_t *compq;
     size_t ncompq, compq_cap;
+
+    /* Block cache (filestore_cache.c): the memory store keeps no message bodies (MS_F_EXT);
+     * loads read records from cached blocks, bounded by cache_max bytes between calls. */
+    sd_seqmap cache;                /* block index -> fs_centry* */
+    fs_centry *lru_head, *lru_tail; /* most / least recently used */
+    uint64_t cache_bytes, cache_max;
+    uint8_t *ltmp; /* scratch: an opened sealed record */
+    size_t ltcap;
+    /* Messages whose record a load found damaged: removed (fenced, no tombstone) and reported
+     * as lost when the running call ends. */
+    uint64_t *fence;
+    size_t nfence, fence_cap;
+    bool fencing; /* removing them: no tombstones */
 } sd_filestore;
 
 static inline sd_filestore *fs_of(sd_store *st) {
@@ -203,6 +232,23 @@ void fs_forget(sd_filestore *fs, uint64_t seq, bool tombstone);
 void fs_reconcile(sd_filestore *fs);
 int64_t fs_now(const sd_filestore *fs);
 int64_t fs_inner_now(void *arg);
+
+/* filestore_cache.c */
+/* The inner store's body loader (ms_body_loader). */
+int fs_load_body(void *arg, const ms_msg *m, sd_store_msg *sm);
+/* A new current block: cached from the start, its writes mirrored (fs_cache_append). */
+void fs_cache_new_block(sd_filestore *fs, uint32_t index);
+/* Bytes written to block index at offset off: appended to its cached copy (kept in step). */
+void fs_cache_append(sd_filestore *fs, uint32_t index, uint64_t off, const uint8_t *p, size_t n);
+/* The block changed in place, was rewritten or removed: its cached copy goes. */
+void fs_cache_drop(sd_filestore *fs, uint32_t index);
+void fs_cache_trim(sd_filestore *fs); /* evicts least recently used blocks down to cache_max */
+void fs_cache_free(sd_filestore *fs);
+/* Removes the fenced messages (see fence above); how many were removed. */
+size_t fs_fence_apply(sd_filestore *fs);
+/* After a load at the outermost level: applies pending fences; true if the load should be
+ * retried (something it may have stopped at is gone now). */
+bool fs_fence_retry(sd_filestore *fs);
 
 /* filestore_recover.c */
 /* Replays the blocks; a new store (no blocks) starts at first_seq (Go FirstSeq). */

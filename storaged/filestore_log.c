@@ -165,8 +165,10 @@ int fs_write_pending(sd_filestore *fs) {
     int rc = pwrite_all(fs->cur_fd, fs->wbuf, fs->wlen, b->size);
     if (rc) {
         fs->io_err = rc;
+        fs_cache_drop(fs, b->index); /* the file may hold part of it */
         return rc;
     }
+    fs_cache_append(fs, b->index, b->size, fs->wbuf, fs->wlen);
     b->size += fs->wlen;
     fs->wlen = 0;
     fs->dirty = true;
@@ -254,6 +256,7 @@ int fs_new_block(sd_filestore *fs, uint32_t index) {
     }
     fs->blks[fs->nblks++] = (fs_blk){.index = index};
     fs->dir_dirty = true;
+    fs_cache_new_block(fs, index);
     /* The header goes out with the next write. */
     return put_record(fs, FS_REC_BLK, fs->ms->last_seq, fs->ms->last_ts, index, NULL, 0, NULL, 0,
                       NULL, 0);
@@ -317,6 +320,7 @@ void fs_remove_dead_blocks(sd_filestore *fs) {
     while (n + 1 < fs->nblks && fs->blks[n].live == 0) {
         char path[4096];
         fs_blk_path(fs, fs->blks[n].index, path, sizeof path);
+        fs_cache_drop(fs, fs->blks[n].index);
         if (unlink(path) != 0 && errno != ENOENT) break;
         fs->dir_dirty = true;
         n++;
@@ -338,6 +342,7 @@ void fs_remove_dead_blocks(sd_filestore *fs) {
         if (!b || b == &fs->blks[fs->nblks - 1]) continue;
         char path[4096];
         fs_blk_path(fs, b->index, path, sizeof path);
+        fs_cache_drop(fs, b->index);
         if (unlink(path) != 0 && errno != ENOENT) continue;
         fs->dir_dirty = true;
         size_t i = (size_t)(b - fs->blks);
@@ -388,6 +393,8 @@ static int erase_at(sd_filestore *fs, uint8_t *p, uint32_t index, uint64_t off) 
 int fs_erase_record(sd_filestore *fs, uint64_t loc) {
     fs_blk *b = fs_blk_of(fs, FS_LOC_BLK(loc));
     if (!b) return 0;
+    /* The cached copy would keep the erased bytes: it goes (read again when needed). */
+    fs_cache_drop(fs, b->index);
     uint64_t off = FS_LOC_OFF(loc);
     bool cur = b == cur_blk(fs);
     if (b->packed) {
@@ -434,6 +441,7 @@ void fs_op_begin(sd_filestore *fs) {
 
 int fs_op_end(sd_filestore *fs) {
     if (--fs->depth > 0) return 0;
+    if (fs->nfence && !fs->replaying) fs_fence_apply(fs);
     if (fs->need_diff) fs_reconcile(fs);
     fs->log_diff = false;
     if (fs->replaying) return 0;
@@ -451,6 +459,7 @@ int fs_op_end(sd_filestore *fs) {
     case SD_FS_SYNC_NONE:
         break;
     }
+    fs_cache_trim(fs);
     return rc;
 }
 
@@ -490,7 +499,7 @@ void fs_inner_update(void *arg, int64_t msgs, int64_t bytes, uint64_t seq, const
     if (fs->closed) return;
     if (msgs < 0) {
         if (seq != 0)
-            fs_forget(fs, seq, true);
+            fs_forget(fs, seq, !fs->fencing); /* fenced: damage stays on disk, as at recovery */
         else
             fs->need_diff = true;
     }

@@ -190,6 +190,7 @@ int fs_replace_file(sd_filestore *fs, uint32_t index, const uint8_t *data, size_
     char path[4096], tmp[4200];
     fs_blk_path(fs, index, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fs_cache_drop(fs, index); /* offsets change with the rewrite */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0) return -errno;
     int rc = 0;

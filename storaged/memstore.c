@@ -5,7 +5,9 @@
  * MaxMsgsPerSubject with discard old/new), lifecycle, and the ops table.  Purge, compact,
  * truncate and state views live in memstore_purge.c, queries in memstore_query.c,
  * age/TTL/marker expiry in memstore_expire.c, consumer state in memstore_consumer.c, the
- * sequence map in memstore_seqmap.c.  Invariants: memstore_int.h.
+ * sequence map in memstore_seqmap.c.  Invariants: memstore_int.h.  As the file store's inner
+ * index (load_body set) it keeps no headers or payloads: loads read them through the file
+ * store (MS_F_EXT, memstore_int.h).
  *
  * Differences from Go, all about the process model: no locks (single-threaded owner), no
  * timers (see store.h: sd_store_expire), time read through env.now_ns, and memory freed
@@ -157,10 +159,24 @@ void ms_remove_seq_per_subject(sd_memstore *ms, const char *subj, size_t len, ui
     ss->last_needs_update = seq == ss->last || ss->last_needs_update;
 }
 
+bool ms_msg_ttl(const ms_msg *m, int64_t *ttl) {
+    *ttl = 0;
+    if (m->flags & MS_F_EXT) {
+        if (m->flags & MS_F_TTL) memcpy(ttl, m->data + m->subj_len, sizeof *ttl);
+        return (m->flags & MS_F_TTL) != 0;
+    }
+    return m->hdr_len > 0 && sd_get_message_ttl(ms_hdr(m), m->hdr_len, ttl) == 0 && *ttl != 0;
+}
+
+bool ms_msg_is_marker(const ms_msg *m) {
+    if (m->flags & MS_F_EXT) return (m->flags & MS_F_MARKER) != 0;
+    return sd_is_subject_delete_marker(ms_hdr(m), m->hdr_len);
+}
+
 /* Drops the message's TTL task, found through its TTL header as Go does. */
 void ms_ttl_forget(sd_memstore *ms, const ms_msg *m) {
     int64_t ttl;
-    if (ms->ttls && sd_get_message_ttl(ms_hdr(m), m->hdr_len, &ttl) == 0)
+    if (ms->ttls && ms_msg_ttl(m, &ttl))
         nx_thw_remove(ms->ttls, m->seq, m->ts + ttl * 1000000000LL);
 }
 
@@ -177,7 +193,7 @@ ms_msg *ms_remove_msg_nocb(sd_memstore *ms, uint64_t seq, bool secure) {
     update_first_seq(ms, seq);
     ms_remove_seq_per_subject(ms, ms_subj(m), m->subj_len, seq);
     ms_ttl_forget(ms, m);
-    if (secure) {
+    if (secure && !(m->flags & MS_F_EXT)) {
         /* Overwrite header and payload with random bytes before the memory is released. */
         uint8_t *p = (uint8_t *)m->data + m->subj_len;
         size_t n = (size_t)m->hdr_len + m->msg_len, done = 0;
@@ -189,8 +205,8 @@ ms_msg *ms_remove_msg_nocb(sd_memstore *ms, uint64_t seq, bool secure) {
             }
             done += (size_t)r;
         }
-        m->ts = 0;
     }
+    if (secure) m->ts = 0;
     /* Delete after the per-subject update, to be consistent with the file store. */
     sd_seqmap_del(&ms->msgmap, seq);
     return m;
@@ -276,16 +292,33 @@ static int store_raw(sd_memstore *ms, const char *subj, size_t slen, const uint8
         ms->first_seq = seq;
         ms->first_ts = ts;
     }
-    ms_msg *m = ms_xmalloc(sizeof(ms_msg) + slen + hlen + mlen);
+    ms_msg *m;
+    if (ms->load_body) {
+        /* Body kept by the file store: the subject, and what the header says that this store
+         * needs without loading it (TTL, marker). */
+        int64_t httl = 0;
+        bool has_ttl = hlen && sd_get_message_ttl(hdr, hlen, &httl) == 0 && httl != 0;
+        m = ms_xmalloc(sizeof(ms_msg) + slen + (has_ttl ? sizeof httl : 0));
+        m->flags = MS_F_EXT;
+        if (has_ttl) {
+            m->flags |= MS_F_TTL;
+            memcpy(m->data + slen, &httl, sizeof httl);
+        }
+        if (hlen && sd_is_subject_delete_marker(hdr, hlen)) m->flags |= MS_F_MARKER;
+    } else {
+        m = ms_xmalloc(sizeof(ms_msg) + slen + hlen + mlen);
+        m->flags = 0;
+        if (hlen) memcpy(m->data + slen, hdr, hlen);
+        if (mlen) memcpy(m->data + slen + hlen, msg, mlen);
+    }
+    m->pad_ = 0;
     m->seq = seq;
     m->ts = ts;
     m->subj_len = (uint32_t)slen;
     m->hdr_len = (uint32_t)hlen;
     m->msg_len = (uint32_t)mlen;
-    m->overhead = (uint32_t)(nsize - slen - hlen - mlen);
+    m->overhead = (uint16_t)(nsize - slen - hlen - mlen);
     if (slen) memcpy(m->data, subj, slen);
-    if (hlen) memcpy(m->data + slen, hdr, hlen);
-    if (mlen) memcpy(m->data + slen + hlen, msg, mlen);
     sd_seqmap_put(&ms->msgmap, seq, m);
     ms->msgs++;
     ms->bytes += nsize;

@@ -70,10 +70,8 @@ void ms_recover_ttl_state(sd_memstore *ms) {
     if (ms->msgs == 0) return;
     for (const ms_msg *m = ms_next_msg(ms, ">", true, 0); m;
          m = ms_next_msg(ms, ">", true, m->seq + 1)) {
-        if (m->hdr_len == 0) continue;
         int64_t ttl;
-        if (sd_get_message_ttl(ms_hdr(m), m->hdr_len, &ttl) == 0 && ttl > 0)
-            nx_thw_add(ms->ttls, m->seq, m->ts + ttl * NS_PER_S);
+        if (ms_msg_ttl(m, &ttl) && ttl > 0) nx_thw_add(ms->ttls, m->seq, m->ts + ttl * NS_PER_S);
     }
     ms_reset_age_chk(ms, 0);
 }
@@ -200,7 +198,7 @@ static void info_take(msg_info *mi, const ms_msg *m) {
     memcpy(mi->subj, ms_subj(m), m->subj_len);
     mi->subj[m->subj_len] = 0;
     mi->len = m->subj_len;
-    mi->is_marker = sd_is_subject_delete_marker(ms_hdr(m), m->hdr_len);
+    mi->is_marker = ms_msg_is_marker(m);
 }
 
 typedef struct {
@@ -263,13 +261,11 @@ int ms_expire(sd_memstore *ms, int64_t now) {
             }
             uint64_t seq = m->seq;
             start = seq + 1;
-            if (m->hdr_len > 0) {
-                int64_t ttl;
-                /* A negative TTL means "never expires", whatever MaxAge says. */
-                if (sd_get_message_ttl(ms_hdr(m), m->hdr_len, &ttl) == 0 && ttl < 0) {
-                    min_age = now - max_age;
-                    continue;
-                }
+            int64_t ttl;
+            /* A negative TTL means "never expires", whatever MaxAge says. */
+            if (ms_msg_ttl(m, &ttl) && ttl < 0) {
+                min_age = now - max_age;
+                continue;
             }
             if (sdm_enabled) {
                 info_take(&mi, m);

@@ -48,15 +48,30 @@ bool sd_seqmap_next(const sd_seqmap *m, size_t *iter, uint64_t *key, void **val)
 
 /* --- Stored message ---------------------------------------------------------------- */
 
+/* Flags of a stored message.  A message of a store with a body loader (the file store's inner
+ * store, ms_set_body_loader) is MS_F_EXT: only its subject is held here, its header and payload
+ * live in the file store's blocks and are read through the loader; what the memory store itself
+ * needs from the header (TTL, marker) is taken when the message is stored. */
+enum {
+    MS_F_EXT = 1,    /* header and payload held by the loader, not in data */
+    MS_F_TTL = 2,    /* MS_F_EXT: the header has a TTL, stored (int64) after the subject */
+    MS_F_MARKER = 4, /* MS_F_EXT: the header makes it a subject delete marker */
+};
+
 typedef struct ms_msg {
     uint64_t seq;
     int64_t ts;
     uint32_t subj_len;
     uint32_t hdr_len;
     uint32_t msg_len;
-    uint32_t overhead; /* bytes counted besides subject, header and payload (ms_msg_size) */
-    char data[];       /* subject, header, payload */
+    uint16_t overhead; /* bytes counted besides subject, header and payload (ms_msg_size) */
+    uint8_t flags;     /* MS_F_* */
+    uint8_t pad_;
+    char data[]; /* subject, header, payload (MS_F_EXT: subject [, TTL]) */
 } ms_msg;
+
+/* Reads a message's header and payload (MS_F_EXT) into sm: 0, or an SD_ERR_* / -errno. */
+typedef int (*ms_body_loader)(void *arg, const ms_msg *m, sd_store_msg *sm);
 
 static inline const char *ms_subj(const ms_msg *m) {
     return m->data;
@@ -70,6 +85,11 @@ static inline const uint8_t *ms_payload(const ms_msg *m) {
 static inline uint64_t ms_size(const ms_msg *m) {
     return (uint64_t)m->subj_len + m->hdr_len + m->msg_len + m->overhead;
 }
+
+/* The message's TTL header value (false: none, or not parsable), and its marker flag; from the
+ * header, or what was taken from it at store time (MS_F_EXT). */
+bool ms_msg_ttl(const ms_msg *m, int64_t *ttl);
+bool ms_msg_is_marker(const ms_msg *m);
 
 /* --- Subject delete marker bookkeeping (Go SDMMeta) -------------------------------- */
 
@@ -123,6 +143,10 @@ typedef struct sd_memstore {
     /* Count message bytes as Go's file store does (sd_filestore_msg_size): set by the file
      * store, whose messages live in an inner memory store, before anything is stored. */
     bool file_sizes;
+    /* Set by the file store before anything is stored: bodies are not kept (MS_F_EXT) and
+     * loads read them through load_body. */
+    ms_body_loader load_body;
+    void *load_arg;
 } sd_memstore;
 
 static inline sd_memstore *ms_of(sd_store *st) {
@@ -190,7 +214,8 @@ sd_simple_state ms_filtered_state(sd_memstore *ms, uint64_t sseq, const char *fi
 /* Go loadNextMsgLocked without the copy: the next stored message matching filter from start. */
 const ms_msg *ms_next_msg(sd_memstore *ms, const char *filter, bool wc, uint64_t start);
 const ms_msg *ms_load_last(sd_memstore *ms, const char *subj);
-void ms_copy_out(const ms_msg *m, sd_store_msg *sm);
+/* Copies a message out (through the body loader for MS_F_EXT): 0 or the loader's error. */
+int ms_copy_out(const sd_memstore *ms, const ms_msg *m, sd_store_msg *sm);
 uint64_t ms_subject_total(sd_memstore *ms, const char *subj, size_t len);
 
 /* memstore_expire.c */

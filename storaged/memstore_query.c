@@ -27,9 +27,11 @@ static inline bool subj_eq(const ms_msg *m, const char *s, size_t len) {
     return m->subj_len == len && memcmp(ms_subj(m), s, len) == 0;
 }
 
-void ms_copy_out(const ms_msg *m, sd_store_msg *sm) {
+int ms_copy_out(const sd_memstore *ms, const ms_msg *m, sd_store_msg *sm) {
+    if (m->flags & MS_F_EXT) return ms->load_body(ms->load_arg, m, sm);
     sd_store_msg_set(sm, m->seq, m->ts, ms_subj(m), m->subj_len, ms_hdr(m), m->hdr_len,
                      ms_payload(m), m->msg_len);
+    return 0;
 }
 
 /* Go recalculateForSubj. */
@@ -474,8 +476,7 @@ int ms_load_msg_op(sd_store *st, uint64_t seq, sd_store_msg *sm) {
     sd_memstore *ms = ms_of(st);
     const ms_msg *m = sd_seqmap_get(&ms->msgmap, seq);
     if (!m) return seq <= ms->last_seq ? SD_ERR_MSG_NOT_FOUND : SD_ERR_STORE_EOF;
-    ms_copy_out(m, sm);
-    return 0;
+    return ms_copy_out(ms, m, sm);
 }
 
 const ms_msg *ms_load_last(sd_memstore *ms, const char *subj) {
@@ -497,10 +498,10 @@ const ms_msg *ms_load_last(sd_memstore *ms, const char *subj) {
 }
 
 int ms_load_last_msg_op(sd_store *st, const char *subj, sd_store_msg *sm) {
-    const ms_msg *m = ms_load_last(ms_of(st), subj);
+    sd_memstore *ms = ms_of(st);
+    const ms_msg *m = ms_load_last(ms, subj);
     if (!m) return SD_ERR_MSG_NOT_FOUND;
-    ms_copy_out(m, sm);
-    return 0;
+    return ms_copy_out(ms, m, sm);
 }
 
 typedef struct {
@@ -590,9 +591,9 @@ int ms_load_next_msg_op(sd_store *st, const char *filter, bool wc, uint64_t star
         *seq = ms->last_seq;
         return SD_ERR_STORE_EOF;
     }
-    ms_copy_out(m, sm);
+    int rc = ms_copy_out(ms, m, sm);
     *seq = m->seq;
-    return 0;
+    return rc;
 }
 
 int ms_load_next_msg_multi_op(sd_store *st, const nx_filter_set *fs, uint64_t start,
@@ -604,9 +605,9 @@ int ms_load_next_msg_multi_op(sd_store *st, const nx_filter_set *fs, uint64_t st
     for (uint64_t n = start; n <= ms->last_seq; n++) {
         const ms_msg *m = sd_seqmap_get(&ms->msgmap, n);
         if (m && nx_filter_set_has_interest(fs, ms_subj(m), m->subj_len)) {
-            ms_copy_out(m, sm);
+            int rc = ms_copy_out(ms, m, sm);
             *seq = n;
-            return 0;
+            return rc;
         }
     }
     return SD_ERR_STORE_EOF;
@@ -633,9 +634,9 @@ int ms_load_prev_msg_op(sd_store *st, const char *filter, bool wc, uint64_t star
         if (!m) continue;
         if (all || (wc ? nx_subject_match_literal(ms_subj(m), m->subj_len, filter, flen)
                        : subj_eq(m, filter, flen))) {
-            ms_copy_out(m, sm);
+            int rc = ms_copy_out(ms, m, sm);
             *seq = s;
-            return 0;
+            return rc;
         }
     }
     return SD_ERR_STORE_EOF;
@@ -650,9 +651,9 @@ int ms_load_prev_msg_multi_op(sd_store *st, const nx_filter_set *fs, uint64_t st
     for (uint64_t n = start; n >= ms->first_seq && n > 0; n--) {
         const ms_msg *m = sd_seqmap_get(&ms->msgmap, n);
         if (m && nx_filter_set_has_interest(fs, ms_subj(m), m->subj_len)) {
-            ms_copy_out(m, sm);
+            int rc = ms_copy_out(ms, m, sm);
             *seq = n;
-            return 0;
+            return rc;
         }
     }
     return SD_ERR_STORE_EOF;

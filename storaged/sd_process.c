@@ -17,23 +17,35 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker/account.h"
 #include "broker/mesh.h"
 #include "broker/node_ctl.h"
 #include "broker/query.h"
+#include "broker/reload.h"
 #include "broker/sublist.h"
 #include "common/log.h"
 #include "storaged/js/js.h"
+#include "storaged/sd_raft.h"
 
 #include <jansson.h>
 
 #define IDLE_WAKE_MS 50 /* notice peers coming and going even when nothing happens */
 
+/* An account's sublist: the brokers' interest in that account (JetStream publishes there). */
+typedef struct sd_acc_list {
+    sl_sublist *sublist;
+    size_t name_len;
+    char name[];
+} sd_acc_list;
+
 typedef struct sd_proc {
     br_node *node;
     uint32_t self;
-    sl_sublist *sublist;
+    sl_sublist *sublist; /* "$G" */
+    nx_strmap acc_lists; /* other accounts: name -> sd_acc_list */
     br_mesh mesh;
     js_server *js;
+    sd_raft *raft; /* clustered JetStream: raftd's control socket (sd_raft.c), else NULL */
     int signal_fd;
     int ctl_fd;
     bool stop;
@@ -51,7 +63,36 @@ static int64_t realtime_ns(void) {
 
 /* ---- the host JetStream runs on -------------------------------------------------------- */
 
-static void host_publish_as(void *ctx, const char *subj, size_t subj_len, const char *shown,
+/* The mesh's account resolver: peers' interest is kept per account, as a broker keeps it. */
+static sl_sublist *acc_sublist(void *ctx, const char *name, size_t len) {
+    sd_proc *p = ctx;
+    if (len == 0 || (len == 2 && !memcmp(name, "$G", 2))) return p->sublist;
+    sd_acc_list *a = nx_strmap_get(&p->acc_lists, name, len);
+    if (!a) {
+        a = malloc(sizeof *a + len + 1);
+        if (!a) abort();
+        a->sublist = sl_new(true);
+        if (!a->sublist) abort();
+        a->name_len = len;
+        memcpy(a->name, name, len);
+        a->name[len] = 0;
+        nx_strmap_put(&p->acc_lists, a->name, len, a);
+    }
+    return a->sublist;
+}
+
+static void free_acc_lists(sd_proc *p) {
+    nx_strmap_entry *e;
+    for (uint32_t it = 0; nx_strmap_next(&p->acc_lists, &it, &e);) {
+        sd_acc_list *a = e->value;
+        sl_free(a->sublist);
+        free(a);
+    }
+    nx_strmap_free(&p->acc_lists);
+}
+
+static void host_publish_as(void *ctx, const char *account, const char *subj, size_t subj_len,
+                            const char *shown,
                             size_t shown_len, const char *reply, size_t reply_len,
                             const uint8_t *hdr, size_t hdr_len, const uint8_t *data,
                             size_t data_len) {
@@ -73,7 +114,7 @@ static void host_publish_as(void *ctx, const char *subj, size_t subj_len, const 
     int sn = snprintf(size_str, sizeof size_str, "%zu", total);
     int hn = hdr_len ? snprintf(hdr_str, sizeof hdr_str, "%zu", hdr_len) : 0;
     br_mesh_msg mm = {
-        .account = {"$G", 2}, /* JetStream serves the global account */
+        .account = {account, strlen(account)}, /* the account JetStream acts in */
         .subject = {subj, subj_len},
         .reply = {reply ? reply : "", reply ? reply_len : 0},
         .size_str = {size_str, (size_t)sn},
@@ -86,21 +127,22 @@ static void host_publish_as(void *ctx, const char *subj, size_t subj_len, const 
     br_mesh_route(&p->mesh, &mm);
 }
 
-static void host_publish(void *ctx, const char *subj, size_t subj_len, const char *reply,
-                         size_t reply_len, const uint8_t *hdr, size_t hdr_len,
+static void host_publish(void *ctx, const char *account, const char *subj, size_t subj_len,
+                         const char *reply, size_t reply_len, const uint8_t *hdr, size_t hdr_len,
                          const uint8_t *data, size_t data_len) {
-    host_publish_as(ctx, subj, subj_len, NULL, 0, reply, reply_len, hdr, hdr_len, data, data_len);
+    host_publish_as(ctx, account, subj, subj_len, NULL, 0, reply, reply_len, hdr, hdr_len, data,
+                    data_len);
 }
 
-static void host_interest(void *ctx, const char *subject, int delta) {
+static void host_interest(void *ctx, const char *account, const char *subject, int delta) {
     sd_proc *p = ctx;
     sl_sub sub = {.subject = subject, .subject_len = (uint32_t)strlen(subject)};
-    br_mesh_local_sub(&p->mesh, &sub, delta > 0 ? +1 : -1);
+    br_mesh_local_sub_acc(&p->mesh, account, strlen(account), &sub, delta > 0 ? +1 : -1);
 }
 
-static bool host_has_interest(void *ctx, const char *subject) {
+static bool host_has_interest(void *ctx, const char *account, const char *subject) {
     sd_proc *p = ctx;
-    return br_mesh_has_interest(&p->mesh, subject, strlen(subject));
+    return br_mesh_has_interest_acc(&p->mesh, account, strlen(account), subject, strlen(subject));
 }
 
 static int64_t host_now(void *ctx) {
@@ -129,10 +171,55 @@ static void on_mesh_msg(void *ctx, const br_mesh_msg *mm, const np_str *queues, 
         .data = mm->payload + mm->hdr_len,
         .data_len = mm->total_len - mm->hdr_len,
     };
+    const char *busy = sd_raft_api_refusal(p->raft, mm->subject.ptr, mm->subject.len);
+    if (busy && mm->reply.len) { /* clustered, no meta leader: Go's 10008 (sd_raft.c) */
+        host_publish(p, global ? "$G" : acc, mm->reply.ptr, mm->reply.len, NULL, 0, NULL, 0,
+                     (const uint8_t *)busy, strlen(busy));
+        return;
+    }
     js_server_inbound(p->js, &in);
 }
 
 /* ---- start-up ---------------------------------------------------------------------------- */
+
+/* Go enableJetStreamAccounts over the configured accounts: none besides the system account
+ * means JetStream serves "$G" alone (NULL, 0); otherwise every account but the system one is
+ * listed ("$G" too, without JetStream), enabled where its `jetstream` says so.  The names are
+ * borrowed from opts. */
+static js_account_config *js_accounts_from_options(const br_options *o, size_t *n) {
+    const br_accounts_conf *c = &o->accounts;
+    const char *sys = br_accounts_system_name(c);
+    *n = 0;
+    bool others = false;
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->accs[i].name, BR_GLOBAL_ACCOUNT) != 0 &&
+            (!sys || strcmp(c->accs[i].name, sys) != 0))
+            others = true;
+    if (!others) return NULL;
+    js_account_config *v = calloc(c->n + 1, sizeof *v);
+    if (!v) abort();
+    bool has_global = false;
+    for (size_t i = 0; i < c->n; i++) {
+        const br_acc_conf *a = &c->accs[i];
+        if (sys && !strcmp(a->name, sys)) continue; /* never the system account */
+        if (!strcmp(a->name, BR_GLOBAL_ACCOUNT)) has_global = true;
+        js_account_config *x = &v[(*n)++];
+        x->name = a->name;
+        x->enabled = a->js.enabled;
+        x->limits = (js_account_limits){
+            .max_memory = a->js.max_memory,
+            .max_store = a->js.max_store,
+            .max_streams = a->js.max_streams,
+            .max_consumers = a->js.max_consumers,
+            .max_ack_pending = a->js.max_ack_pending,
+            .memory_max_stream_bytes = a->js.memory_max_stream_bytes,
+            .store_max_stream_bytes = a->js.store_max_stream_bytes,
+            .max_bytes_required = a->js.max_bytes_required,
+        };
+    }
+    if (!has_global) v[(*n)++] = (js_account_config){.name = BR_GLOBAL_ACCOUNT, .enabled = false};
+    return v;
+}
 
 static void friendly_bytes(int64_t v, char *buf, size_t cap) {
     if (v < 0) {
@@ -176,6 +263,24 @@ static int setup_signals(sd_proc *p) {
     return p->signal_fd < 0 ? -errno : 0;
 }
 
+/* SIGHUP (the supervisor passes a reload on once it accepted the new configuration): the
+ * accounts' JetStream settings are applied as Go's reload does (configAllJetStreamAccounts). */
+static void reload_accounts(sd_proc *p) {
+    br_options next;
+    char *err = NULL;
+    if (br_options_load(&next, &err) < 0) {
+        nx_debug("storaged: reload refused: %s", err ? err : "");
+        free(err);
+        br_options_free(&next);
+        return;
+    }
+    size_t n = 0;
+    js_account_config *accs = js_accounts_from_options(&next, &n);
+    js_server_reload_accounts(p->js, accs, n, br_accounts_system_name(&next.accounts));
+    free(accs);
+    br_options_free(&next);
+}
+
 static void handle_signals(sd_proc *p) {
     struct signalfd_siginfo si;
     while (read(p->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
@@ -184,7 +289,8 @@ static void handle_signals(sd_proc *p) {
         case SIGTERM:
         case SIGQUIT: p->stop = true; break;
         case SIGUSR1: nx_log_reopen(); break;
-        default: break; /* SIGHUP: nothing reloadable yet; SIGUSR2: the supervisor decides */
+        case SIGHUP: reload_accounts(p); break;
+        default: break; /* SIGUSR2: the supervisor decides */
         }
     }
 }
@@ -238,11 +344,22 @@ static char *jsz_answer(sd_proc *p, const char *args, size_t args_len) {
                  "\"api_errors\":%llu,\"streams\":%llu,\"consumers\":%llu,\"messages\":%llu,"
                  "\"bytes\":%llu}",
                  (unsigned long long)u.memory, (unsigned long long)u.storage,
-                 1ull /* the global account */, (unsigned long long)u.api_total,
+                 (unsigned long long)u.accounts, (unsigned long long)u.api_total,
                  (unsigned long long)u.api_errors, (unsigned long long)u.streams,
                  (unsigned long long)u.consumers, (unsigned long long)u.messages,
                  (unsigned long long)u.bytes) < 0)
         abort();
+    json_t *meta = sd_raft_meta_json(p->raft); /* Go JSInfo.Meta, spliced in */
+    char *mj = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    json_decref(meta);
+    if (mj) {
+        char *joined = NULL;
+        if (asprintf(&joined, "%.*s,\"meta_cluster\":%s}", (int)(strlen(out) - 1), out, mj) < 0)
+            abort();
+        free(mj);
+        free(out);
+        out = joined;
+    }
     char *acc = query_arg(args, args_len, "acc");
     js_jsz_opts o = {.account = acc,
                      .consumers = query_true(args, args_len, "consumers"),
@@ -327,10 +444,11 @@ static void run_loop(sd_proc *p) {
         /* Announce sleep, then look at the rings once more (see server.c). */
         atomic_store(&slot->sleeping, 1);
         if (br_mesh_has_input(&p->mesh)) timeout = 0;
-        struct pollfd pfd[3] = {{.fd = doorbell, .events = POLLIN},
+        struct pollfd pfd[4] = {{.fd = doorbell, .events = POLLIN},
                                 {.fd = p->signal_fd, .events = POLLIN},
-                                {.fd = p->ctl_fd, .events = POLLIN}};
-        int n = poll(pfd, p->ctl_fd >= 0 ? 3 : 2, timeout);
+                                {.fd = p->ctl_fd, .events = POLLIN},
+                                {.fd = sd_raft_fd(p->raft), .events = sd_raft_events(p->raft)}};
+        int n = poll(pfd, 4, timeout); /* negative fds are skipped */
         atomic_store(&slot->sleeping, 0);
         if (n > 0) {
             if (pfd[0].revents) {
@@ -340,7 +458,10 @@ static void run_loop(sd_proc *p) {
             }
             if (pfd[1].revents) handle_signals(p);
             if (p->ctl_fd >= 0 && pfd[2].revents) handle_control(p, pfd[2].revents);
+            if (pfd[3].fd >= 0 && pfd[3].revents)
+                sd_raft_handle(p->raft, pfd[3].revents, realtime_ns() / 1000000);
         }
+        if (p->raft) sd_raft_tick(p->raft, realtime_ns() / 1000000);
         /* Group commit: everything the rings held is stored, synced once, then acknowledged. */
         if (br_mesh_drain(&p->mesh) > 0) js_server_flush(p->js);
         now = realtime_ns();
@@ -363,6 +484,8 @@ int sd_process_run(const br_options *opts, br_node *node, uint32_t self, int ctl
     p.sublist = sl_new(true);
     if (!p.sublist) abort();
     br_mesh_init(&p.mesh, node, self, p.sublist, on_mesh_msg, &p);
+    p.mesh.sublist_for = acc_sublist;
+    p.mesh.sublist_ctx = &p;
 
     const char *dir;
     int64_t max_mem, max_store;
@@ -383,6 +506,21 @@ int sd_process_run(const br_options *opts, br_node *node, uint32_t self, int ctl
         .strict_off = opts->js_strict_off,
         .key = opts->js_key && opts->js_key[0] ? opts->js_key : NULL,
     };
+    size_t nacc = 0;
+    js_account_config *accs = js_accounts_from_options(opts, &nacc);
+    cfg.accounts = accs;
+    cfg.naccounts = nacc;
+    cfg.system_account = br_accounts_system_name(&opts->accounts);
+    for (size_t i = 0; i < (accs ? nacc : 1); i++) { /* Go EnableJetStream's debug lines */
+        const js_account_config *x = accs ? &accs[i] : NULL;
+        if (x && !x->enabled) continue;
+        char m[32] = "-1 B", st[32] = "-1 B"; /* Go friendlyBytes(-1) */
+        if (x && x->limits.max_memory >= 0) friendly_bytes(x->limits.max_memory, m, sizeof m);
+        if (x && x->limits.max_store >= 0) friendly_bytes(x->limits.max_store, st, sizeof st);
+        nx_debug("Enabled JetStream for account \"%s\"", x ? x->name : BR_GLOBAL_ACCOUNT);
+        nx_debug("  Max Memory:      %s", m);
+        nx_debug("  Max Storage:     %s", st);
+    }
     if (opts->js_cipher && sd_filestore_parse_cipher(opts->js_cipher, &cfg.cipher) < 0) {
         nx_error("Could not start JetStream: unknown cipher %s", opts->js_cipher);
         return 1;
@@ -395,6 +533,10 @@ int sd_process_run(const br_options *opts, br_node *node, uint32_t self, int ctl
                     .has_interest = host_has_interest, .now_ns = host_now};
     char err[512] = "";
     p.js = js_server_open(&cfg, &host, err, sizeof err);
+    free(accs);
+    char raft_sock[4200];
+    if (br_raftd_socket_path(opts, raft_sock, sizeof raft_sock) > 0)
+        p.raft = sd_raft_new(raft_sock, opts->cluster_name);
     int rc = 0;
     if (!p.js) {
         nx_error("Could not start JetStream: %s", err);
@@ -405,8 +547,10 @@ int sd_process_run(const br_options *opts, br_node *node, uint32_t self, int ctl
         js_server_close(p.js);
     }
     atomic_store(&node->shm->workers[self].listening, 0);
+    sd_raft_free(p.raft);
     br_mesh_free(&p.mesh);
     sl_free(p.sublist);
+    free_acc_lists(&p);
     free(p.scratch);
     close(p.signal_fd);
     return rc;

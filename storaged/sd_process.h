@@ -2,10 +2,10 @@
  *
  * The design card's storage daemon.  It joins the node's shared-memory mesh (broker/mesh.h) as
  * one more member, after the broker workers, with no clients of its own: it subscribes to what
- * JetStream serves ($JS.API.>, every stream's subjects, acks) exactly as a worker announces its
- * clients' subscriptions, so brokers forward matching publishes to it through its rings, and it
- * sends replies and deliveries back through the same rings to the workers whose clients
- * subscribe to them.  Go's JetStream runs inside the server process (server/jetstream.go); here
+ * JetStream serves ($JS.API.>, every stream's subjects, acks), in each account it serves,
+ * exactly as a worker announces its clients' subscriptions, so brokers forward matching
+ * publishes to it through its rings, and it sends replies and deliveries back through the same
+ * rings to the workers whose clients subscribe to them in that account.  Go's JetStream runs inside the server process (server/jetstream.go); here
  * it runs in storaged (storaged/js/js.h), which can be restarted on its own: while it is down,
  * no member has interest in $JS.API.>, so clients' requests get Go's no-responders status (or
  * time out), and on restart it recovers every stream from disk and announces its interest again.

@@ -21,28 +21,48 @@
 
 typedef struct js_server js_server;
 
-/* What the process offers the JetStream layer. */
+/* What the process offers the JetStream layer.  Every call names the account it acts in
+ * (never NULL; "$G" is the global account): JetStream serves each JetStream-enabled account
+ * in that account's subject space, as Go's jsAccount sends through its account. */
 typedef struct js_host {
     void *ctx;
-    /* Publishes a message to the node's subscribers (like a client PUB/HPUB). hdr may be NULL
-     * (hdr_len 0) for a plain message; reply may be NULL (reply_len 0). */
-    void (*publish)(void *ctx, const char *subj, size_t subj_len, const char *reply,
+    /* Publishes a message to the account's subscribers (like a client PUB/HPUB). hdr may be
+     * NULL (hdr_len 0) for a plain message; reply may be NULL (reply_len 0). */
+    void (*publish)(void *ctx, const char *account, const char *subj, size_t subj_len, const char *reply,
                     size_t reply_len, const uint8_t *hdr, size_t hdr_len, const uint8_t *data,
                     size_t data_len);
     /* Optional: publishes a message routed by `subj` (a deliver subject or a pull request's
      * inbox) that clients see with the subject `shown` (Go's pa.deliver).  Without it,
      * deliveries show the routing subject. */
-    void (*publish_as)(void *ctx, const char *subj, size_t subj_len, const char *shown,
+    void (*publish_as)(void *ctx, const char *account, const char *subj, size_t subj_len, const char *shown,
                        size_t shown_len, const char *reply, size_t reply_len, const uint8_t *hdr,
                        size_t hdr_len, const uint8_t *data, size_t data_len);
     /* Adds (delta +1) or removes (-1) a subscription of this process on `subject` (may hold
      * wildcards).  Inbound messages are only delivered for subjects subscribed here. */
-    void (*interest)(void *ctx, const char *subject, int delta);
-    /* True when some client subscribes to a subject matching `subject` (literal). */
-    bool (*has_interest)(void *ctx, const char *subject);
+    void (*interest)(void *ctx, const char *account, const char *subject, int delta);
+    /* True when some client of the account subscribes to a subject matching `subject`
+     * (literal). */
+    bool (*has_interest)(void *ctx, const char *account, const char *subject);
     /* Wall clock, ns since the epoch (tests pass a fake clock). */
     int64_t (*now_ns)(void *ctx);
 } js_host;
+
+/* Go JetStreamAccountLimits (the account's `jetstream {}` in the config; -1: unlimited). */
+typedef struct js_account_limits {
+    int64_t max_memory, max_store, max_streams, max_consumers, max_ack_pending;
+    int64_t memory_max_stream_bytes, store_max_stream_bytes;
+    bool max_bytes_required;
+} js_account_limits;
+
+/* One account as configured (Go enableJetStreamAccounts / configJetStream). */
+typedef struct js_account_config {
+    const char *name;
+    /* false: JetStream is not enabled for the account; its $JS.API requests get Go's
+     * "jetstream not enabled for account" (10039) replies (configJetStream's info-only
+     * service import). */
+    bool enabled;
+    js_account_limits limits;
+} js_account_config;
 
 /* The node's JetStream settings (Go's jetstream {} block and -js/-sd flags). */
 typedef struct js_config {
@@ -64,11 +84,20 @@ typedef struct js_config {
      * fallback does (unknown fields ignored).  Added by the stream side; false = Go's
      * default strict mode. */
     bool strict_off;
+    /* The accounts JetStream serves (copied).  None (naccounts 0): only the global account
+     * "$G", unlimited, as Go does when no accounts are configured.  Otherwise exactly those
+     * listed with enabled set; the others listed answer 10039. */
+    const js_account_config *accounts;
+    size_t naccounts;
+    /* The system account (NULL: none).  Never JetStream's; Go still answers its clients'
+     * $JS.API requests ("JetStream not enabled for account", a system_response but for
+     * $JS.API.INFO). */
+    const char *system_account;
 } js_config;
 
 /* An inbound message. Pointers are valid only during the call. */
 typedef struct js_inmsg {
-    const char *account; /* NULL: the global account "$G" */
+    const char *account; /* the account it was published in; NULL: the global account "$G" */
     const char *subject;
     size_t subject_len;
     const char *reply;
@@ -84,6 +113,12 @@ typedef struct js_inmsg {
 js_server *js_server_open(const js_config *cfg, const js_host *host, char *err, size_t err_len);
 void js_server_close(js_server *js);
 
+/* A configuration reload (Go configAllJetStreamAccounts on reload): accounts newly enabled
+ * start (their streams recovered), accounts no longer enabled stop (streams closed, data
+ * kept), the others take the new limits.  The same arguments as js_config's (copied). */
+void js_server_reload_accounts(js_server *js, const js_account_config *accounts, size_t n,
+                               const char *system_account);
+
 /* Handles one inbound message (API request, stream publish, ack, flow control reply). */
 void js_server_inbound(js_server *js, const js_inmsg *m);
 /* Group commit: syncs stores written since the last flush, then publishes the replies that
@@ -97,6 +132,7 @@ void js_server_tick(js_server *js, int64_t now_ns);
 /* Figures for /jsz and $JS.API.INFO. */
 typedef struct js_usage {
     uint64_t streams, consumers, messages, bytes, memory, storage, api_total, api_errors;
+    uint64_t accounts; /* JetStream-enabled accounts */
 } js_usage;
 void js_server_usage(js_server *js, js_usage *out);
 

@@ -87,15 +87,7 @@ static void api_account_info(api_req *r) {
     json_object_set_new(o, "reserved_storage", json_integer((json_int_t)rstore));
     json_object_set_new(o, "streams", json_integer((json_int_t)r->acc->nstreams));
     json_object_set_new(o, "consumers", json_integer((json_int_t)cons));
-    json_t *l = json_object();
-    json_object_set_new(l, "max_memory", json_integer(-1));
-    json_object_set_new(l, "max_storage", json_integer(-1));
-    json_object_set_new(l, "max_streams", json_integer(-1));
-    json_object_set_new(l, "max_consumers", json_integer(-1));
-    json_object_set_new(l, "max_ack_pending", json_integer(-1));
-    json_object_set_new(l, "memory_max_stream_bytes", json_integer(-1));
-    json_object_set_new(l, "storage_max_stream_bytes", json_integer(-1));
-    json_object_set_new(l, "max_bytes_required", json_false());
+    json_t *l = js_account_limits_json(r->acc);
     json_object_set_new(o, "limits", l);
     if (r->js->cfg.domain) json_object_set_new(o, "domain", json_string(r->js->cfg.domain));
     json_t *api = json_object();
@@ -148,7 +140,11 @@ static void api_stream_create(api_req *r) {
                  "stream has no mirror but does have mirror direct");
         goto out;
     }
-    int code = 0;
+    int code = js_account_stream_limits_check(r->acc, &cfg);
+    if (code) { /* Go jsNonClusteredStreamLimitsCheck */
+        send_err(r, T_CREATE, code, NULL);
+        goto out;
+    }
     char *arg = NULL;
     bool existing;
     js_stream *st = js_stream_add(r->acc, &cfg, cfg.pedantic, &code, &arg, &existing);
@@ -405,7 +401,7 @@ static void purge_reply(api_req *r, json_t *o) {
     json_decref(o);
     js_api_track(r->acc, false);
     js_api_audit(r->js, r->m, s, len);
-    if (r->reply) js_publish_after_sync(r->js, r->reply, NULL, 0, (const uint8_t *)s, len);
+    if (r->reply) js_publish_after_sync(r->js, r->acc->name, r->reply, NULL, 0, (const uint8_t *)s, len);
     free(s);
 }
 

@@ -216,7 +216,7 @@ void js_api_msg_delete(js_server *js, js_account *acc, const char *stream, const
     js_api_audit(js, m, s, len);
     if (m->reply_len) {
         char *reply = dupn(m->reply, m->reply_len);
-        js_publish_after_sync(js, reply, NULL, 0, (const uint8_t *)s, len);
+        js_publish_after_sync(js, acc->name, reply, NULL, 0, (const uint8_t *)s, len);
         free(reply);
     }
     free(s);
@@ -224,10 +224,10 @@ void js_api_msg_delete(js_server *js, js_account *acc, const char *stream, const
 
 /* ---- DIRECT.GET ----------------------------------------------------------------------- */
 
-static void status(js_server *js, const char *reply, const char *line) {
+static void status(js_server *js, const char *an, const char *reply, const char *line) {
     char h[128];
     int n = snprintf(h, sizeof h, "NATS/1.0 %s\r\n\r\n", line);
-    js_publish(js, reply, NULL, h, (size_t)n, NULL, 0);
+    js_publish(js, an, reply, NULL, h, (size_t)n, NULL, 0);
 }
 
 static char *hdr_add(char *h, size_t *hl, const char *key, const char *val) {
@@ -253,7 +253,7 @@ static void direct_get(js_stream *st, const msg_get_req *q, const char *reply) {
         uint64_t nx = seq;
         if (load(st, q, seq, i == 0, isbatch, &sm, &nx) != 0) {
             if (batch > 1 && i > 0) break;
-            status(js, reply, "404 Message Not Found");
+            status(js, st->acc->name, reply, "404 Message Not Found");
             sd_store_msg_free(&sm);
             return;
         }
@@ -284,7 +284,7 @@ static void direct_get(js_stream *st, const msg_get_req *q, const char *reply) {
             }
         }
         lseq = sm.seq;
-        js_publish(js, reply, NULL, h, hl, sm.msg, sm.msg_len);
+        js_publish(js, st->acc->name, reply, NULL, h, hl, sm.msg, sm.msg_len);
         free(h);
         sent += (int64_t)(sm.subj_len + sm.hdr_len + sm.msg_len);
         if (sent >= mb) break;
@@ -295,7 +295,7 @@ static void direct_get(js_stream *st, const msg_get_req *q, const char *reply) {
         char h[160];
         int n = snprintf(h, sizeof h, "NATS/1.0 204 EOB\r\nNats-Num-Pending: %llu\r\nNats-Last-Sequence: %llu\r\n\r\n",
                          (unsigned long long)np, (unsigned long long)lseq);
-        js_publish(js, reply, NULL, h, (size_t)n, NULL, 0);
+        js_publish(js, st->acc->name, reply, NULL, h, (size_t)n, NULL, 0);
     }
 }
 
@@ -310,7 +310,7 @@ static void direct_multi(js_stream *st, const msg_get_req *q, const char *reply)
     if (q->has_up_to_time) {
         upto = sd_store_get_seq_from_time(st->store, q->up_to_time);
         if (upto <= ss.first_seq) {
-            status(js, reply, "404 No Results");
+            status(js, st->acc->name, reply, "404 No Results");
             return;
         }
         upto--;
@@ -321,19 +321,19 @@ static void direct_multi(js_stream *st, const msg_get_req *q, const char *reply)
     int rc = sd_store_multi_last_seqs(st->store, (const char *const *)q->multi_last, q->nmulti, upto,
                                       1024, &seqs, &n);
     if (rc == SD_ERR_TOO_MANY_RESULTS) {
-        status(js, reply, "413 Too Many Results");
+        status(js, st->acc->name, reply, "413 Too Many Results");
         free(seqs);
         return;
     }
     if (rc) {
         char b[256];
         snprintf(b, sizeof b, "500 %s", sd_strerror(rc));
-        status(js, reply, b);
+        status(js, st->acc->name, reply, b);
         free(seqs);
         return;
     }
     if (n == 0) {
-        status(js, reply, "404 No Results");
+        status(js, st->acc->name, reply, "404 No Results");
         free(seqs);
         return;
     }
@@ -346,7 +346,7 @@ static void direct_multi(js_stream *st, const msg_get_req *q, const char *reply)
             continue;
         }
         if (sd_store_load_msg(st->store, seqs[i], &sm) != 0) {
-            status(js, reply, "404 Message Not Found");
+            status(js, st->acc->name, reply, "404 Message Not Found");
             sd_store_msg_free(&sm);
             free(seqs);
             return;
@@ -373,7 +373,7 @@ static void direct_multi(js_stream *st, const msg_get_req *q, const char *reply)
         snprintf(b, sizeof b, "%llu", (unsigned long long)lseq);
         h = hdr_add(h, &hl, "Nats-Last-Sequence", b);
         lseq = sm.seq;
-        js_publish(js, reply, NULL, h, hl, sm.msg, sm.msg_len);
+        js_publish(js, st->acc->name, reply, NULL, h, hl, sm.msg, sm.msg_len);
         free(h);
         sent_bytes += (int64_t)(sm.subj_len + sm.hdr_len + sm.msg_len);
         if (sent_bytes >= mb) break;
@@ -387,7 +387,7 @@ static void direct_multi(js_stream *st, const msg_get_req *q, const char *reply)
                        "NATS/1.0 204 EOB\r\nNats-Num-Pending: %llu\r\nNats-Last-Sequence: %llu\r\n"
                        "Nats-UpTo-Sequence: %llu\r\n\r\n",
                        (unsigned long long)np, (unsigned long long)lseq, (unsigned long long)upto);
-    js_publish(js, reply, NULL, h, (size_t)len, NULL, 0);
+    js_publish(js, st->acc->name, reply, NULL, h, (size_t)len, NULL, 0);
 }
 
 void js_api_direct_get(js_server *js, js_account *acc, const js_inmsg *m) {
@@ -403,11 +403,11 @@ void js_api_direct_get(js_server *js, js_account *acc, const js_inmsg *m) {
     char err[512];
     /* No direct subscription without allow_direct: a client sees "no responders". */
     if (!st || !st->cfg.allow_direct) {
-        status(js, reply, "503");
+        status(js, acc->name, reply, "503");
         goto out;
     }
     if (js_api_level_error(m)) {
-        status(js, reply, "412 Required Api Level");
+        status(js, acc->name, reply, "412 Required Api Level");
         goto out;
     }
     /* The key: everything after the 5th token (last-by-subject form). */
@@ -421,22 +421,22 @@ void js_api_direct_get(js_server *js, js_account *acc, const js_inmsg *m) {
     bool by_subject = strlen(subject) > 19 + strlen(name);
     if (!by_subject) {
         if (m->data_len == 0) {
-            status(js, reply, "408 Empty Request");
+            status(js, acc->name, reply, "408 Empty Request");
             goto out;
         }
         if (parse_get(m, &q, false, err, sizeof err)) {
-            status(js, reply, "408 Malformed Request");
+            status(js, acc->name, reply, "408 Malformed Request");
             goto out;
         }
         bool last = q.last_by_subj && q.last_by_subj[0], next = q.next_by_subj && q.next_by_subj[0];
         if (q.seq == 0 && !last && !next && q.nmulti == 0 && !q.has_start_time) {
-            status(js, reply, "408 Empty Request");
+            status(js, acc->name, reply, "408 Empty Request");
             goto out;
         }
         if ((q.seq > 0 && last) || (q.seq > 0 && q.has_start_time) || (q.has_start_time && last) ||
             (last && next) || (last && q.batch > 0) || (last && q.nmulti) || (next && q.nmulti) ||
             (q.up_to_seq > 0 && q.has_up_to_time)) {
-            status(js, reply, "408 Bad Request");
+            status(js, acc->name, reply, "408 Bad Request");
             goto out;
         }
         if (q.nmulti) {
@@ -445,12 +445,12 @@ void js_api_direct_get(js_server *js, js_account *acc, const js_inmsg *m) {
         }
     } else {
         if (m->data_len && parse_get(m, &q, false, err, sizeof err)) {
-            status(js, reply, "408 Malformed Request");
+            status(js, acc->name, reply, "408 Malformed Request");
             goto out;
         }
         if (!key || (q.last_by_subj && q.last_by_subj[0]) || (q.next_by_subj && q.next_by_subj[0]) ||
             q.nmulti || q.seq || q.batch || q.has_start_time || q.up_to_seq || q.has_up_to_time) {
-            status(js, reply, "408 Bad Request");
+            status(js, acc->name, reply, "408 Bad Request");
             goto out;
         }
         free(q.last_by_subj);

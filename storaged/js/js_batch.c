@@ -68,7 +68,7 @@ static void advisory(js_stream *st, const char *id, const char *reason) {
     json_decref(o);
     char *subj = NULL;
     if (asprintf(&subj, "$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.%s", st->cfg.name) < 0) abort();
-    js_publish(js, subj, NULL, NULL, 0, (const uint8_t *)body, len);
+    js_publish(js, st->acc->name, subj, NULL, NULL, 0, (const uint8_t *)body, len);
     free(subj);
     free(body);
 }
@@ -510,7 +510,7 @@ void js_batch_atomic(js_stream *st, const char *raw_subject, const char *subject
     free(h);
     if (!commit_hdr) {
         /* Staged: an empty reply tells the client to go on. */
-        if (reply) js_publish(js, reply, NULL, NULL, 0, NULL, 0);
+        if (reply) js_publish(js, st->acc->name, reply, NULL, NULL, 0, NULL, 0);
         return;
     }
     commit(st, b, reply, eob);

@@ -120,7 +120,7 @@ static void send_json(js_stream *st, const char *reply, json_t *o) {
     size_t len;
     char *s = js_json_encode(o, &len);
     json_decref(o);
-    js_publish(st->acc->js, reply, NULL, NULL, 0, (const uint8_t *)s, len);
+    js_publish(st->acc->js, st->acc->name, reply, NULL, NULL, 0, (const uint8_t *)s, len);
     free(s);
 }
 
@@ -168,7 +168,7 @@ static void send_ack(js_stream *st, const char *reply, uint64_t sseq, const char
                        qd ? ",\"domain\":" : "", qd ? qd : "", (unsigned long long)sseq,
                        dup ? ",\"duplicate\": true" : "", qi, (unsigned long long)count);
     if (len < 0) abort();
-    js_publish_after_sync(js, reply, NULL, 0, (const uint8_t *)b, (size_t)len);
+    js_publish_after_sync(js, st->acc->name, reply, NULL, 0, (const uint8_t *)b, (size_t)len);
     free(b);
     free(qn);
     free(qi);

@@ -111,8 +111,7 @@ json_t *jsc_event(js_server *js, const char *type) {
 void jsc_advisory(js_consumer *o, const char *pre, json_t *ev) {
     char subj[1024];
     snprintf(subj, sizeof subj, "%s.%s.%s", pre, o->stream, o->name);
-    const js_host *h = js_server_host(o->js);
-    if (h && h->has_interest && !h->has_interest(h->ctx, subj)) {
+    if (!js_host_has_interest(o->js, jsc_acc(o), subj)) {
         json_decref(ev);
         return;
     }
@@ -122,7 +121,7 @@ void jsc_advisory(js_consumer *o, const char *pre, json_t *ev) {
     char *s = js_json_encode(ev, &len);
     json_decref(ev);
     if (!s) return;
-    js_publish(o->js, subj, NULL, NULL, 0, (const uint8_t *)s, len);
+    js_publish(o->js, jsc_acc(o), subj, NULL, NULL, 0, (const uint8_t *)s, len);
     free(s);
 }
 
@@ -291,8 +290,7 @@ static const char *check_new_config(js_consumer *o, const jsc_config *c, const j
     if (strcmp(cd, nd)) {
         if (!*cd) return "can not update pull consumer to push based";
         if (!*nd) return "can not update push consumer to pull based";
-        const js_host *h = js_server_host(o->js);
-        if (h->has_interest && h->has_interest(h->ctx, cd)) {
+        if (js_server_host(o->js)->has_interest && js_host_has_interest(o->js, jsc_acc(o), cd)) {
             *code = 10013;
             return "";
         }
@@ -428,7 +426,10 @@ js_consumer *jsc_add(js_stream *st, jsc_config *cfg, int action, bool pedantic, 
         return NULL;
     }
     if (!recovering) {
+        /* Go: the stream's max_consumers, or the account's when lower or the stream has none */
         int64_t maxc = jsc_stream_cfg_int(st, "max_consumers");
+        int64_t amaxc = js_account_limits_of(js_stream_account(st))->max_consumers;
+        if (maxc <= 0 || (amaxc > 0 && amaxc < maxc)) maxc = amaxc;
         if (maxc > 0 && (int64_t)num_limitable(set) >= maxc) {
             *err_code = 10026;
             return NULL;
@@ -526,8 +527,7 @@ js_consumer *jsc_add(js_stream *st, jsc_config *cfg, int action, bool pedantic, 
     set_add(set, o);
     int64_t now = js_now(js);
     if (!o->pull) {
-        const js_host *h = js_server_host(js);
-        o->active = h->has_interest ? h->has_interest(h->ctx, o->cfg.deliver_subject) : true;
+        o->active = js_host_has_interest(js, jsc_acc(o), o->cfg.deliver_subject);
         if (o->cfg.flow_control) {
             o->pblimit = JS_FC_MAX_PENDING;
             o->maxpb = JS_FC_MAX_PENDING / 16;

@@ -68,7 +68,7 @@ void jsc_update_acks(js_consumer *o, uint64_t dseq, uint64_t sseq, const char *r
     if (o->store) {
         o->store->ops->update_acks(o->store, dseq, sseq);
         js_stream_mark_dirty(o->st);
-        if (reply && *reply) js_publish_after_sync(o->js, reply, NULL, 0, NULL, 0);
+        if (reply && *reply) js_publish_after_sync(o->js, jsc_acc(o), reply, NULL, 0, NULL, 0);
     }
     o->lat = js_now(o->js);
 }
@@ -402,7 +402,7 @@ void js_consumer_ack(js_server *js, const js_inmsg *m) {
         if (!in_place) skip = true;
         free(reason);
     }
-    if (reply && !skip) js_publish_after_sync(js, reply, NULL, 0, NULL, 0);
+    if (reply && !skip) js_publish_after_sync(js, m->account, reply, NULL, 0, NULL, 0);
     free(reply);
 }
 

@@ -612,8 +612,13 @@ int jsc_config_defaults(jsc_config *c, js_stream *st, bool pedantic, char **arg)
             return pedantic_err(arg, "inactive_threshold must be set if it's configured in stream limits");
         c->inactive_threshold = lit;
     }
-    if (c->max_ack_pending == 0 && c->ack_policy != SD_ACK_NONE)
-        c->max_ack_pending = JS_DEFAULT_MAX_ACK_PENDING;
+    if (c->max_ack_pending == 0 && c->ack_policy != SD_ACK_NONE) {
+        /* Go: the default, lowered by the account's max_ack_pending */
+        int64_t amap = js_account_limits_of(js_stream_account(st))->max_ack_pending;
+        c->max_ack_pending = amap > 0 && amap < JS_DEFAULT_MAX_ACK_PENDING
+                                 ? amap
+                                 : JS_DEFAULT_MAX_ACK_PENDING;
+    }
     if (c->priority_policy == JSC_PRIO_PINNED && c->pinned_ttl == 0) c->pinned_ttl = JS_DEFAULT_PINNED_TTL;
     if (c->ack_policy == SD_ACK_FLOW_CONTROL && !pedantic) {
         c->flow_control = true;
@@ -704,6 +709,8 @@ int jsc_config_check(jsc_config *c, js_stream *st, bool recovering, char **arg) 
         if (c->max_expires != 0 && c->max_expires < JSC_NS_MS) ERR(10115);
     }
     int64_t lmap = stream_limit(st, "max_ack_pending"), lit = stream_limit(st, "inactive_threshold");
+    int64_t amap = js_account_limits_of(js_stream_account(st))->max_ack_pending;
+    if (amap > 0 && c->max_ack_pending > amap) ERRA(10121, "%" PRId64, amap); /* account's */
     if (lmap > 0 && c->max_ack_pending > lmap) ERRA(10121, "%" PRId64, lmap);
     if (lit > 0 && c->inactive_threshold > lit) {
         char d[64];

@@ -20,11 +20,11 @@
  * reply), shown to the client with the message's original subject (js_deliver). */
 void jsc_send(js_consumer *o, const char *dsubj, const char *subj, const char *reply,
               const uint8_t *hdr, size_t hdr_len, const uint8_t *data, size_t len) {
-    js_deliver(o->js, dsubj, subj, reply, (const char *)hdr, hdr_len, data, len);
+    js_deliver(o->js, jsc_acc(o), dsubj, subj, reply, (const char *)hdr, hdr_len, data, len);
 }
 
 void jsc_send_status(js_consumer *o, const char *subj, const char *reply, const char *hdr) {
-    js_publish(o->js, subj, reply, hdr, strlen(hdr), NULL, 0);
+    js_publish(o->js, jsc_acc(o), subj, reply, hdr, strlen(hdr), NULL, 0);
 }
 
 void jsc_send_status_pending(js_consumer *o, const char *subj, const char *status, int64_t n, int64_t b) {

@@ -272,6 +272,10 @@ void jsc_wr_free(jsc_wr *wr);
 jsc_wr *jsc_next_waiting(js_consumer *o, int64_t sz);
 uint64_t jsc_pass_pending(js_consumer *o);
 bool jsc_has_interest(js_consumer *o, const char *subj);
+/* The name of the account the consumer's stream lives in (its publishes go there). */
+static inline const char *jsc_acc(const js_consumer *o) {
+    return js_account_name(js_stream_account(o->st));
+}
 void jsc_send_status_pending(js_consumer *o, const char *subj, const char *status, int64_t n, int64_t b);
 
 /* --- js_consumer_ack.c -------------------------------------------------------------- */

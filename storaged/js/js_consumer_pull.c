@@ -114,8 +114,7 @@ void jsc_wq_clear(js_consumer *o, const char *status, bool pending_hdrs) {
 }
 
 bool jsc_has_interest(js_consumer *o, const char *subj) {
-    const js_host *h = js_server_host(o->js);
-    return !h->has_interest || h->has_interest(h->ctx, subj);
+    return js_host_has_interest(o->js, jsc_acc(o), subj);
 }
 
 int64_t jsc_process_waiting(js_consumer *o, bool eos, int64_t *brp) {

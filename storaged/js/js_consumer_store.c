@@ -329,6 +329,10 @@ void js_consumers_close(js_server *js) {
     }
 }
 
+sd_meta *js_meta_db(js_server *js) {
+    return meta_of(js)->db;
+}
+
 void jsc_forget_stream(js_stream *st) {
     if (!js_stream_dir(st)) return;
     jsc_meta *jm = meta_of(js_stream_server(st));

@@ -7,9 +7,12 @@
  * push delivery, acks and consumer persistence.
  *
  * Notes from the stream side (as built, no prototype changed):
- *  - interest: js_server_open declares "$JS.API.>", "$JS.ACK.>" and "$JS.FC.>" and every
- *    stream's subjects (kept in step on create/update/delete); the consumer side only needs
- *    to declare anything else it listens on.
+ *  - accounts (js_account.c): js_server_open declares "$JS.API.>" in every configured
+ *    account, and "$JS.ACK.>", "$JS.FC.>" and every stream's subjects (kept in step on
+ *    create/update/delete) in the JetStream-enabled ones; the consumer side only needs to
+ *    declare anything else it listens on.  Every publish and interest call names the account
+ *    (a stream's: js_account_name(js_stream_account(st))); an account without JetStream only
+ *    ever sees its 10039 replies.
  *  - js_api_reply publishes {"type", "error"?, then resp's other fields in insertion order}
  *    at once, counts the request in the account's API stats (an error when resp has "error"),
  *    and encodes like Go (\u003c \u003e \u0026 escapes).  resp is not consumed.
@@ -66,16 +69,22 @@ const js_host *js_server_host(js_server *js);
 const js_config *js_server_config(js_server *js);
 int64_t js_now(js_server *js);
 
-/* Publishes now. */
-void js_publish(js_server *js, const char *subj, const char *reply, const char *hdr,
-                size_t hdr_len, const uint8_t *data, size_t len);
+/* Publishes now, in the account named `acc` (every publish below names its account). */
+void js_publish(js_server *js, const char *acc, const char *subj, const char *reply,
+                const char *hdr, size_t hdr_len, const uint8_t *data, size_t len);
 /* A consumer's delivery: routed by dsubj, shown to the client with the message's own subject
  * (Go's pa.deliver). */
-void js_deliver(js_server *js, const char *dsubj, const char *subj, const char *reply,
-                const char *hdr, size_t hdr_len, const uint8_t *data, size_t len);
+void js_deliver(js_server *js, const char *acc, const char *dsubj, const char *subj,
+                const char *reply, const char *hdr, size_t hdr_len, const uint8_t *data,
+                size_t len);
 /* Publishes after the next group commit (replies that report a write as done). */
-void js_publish_after_sync(js_server *js, const char *subj, const char *hdr, size_t hdr_len,
-                           const uint8_t *data, size_t len);
+void js_publish_after_sync(js_server *js, const char *acc, const char *subj, const char *hdr,
+                           size_t hdr_len, const uint8_t *data, size_t len);
+/* The host's interest calls in an account (no-ops / true without the host's callbacks). */
+void js_host_interest(js_server *js, const char *acc, const char *subject, int delta);
+bool js_host_has_interest(js_server *js, const char *acc, const char *subject);
+/* The account's JetStream limits (Go jsAccount.limits[""]; -1: unlimited). */
+const js_account_limits *js_account_limits_of(const js_account *acc);
 /* Marks a stream's store as written, so js_server_flush syncs it. */
 void js_stream_mark_dirty(js_stream *st);
 

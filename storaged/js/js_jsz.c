@@ -42,6 +42,7 @@ json_t *js_server_jsz_details(js_server *js, const js_jsz_opts *o) {
     json_t *arr = json_array();
     for (size_t a = 0; a < js->naccounts; a++) {
         js_account *acc = js->accounts[a];
+        if (!acc->enabled) continue;
         if (o->account && o->account[0] && strcmp(o->account, acc->name)) continue;
         uint64_t mem, store, rmem, rstore, cons;
         js_account_usage(acc, &mem, &store, &rmem, &rstore, &cons);

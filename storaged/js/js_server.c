@@ -5,7 +5,6 @@
  * jsAccount bookkeeping, JetStreamUsage), server/jetstream_api.go (apiDispatch, trackAPI,
  * sendAPIResponse) and the stream input path of server/stream.go (processInboundJetStreamMsg).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +60,9 @@ js_account *js_server_account(js_server *js, const char *name) {
     if (!a) abort();
     a->js = js;
     a->name = xstrdup(name);
+    /* Not configured: JetStream only for "$G" when no accounts are (Go globalAccountOnly). */
+    a->enabled = js->global_only && !strcmp(name, "$G");
+    a->limits = (js_account_limits){-1, -1, -1, -1, -1, -1, -1, false};
     js_account **na = realloc(js->accounts, (js->naccounts + 1) * sizeof *na);
     if (!na) abort();
     js->accounts = na;
@@ -85,25 +87,38 @@ void js_account_free(js_account *acc) {
 
 /* ---- publishing ---------------------------------------------------------------------- */
 
-void js_deliver(js_server *js, const char *dsubj, const char *subj, const char *reply,
-                const char *hdr, size_t hdr_len, const uint8_t *data, size_t len) {
+static const char *acc_or_global(const char *acc) { return acc && acc[0] ? acc : "$G"; }
+
+void js_deliver(js_server *js, const char *acc, const char *dsubj, const char *subj,
+                const char *reply, const char *hdr, size_t hdr_len, const uint8_t *data,
+                size_t len) {
     if (!js->host.publish_as || !subj || !subj[0] || !strcmp(subj, dsubj)) {
-        js_publish(js, dsubj, reply, hdr, hdr_len, data, len);
+        js_publish(js, acc, dsubj, reply, hdr, hdr_len, data, len);
         return;
     }
-    js->host.publish_as(js->host.ctx, dsubj, strlen(dsubj), subj, strlen(subj), reply,
-                        reply ? strlen(reply) : 0, (const uint8_t *)hdr, hdr_len, data, len);
+    js->host.publish_as(js->host.ctx, acc_or_global(acc), dsubj, strlen(dsubj), subj,
+                        strlen(subj), reply, reply ? strlen(reply) : 0, (const uint8_t *)hdr,
+                        hdr_len, data, len);
 }
 
-void js_publish(js_server *js, const char *subj, const char *reply, const char *hdr,
-                size_t hdr_len, const uint8_t *data, size_t len) {
+void js_publish(js_server *js, const char *acc, const char *subj, const char *reply,
+                const char *hdr, size_t hdr_len, const uint8_t *data, size_t len) {
     if (!js->host.publish || !subj || !subj[0]) return;
-    js->host.publish(js->host.ctx, subj, strlen(subj), reply, reply ? strlen(reply) : 0,
-                     (const uint8_t *)hdr, hdr_len, data, len);
+    js->host.publish(js->host.ctx, acc_or_global(acc), subj, strlen(subj), reply,
+                     reply ? strlen(reply) : 0, (const uint8_t *)hdr, hdr_len, data, len);
 }
 
-void js_publish_after_sync(js_server *js, const char *subj, const char *hdr, size_t hdr_len,
-                           const uint8_t *data, size_t len) {
+void js_host_interest(js_server *js, const char *acc, const char *subject, int delta) {
+    if (js->host.interest) js->host.interest(js->host.ctx, acc_or_global(acc), subject, delta);
+}
+
+bool js_host_has_interest(js_server *js, const char *acc, const char *subject) {
+    return !js->host.has_interest ||
+           js->host.has_interest(js->host.ctx, acc_or_global(acc), subject);
+}
+
+void js_publish_after_sync(js_server *js, const char *acc, const char *subj, const char *hdr,
+                           size_t hdr_len, const uint8_t *data, size_t len) {
     if (!subj || !subj[0]) return;
     if (js->ndeferred == js->deferred_cap) {
         js->deferred_cap = js->deferred_cap ? js->deferred_cap * 2 : 64;
@@ -111,6 +126,7 @@ void js_publish_after_sync(js_server *js, const char *subj, const char *hdr, siz
         if (!js->deferred) abort();
     }
     js_deferred *d = &js->deferred[js->ndeferred++];
+    d->acc = xstrdup(acc_or_global(acc));
     d->subj = xstrdup(subj);
     d->hdr = NULL;
     d->hdr_len = hdr_len;
@@ -128,6 +144,7 @@ void js_publish_after_sync(js_server *js, const char *subj, const char *hdr, siz
 void js_stream_mark_dirty(js_stream *st) { st->dirty = true; }
 
 void js_api_track(js_account *acc, bool is_err) {
+    if (!acc->enabled) return; /* Go trackAPI / trackAPIErr: only with a jsAccount */
     acc->api_total++;
     acc->js->api_total++;
     if (is_err) {
@@ -154,7 +171,7 @@ void js_nuid(char out[23]) {
 
 void js_api_audit(js_server *js, const js_inmsg *req, const char *response, size_t len) {
     static const char subj[] = "$JS.EVENT.ADVISORY.API";
-    if (!req || !js->host.has_interest || !js->host.has_interest(js->host.ctx, subj)) return;
+    if (!req || !js->host.has_interest || !js_host_has_interest(js, req->account, subj)) return;
     char id[23];
     js_nuid(id);
     json_t *o = json_object();
@@ -172,7 +189,7 @@ void js_api_audit(js_server *js, const js_inmsg *req, const char *response, size
     size_t blen;
     char *body = js_json_encode(o, &blen);
     json_decref(o);
-    js_publish(js, subj, NULL, NULL, 0, (const uint8_t *)body, blen);
+    js_publish(js, req->account, subj, NULL, NULL, 0, (const uint8_t *)body, blen);
     free(body);
 }
 
@@ -191,7 +208,8 @@ void js_api_send(js_server *js, js_account *acc, const char *reply, const char *
     char *s = js_json_encode(o, &len);
     json_decref(o);
     if (track && acc) js_api_track(acc, e != NULL);
-    if (reply && reply[0]) js_publish(js, reply, NULL, NULL, 0, (const uint8_t *)s, len);
+    if (reply && reply[0])
+        js_publish(js, acc ? acc->name : NULL, reply, NULL, NULL, 0, (const uint8_t *)s, len);
     if (track) js_api_audit(js, req, s, len);
     free(s);
 }
@@ -212,9 +230,8 @@ void js_api_reply(js_server *js, const js_inmsg *req, const char *type, json_t *
 /* ---- open / close -------------------------------------------------------------------- */
 
 void js_server_declare_stream_interest(js_server *js, js_stream *st, int delta) {
-    if (!js->host.interest) return;
     for (size_t i = 0; i < st->cfg.nsubjects; i++)
-        js->host.interest(js->host.ctx, st->cfg.subjects[i], delta);
+        js_host_interest(js, st->acc->name, st->cfg.subjects[i], delta);
 }
 
 static int mkdirs(const char *path) {
@@ -260,21 +277,15 @@ js_server *js_server_open(const js_config *cfg, const js_host *host, char *err, 
         js_server_close(js);
         return NULL;
     }
-    if (js->host.interest) {
-        js->host.interest(js->host.ctx, "$JS.API.>", 1);
-        js->host.interest(js->host.ctx, "$JS.ACK.>", 1);
-        js->host.interest(js->host.ctx, "$JS.FC.>", 1);
+    /* Go enableJetStreamAccounts: every account gets $JS.API.> (those without JetStream for
+     * their 10039 replies); the enabled ones acks, flow control and their recovered streams. */
+    js_accounts_setup(js);
+    for (size_t i = 0; i < js->naccounts; i++) {
+        js_account *acc = js->accounts[i];
+        js_host_interest(js, acc->name, "$JS.API.>", 1);
+        acc->api_sub = true;
+        if (acc->enabled) js_account_start(acc);
     }
-    DIR *d = opendir(root);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
-        char *sd = js_account_streams_dir(js, de->d_name);
-        struct stat sb;
-        if (stat(sd, &sb) == 0 && S_ISDIR(sb.st_mode)) js_stream_recover_all(js, de->d_name, sd);
-        free(sd);
-    }
-    if (d) closedir(d);
     free(root);
     return js;
 }
@@ -287,6 +298,7 @@ void js_server_close(js_server *js) {
     js_consumers_close(js);
     free(js->accounts);
     for (size_t i = 0; i < js->ndeferred; i++) {
+        free(js->deferred[i].acc);
         free(js->deferred[i].subj);
         free(js->deferred[i].hdr);
         free(js->deferred[i].data);
@@ -308,6 +320,10 @@ static bool has_prefix(const js_inmsg *m, const char *p) {
 
 void js_server_inbound(js_server *js, const js_inmsg *m) {
     js_account *acc = js_server_account(js, m->account);
+    if (!acc->enabled) { /* only $JS.API.> is subscribed in such an account */
+        if (has_prefix(m, "$JS.API.")) js_api_not_enabled(js, acc, m);
+        return;
+    }
     if (has_prefix(m, "$JS.API.")) {
         js_api_dispatch(js, acc, m);
         return;
@@ -360,7 +376,8 @@ void js_server_flush(js_server *js) {
     js->deferred = NULL;
     js->ndeferred = js->deferred_cap = 0;
     for (size_t i = 0; i < n; i++) {
-        js_publish(js, q[i].subj, NULL, q[i].hdr, q[i].hdr_len, q[i].data, q[i].len);
+        js_publish(js, q[i].acc, q[i].subj, NULL, q[i].hdr, q[i].hdr_len, q[i].data, q[i].len);
+        free(q[i].acc);
         free(q[i].subj);
         free(q[i].hdr);
         free(q[i].data);
@@ -413,6 +430,8 @@ void js_server_usage(js_server *js, js_usage *out) {
     memset(out, 0, sizeof *out);
     for (size_t a = 0; a < js->naccounts; a++) {
         js_account *acc = js->accounts[a];
+        if (!acc->enabled) continue;
+        out->accounts++;
         uint64_t mem, store, rm, rs, cons;
         js_account_usage(acc, &mem, &store, &rm, &rs, &cons);
         out->memory += mem;

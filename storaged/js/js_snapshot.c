@@ -105,14 +105,14 @@ static void xfer_free(xfer *x) {
     if (*pp) *pp = x->next;
     const js_host *h = js_server_host(x->js);
     if (x->restore) {
-        if (h->interest) h->interest(h->ctx, x->subj, -1);
+        if (h->interest) js_host_interest(x->js, js_account_name(x->acc), x->subj, -1);
         if (x->rs) sd_restore_abort(x->rs);
         js_stream_cfg_free(&x->cfg);
     } else {
         if (x->ack_subj && h->interest) {
             char sub[300];
             snprintf(sub, sizeof sub, "%s.>", x->ack_subj);
-            h->interest(h->ctx, sub, -1);
+            js_host_interest(x->js, js_account_name(x->acc), sub, -1);
         }
         sd_snapshot_result_free(&x->sr);
     }
@@ -126,7 +126,7 @@ static void xfer_free(xfer *x) {
 /* ---- snapshot ----------------------------------------------------------------------------- */
 
 static void snap_end(xfer *x, const char *hdr) {
-    js_publish(x->js, x->subj, NULL, hdr, hdr ? strlen(hdr) : 0, NULL, 0);
+    js_publish(x->js, js_account_name(x->acc), x->subj, NULL, hdr, hdr ? strlen(hdr) : 0, NULL, 0);
     nx_notice("Completed snapshot of stream '%s > %s'", js_account_name(x->acc), x->stream);
     xfer_free(x);
 }
@@ -134,7 +134,7 @@ static void snap_end(xfer *x, const char *hdr) {
 /* Sends chunks while slots are free; ends the transfer at the end of the archive. */
 static void snap_pump(xfer *x, int64_t now) {
     const js_host *h = js_server_host(x->js);
-    bool interest = !h->has_interest || h->has_interest(h->ctx, x->subj);
+    bool interest = !h->has_interest || js_host_has_interest(x->js, js_account_name(x->acc), x->subj);
     if (x->waiting_interest) {
         if (!interest && now < x->deadline) return;
         x->waiting_interest = false; /* Go goes ahead after its wait either way */
@@ -155,14 +155,14 @@ static void snap_pump(xfer *x, int64_t now) {
         }
         x->off += got;
         if (got < want) { /* Go: a short read ends it, the last piece without a reply */
-            if (got > 0) js_publish(x->js, x->subj, NULL, NULL, 0, buf, got);
+            if (got > 0) js_publish(x->js, js_account_name(x->acc), x->subj, NULL, NULL, 0, buf, got);
             free(buf);
             snap_end(x, x->sent_any ? "NATS/1.0 204\r\n\r\n" : NULL);
             return;
         }
         char reply[400];
         snprintf(reply, sizeof reply, "%s.%zu.%d", x->ack_subj, got, ++x->index);
-        js_publish(x->js, x->subj, reply, NULL, 0, buf, got);
+        js_publish(x->js, js_account_name(x->acc), x->subj, reply, NULL, 0, buf, got);
         x->sent_any = true;
         x->slots--;
         x->deadline = now + ACK_TIMEOUT_NS;
@@ -268,7 +268,7 @@ static void api_snapshot(js_server *js, js_account *acc, const js_inmsg *m) {
     const js_host *h = js_server_host(js);
     char sub[300];
     snprintf(sub, sizeof sub, "%s.>", x->ack_subj);
-    if (h->interest) h->interest(h->ctx, sub, +1);
+    if (h->interest) js_host_interest(js, js_account_name(x->acc), sub, +1);
     x->waiting_interest = true;
     x->deadline = js_now(js) + INTEREST_WAIT_NS;
     x->next = g_xfers;
@@ -313,6 +313,7 @@ static void api_restore(js_server *js, js_account *acc, const js_inmsg *m) {
     js_stream_cfg chk;
     js_stream_cfg_copy(&chk, &cfg);
     int code = js_stream_cfg_check(js, acc, &chk, false, &arg);
+    if (!code) code = js_account_stream_limits_check(acc, &chk); /* Go: checked cfg */
     js_stream_cfg_free(&chk);
     if (code) {
         send_err(js, acc, m, T_RESTORE, code, arg);
@@ -363,7 +364,7 @@ static void api_restore(js_server *js, js_account *acc, const js_inmsg *m) {
     if (!x->subj) abort();
     snprintf(x->subj, sl, "$JS.SNAPSHOT.RESTORE.%s.%s", name, id);
     const js_host *h = js_server_host(js);
-    if (h->interest) h->interest(h->ctx, x->subj, +1);
+    if (h->interest) js_host_interest(js, js_account_name(x->acc), x->subj, +1);
     x->deadline = js_now(js) + RESTORE_IDLE_NS;
     x->next = g_xfers;
     g_xfers = x;
@@ -425,7 +426,7 @@ static void restore_finish(xfer *x, const char *reply) {
         json_object_set_new(o, "type", json_string(T_CREATE));
         json_object_update(o, resp);
         char *body = js_json_encode(o, NULL);
-        js_publish(js, reply, NULL, NULL, 0, (const uint8_t *)body, strlen(body));
+        js_publish(js, js_account_name(x->acc), reply, NULL, NULL, 0, (const uint8_t *)body, strlen(body));
         free(body);
         json_decref(o);
     }
@@ -463,7 +464,7 @@ static void restore_chunk(xfer *x, const js_inmsg *m) {
         json_object_set_new(o, "type", json_string(T_CREATE));
         js_api_set_error(o, JSStreamRestoreErrF, sd_strerror(rc));
         char *body = js_json_encode(o, NULL);
-        js_publish(x->js, reply, NULL, NULL, 0, (const uint8_t *)body, strlen(body));
+        js_publish(x->js, js_account_name(x->acc), reply, NULL, NULL, 0, (const uint8_t *)body, strlen(body));
         free(body);
         json_decref(o);
         free(reply);
@@ -473,7 +474,7 @@ static void restore_chunk(xfer *x, const js_inmsg *m) {
     }
     x->total += m->data_len;
     x->deadline = js_now(x->js) + RESTORE_IDLE_NS;
-    js_publish(x->js, reply, NULL, NULL, 0, NULL, 0);
+    js_publish(x->js, js_account_name(x->acc), reply, NULL, NULL, 0, NULL, 0);
     free(reply);
 }
 
@@ -489,8 +490,10 @@ void js_api_stream_restore(js_server *js, js_account *acc, const js_inmsg *m) {
 
 bool js_snapshot_inbound(js_server *js, const js_inmsg *m) {
     if (m->subject_len < 13 || memcmp(m->subject, "$JS.SNAPSHOT.", 13)) return false;
+    const char *acc = m->account && m->account[0] ? m->account : "$G";
     for (xfer *x = g_xfers; x; x = x->next) {
-        if (x->js != js) continue;
+        if (x->js != js || strcmp(js_account_name(x->acc), acc) != 0) continue;
+        if (!x->acc->enabled) return true; /* the account lost JetStream (reload) */
         if (x->restore) {
             size_t l = strlen(x->subj);
             if (m->subject_len == l && !memcmp(m->subject, x->subj, l)) {

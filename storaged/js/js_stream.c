@@ -5,15 +5,12 @@
  * updateWithAdvisory, delete, purgeLocked, removeMsg/eraseMsg, stateWithDetail, checkMsgId,
  * storeMsgId, purgeMsgIds) and server/jetstream.go (stream recovery, checkBytesLimits).
  *
- * On disk: <store_dir>/jetstream/<account>/streams/<name>/meta.json holds
- *   {"checksum":"<xxh64 hex of the meta bytes>","meta":{"created":...,"config":{...}}}
- * written to a temp file, fsynced and renamed (then the directory fsynced).  A checksum
- * mismatch is logged and the stream skipped, never a crash.  File streams keep their blocks
- * in the same directory (storaged/filestore.h).
+ * On disk: the config of a file stream is a record of the LMDB metadata store
+ * (js_stream_meta.c); its blocks live in <store_dir>/jetstream/<account>/streams/<name>
+ * (storaged/filestore.h).  A damaged config is logged and the stream skipped, never a crash.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "common/log.h"
 #include "common/subject.h"
@@ -64,105 +60,9 @@ static void advisory(js_stream *st, const char *pre, const char *action) {
     json_decref(o);
     char *subj = NULL;
     if (asprintf(&subj, "$JS.EVENT.ADVISORY.STREAM.%s.%s", pre, st->cfg.name) < 0) abort();
-    js_publish(js, subj, NULL, NULL, 0, (const uint8_t *)body, len);
+    js_publish(js, st->acc->name, subj, NULL, NULL, 0, (const uint8_t *)body, len);
     free(subj);
     free(body);
-}
-
-/* ---- meta.json ----------------------------------------------------------------------- */
-
-#define META_PREFIX "{\"checksum\":\""
-#define META_MID "\",\"meta\":"
-
-int js_stream_write_meta(js_stream *st) {
-    if (st->cfg.storage != SD_STORAGE_FILE || !st->dir) return 0;
-    json_t *m = json_object();
-    json_object_set_new(m, "created", js_time_json(st->created));
-    json_object_set(m, "config", st->cfg_json);
-    char *body = json_dumps(m, JSON_COMPACT);
-    json_decref(m);
-    if (!body) abort();
-    size_t blen = strlen(body);
-    char sum[17];
-    snprintf(sum, sizeof sum, "%016llx", (unsigned long long)XXH64(body, blen, 0));
-    size_t plen = strlen(st->dir) + 32;
-    char *tmp = malloc(plen), *dst = malloc(plen);
-    if (!tmp || !dst) abort();
-    snprintf(tmp, plen, "%s/meta.json.tmp", st->dir);
-    snprintf(dst, plen, "%s/meta.json", st->dir);
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        rc = -errno;
-    } else {
-        FILE *f = fdopen(fd, "w");
-        if (!f) abort();
-        fprintf(f, "%s%s%s%s}\n", META_PREFIX, sum, META_MID, body);
-        if (fflush(f) != 0 || fsync(fd) != 0) rc = -errno;
-        fclose(f);
-        if (rc == 0 && rename(tmp, dst) != 0) rc = -errno;
-        if (rc == 0) {
-            int dfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
-        }
-    }
-    free(body);
-    free(tmp);
-    free(dst);
-    return rc;
-}
-
-/* Reads and verifies meta.json; the "meta" object (new reference) or NULL with err set. */
-static json_t *read_meta(const char *dir, char *err, size_t errlen) {
-    char *path = NULL;
-    if (asprintf(&path, "%s/meta.json", dir) < 0) abort();
-    FILE *f = fopen(path, "rb");
-    free(path);
-    if (!f) {
-        snprintf(err, errlen, "meta.json: %s", strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            buf = realloc(buf, cap);
-            if (!buf) abort();
-        }
-        size_t r = fread(buf + len, 1, cap - len - 1, f);
-        if (r == 0) break;
-        len += r;
-    }
-    fclose(f);
-    buf[len] = 0;
-    size_t pl = strlen(META_PREFIX), ml = strlen(META_MID);
-    json_t *meta = NULL;
-    if (len < pl + 16 + ml + 2 || memcmp(buf, META_PREFIX, pl) != 0 ||
-        memcmp(buf + pl + 16, META_MID, ml) != 0 || buf[len - 1] != '\n' || buf[len - 2] != '}') {
-        snprintf(err, errlen, "meta.json: malformed");
-    } else {
-        const char *body = buf + pl + 16 + ml;
-        size_t blen = len - 2 - (size_t)(body - buf);
-        char sum[17];
-        snprintf(sum, sizeof sum, "%016llx", (unsigned long long)XXH64(body, blen, 0));
-        if (memcmp(sum, buf + pl, 16) != 0) {
-            snprintf(err, errlen, "meta.json: checksum mismatch");
-        } else {
-            json_error_t je;
-            meta = json_loadb(body, blen, 0, &je);
-            if (!json_is_object(meta)) {
-                json_decref(meta);
-                meta = NULL;
-                snprintf(err, errlen, "meta.json: %s", je.text);
-            }
-        }
-    }
-    free(buf);
-    return meta;
 }
 
 /* ---- creation ------------------------------------------------------------------------ */
@@ -242,15 +142,18 @@ static void cb_update(void *arg, int64_t msgs, int64_t bytes, uint64_t seq, cons
     (void)subj_len;
     js_stream *st = arg;
     js_server *js = st->acc->js;
-    *(st->cfg.storage == SD_STORAGE_MEMORY ? &js->mem_used : &js->store_used) += bytes;
+    bool mem = st->cfg.storage == SD_STORAGE_MEMORY;
+    *(mem ? &js->mem_used : &js->store_used) += bytes;
+    *(mem ? &st->acc->mem_used : &st->acc->store_used) += bytes;
 }
 
 static void track_usage(js_stream *st, int sign) {
     sd_stream_state ss = {0};
     sd_store_fast_state(st->store, &ss);
     js_server *js = st->acc->js;
-    *(st->cfg.storage == SD_STORAGE_MEMORY ? &js->mem_used : &js->store_used) +=
-        sign * (int64_t)ss.bytes;
+    bool mem = st->cfg.storage == SD_STORAGE_MEMORY;
+    *(mem ? &js->mem_used : &js->store_used) += sign * (int64_t)ss.bytes;
+    *(mem ? &st->acc->mem_used : &st->acc->store_used) += sign * (int64_t)ss.bytes;
     sd_stream_state_free(&ss);
 }
 
@@ -294,28 +197,14 @@ static int open_store(js_stream *st) {
     return rc;
 }
 
-static void usage_reserved(js_account *acc, int storage, const js_stream *skip, int64_t *res) {
-    *res = 0;
-    for (size_t a = 0; a < acc->js->naccounts; a++) {
-        js_account *x = acc->js->accounts[a];
-        for (size_t i = 0; i < x->nstreams; i++) {
-            js_stream *s = x->streams[i];
-            if (s != skip && s->cfg.storage == storage && s->cfg.max_bytes > 0)
-                *res += s->cfg.max_bytes;
-        }
-    }
-}
-
-/* Go checkBytesLimits against the server's max_memory / max_store. */
-static int check_bytes(js_account *acc, const js_stream_cfg *c, const js_stream *skip) {
-    int64_t add = c->max_bytes < 0 ? 1 : c->max_bytes, res;
-    usage_reserved(acc, c->storage, skip, &res);
-    int64_t max = c->storage == SD_STORAGE_MEMORY ? acc->js->cfg.max_memory : acc->js->cfg.max_store;
-    if (max < 0) return 0;
-    if (res > max || add > max - res)
-        return c->storage == SD_STORAGE_MEMORY ? JSMemoryResourcesExceededErr
-                                               : JSStorageResourcesExceededErr;
-    return 0;
+/* Go checkAllLimits (account and server): the stream's max_consumers against the account's,
+ * then its max_bytes reservation (js_account.c). */
+static int check_limits(js_account *acc, const js_stream_cfg *c, const js_stream *skip,
+                        int64_t add) {
+    const js_account_limits *l = js_account_limits_of(acc);
+    if (c->max_consumers > 0 && l->max_consumers > 0 && c->max_consumers > l->max_consumers)
+        return JSMaximumConsumersLimitErr;
+    return js_account_bytes_check(acc, c, skip, add);
 }
 
 static bool subjects_overlap(js_account *acc, const js_stream_cfg *c, const js_stream *self) {
@@ -400,7 +289,7 @@ js_stream *js_stream_add(js_account *acc, js_stream_cfg *cfg, bool pedantic, int
         *err_code = JSStreamNameExistErr;
         return NULL;
     }
-    if ((rc = check_bytes(acc, cfg, NULL))) {
+    if ((rc = check_limits(acc, cfg, NULL, cfg->max_bytes))) {
         *err_code = rc;
         return NULL;
     }
@@ -454,7 +343,8 @@ int js_stream_update(js_stream *st, js_stream_cfg *cfg, bool pedantic, char **ar
         free(bad);
         return JSStreamUpdateErrF;
     }
-    if ((rc = check_bytes(acc, cfg, st))) return rc;
+    /* Go update: only the growth of max_bytes is added (a lower or no limit adds nothing). */
+    if ((rc = check_limits(acc, cfg, st, cfg->max_bytes > 0 ? cfg->max_bytes : 0))) return rc;
     if (subjects_overlap(acc, cfg, st)) return JSStreamSubjectOverlapErr;
     sd_stream_config sc;
     js_stream_cfg_store(cfg, &sc);
@@ -483,6 +373,7 @@ void js_stream_delete(js_stream *st) {
     js_server_declare_stream_interest(st->acc->js, st, -1);
     detach(st);
     unregister_callbacks(st);
+    js_stream_remove_meta(st);
     st->store->ops->delete_(st->store, true);
     sd_store_free(st->store);
     stream_free(st);
@@ -530,7 +421,7 @@ void js_stream_recover_all(js_server *js, const char *acc_name, const char *dir)
         if (de->d_name[0] == '.') continue;
         char sdir[8192], err[512];
         snprintf(sdir, sizeof sdir, "%s/%s", dir, de->d_name);
-        json_t *meta = read_meta(sdir, err, sizeof err);
+        json_t *meta = js_stream_read_meta(js, acc_name, de->d_name, sdir, err, sizeof err);
         if (!meta) {
             nx_log(NX_LOG_ERROR, "JetStream: can not recover stream '%s > %s': %s", acc_name,
                    de->d_name, err);

@@ -582,6 +582,13 @@ int js_stream_cfg_check(js_server *js, js_account *acc, js_stream_cfg *c, bool p
         }
     }
 subjects_done:
+    if (acc) { /* Go acc.maxBytesLimits: the account's max_bytes_required / max stream bytes */
+        const js_account_limits *l = js_account_limits_of(acc);
+        int64_t lim = c->storage == SD_STORAGE_MEMORY ? l->memory_max_stream_bytes
+                                                      : l->store_max_stream_bytes;
+        if (l->max_bytes_required && c->max_bytes <= 0) return JSStreamMaxBytesRequired;
+        if (lim > 0 && c->max_bytes > lim) return JSStreamMaxStreamBytesExceeded;
+    }
     if (c->has_transform) {
         const char *src = c->tr_src ? c->tr_src : "";
         if (src[0] && !nx_subject_valid(src, strlen(src))) {

@@ -123,12 +123,18 @@ struct js_stream {
 struct js_account {
     js_server *js;
     char *name;
+    bool enabled;             /* JetStream enabled for the account (Go a.js != nil) */
+    bool is_system;           /* the system account (never enabled) */
+    bool api_sub;             /* "$JS.API.>" is subscribed in the account */
+    js_account_limits limits; /* Go jsa.limits[""] */
+    int64_t mem_used, store_used; /* the account's stream bytes (Go jsa.usage totals) */
     js_stream **streams;
     size_t nstreams;
     uint64_t api_total, api_errors;
 };
 
 typedef struct js_deferred {
+    char *acc;
     char *subj;
     char *hdr;
     size_t hdr_len;
@@ -139,8 +145,9 @@ typedef struct js_deferred {
 struct js_server {
     js_config cfg; /* strings owned */
     js_host host;
-    js_account **accounts;
+    js_account **accounts; /* configured ones first, then any other that sent a request */
     size_t naccounts;
+    bool global_only; /* no accounts configured: "$G" is JetStream's only account */
     js_deferred *deferred;
     size_t ndeferred, deferred_cap;
     uint64_t api_total, api_errors;
@@ -190,8 +197,17 @@ int js_stream_purge(js_stream *st, const char *filter, uint64_t seq, uint64_t ke
                     bool has_req, uint64_t *purged, char **arg);
 /* Removes seq (erase: overwrite).  1 removed, 0 not found, < 0 store error. */
 int js_stream_remove_msg(js_stream *st, uint64_t seq, bool erase);
-/* Writes meta.json for the stream (temp + fsync + rename). 0 or -errno. */
+/* js_stream_meta.c: the stream's config record in the LMDB metadata store
+ * (s/<account>/<stream>), committed durably.  0 or a negative error. */
 int js_stream_write_meta(js_stream *st);
+/* Removes the record (stream deleted). */
+void js_stream_remove_meta(js_stream *st);
+/* The stored {"created","config"} object of stream `name` in directory `dir` (new reference),
+ * migrating an older meta.json into LMDB; NULL with err set when missing or damaged. */
+json_t *js_stream_read_meta(js_server *js, const char *acc_name, const char *name,
+                            const char *dir, char *err, size_t errlen);
+/* The LMDB metadata store of a server (js_consumer_store.c); NULL if it could not open. */
+struct sd_meta *js_meta_db(js_server *js);
 /* Subject matches one of the stream's subjects. */
 bool js_stream_matches(const js_stream *st, const char *subj);
 /* Duplicate-window bookkeeping. */
@@ -291,6 +307,31 @@ json_t *js_sync_sources_info(js_stream *st);
 /* js_stream_counter.c: Go big.Int decimal strings for counter streams. */
 bool js_counter_valid(const char *s);
 char *js_counter_add(const char *a, const char *b);
+
+/* js_account.c: per-account JetStream (Go jetstream.go jsAccount limits, jetstream_api.go
+ * checkJetStream). */
+/* The accounts of cfg (enabled or not) created in js, before recovery. */
+void js_accounts_setup(js_server *js);
+/* An enabled account's start: acks and flow control subscribed, its streams recovered from
+ * <store_dir>/jetstream/<account>/streams (Go EnableJetStream). */
+void js_account_start(js_account *acc);
+/* An API request in an account without JetStream: Go's reply ("jetstream not enabled for
+ * account", 10039, with the handler's response type), a bad request for a subject no handler
+ * serves, nothing for the system-level ones. */
+void js_api_not_enabled(js_server *js, js_account *acc, const js_inmsg *m);
+/* Go jsNonClusteredStreamLimitsCheck for a stream create (cfg as requested): 0 or err_code. */
+int js_account_stream_limits_check(js_account *acc, const js_stream_cfg *c);
+/* Go checkAllLimits / checkBytesLimits for the account and the server: 0 or err_code.
+ * skip: the stream being updated (its reservation is not counted), or NULL; add: the bytes
+ * the stream reserves (max_bytes, or the growth of it on update). */
+int js_account_bytes_check(js_account *acc, const js_stream_cfg *c, const js_stream *skip,
+                           int64_t add);
+/* Go wouldExceedLimits on a publish: the account's usage plus the message against its
+ * max_memory / max_store. */
+bool js_account_limits_exceeded(js_account *acc, int storage, size_t subj_len, size_t hdr_len,
+                                size_t msg_len);
+/* Go account info "limits" object. */
+json_t *js_account_limits_json(const js_account *acc);
 
 /* js_api.c / js_api_msg.c */
 bool js_api_level_error(const js_inmsg *m);

@@ -90,7 +90,7 @@ void js_stream_pub_error(js_stream *st, const char *reply, int err_code, const c
     size_t len;
     char *s = js_json_encode(o, &len);
     json_decref(o);
-    js_publish(js, reply, NULL, NULL, 0, (const uint8_t *)s, len);
+    js_publish(js, st->acc->name, reply, NULL, NULL, 0, (const uint8_t *)s, len);
     free(s);
 }
 
@@ -118,7 +118,7 @@ static void pub_ack(js_stream *st, const char *reply, uint64_t seq, const char *
                      (unsigned long long)seq, tail);
     else
         n = snprintf(b, cap, "{\"stream\":%s,\"seq\":%llu%s", qn, (unsigned long long)seq, tail);
-    js_publish_after_sync(js, reply, NULL, 0, (const uint8_t *)b, (size_t)n);
+    js_publish_after_sync(js, st->acc->name, reply, NULL, 0, (const uint8_t *)b, (size_t)n);
     free(b);
     free(qn);
     free(qd);
@@ -171,7 +171,7 @@ static void republish(js_stream *st, const char *tsubj, const char *subj, const 
     hl += (size_t)n;
     memcpy(h + hl, "\r\n", 2);
     hl += 2;
-    js_publish(st->acc->js, tsubj, NULL, h, hl, ho ? NULL : msg, ho ? 0 : msg_len);
+    js_publish(st->acc->js, st->acc->name, tsubj, NULL, h, hl, ho ? NULL : msg, ho ? 0 : msg_len);
     free(h);
 }
 
@@ -455,6 +455,12 @@ void js_stream_process_ex(js_stream *st, const js_inmsg *m, const char *batch_id
             if (sd_store_load_last_msg(st->store, subject, &sm) == 0) tlseq = sm.seq;
             sd_store_msg_free(&sm);
         }
+    }
+    /* Go wouldExceedLimits: the account's usage with this message. */
+    if (js_account_limits_exceeded(st->acc, st->cfg.storage, strlen(subject), hdr_len, msg_len)) {
+        pub_error(st, reply, JSAccountResourcesExceededErr, NULL);
+        free(tsubj);
+        goto done;
     }
     int64_t ttl = 0;
     if (hdr && sd_get_message_ttl(hdr, hdr_len, &ttl) != 0) {

@@ -16,9 +16,10 @@ static char *dupn(const void *p, size_t n) {
     return r;
 }
 
-static void host_publish(void *ctx, const char *subj, size_t subj_len, const char *reply, size_t reply_len,
+static void host_publish(void *ctx, const char *account, const char *subj, size_t subj_len, const char *reply, size_t reply_len,
                          const uint8_t *hdr, size_t hdr_len, const uint8_t *data, size_t data_len) {
     h_env *e = ctx;
+    (void)account;
     if (e->n == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 64;
         e->msgs = realloc(e->msgs, e->cap * sizeof *e->msgs);
@@ -32,20 +33,22 @@ static void host_publish(void *ctx, const char *subj, size_t subj_len, const cha
     m->len = data_len;
     m->shown = NULL;
 }
-static void host_publish_as(void *ctx, const char *subj, size_t subj_len, const char *shown, size_t shown_len,
+static void host_publish_as(void *ctx, const char *account, const char *subj, size_t subj_len, const char *shown, size_t shown_len,
                             const char *reply, size_t reply_len, const uint8_t *hdr, size_t hdr_len,
                             const uint8_t *data, size_t data_len) {
     h_env *e = ctx;
-    host_publish(ctx, subj, subj_len, reply, reply_len, hdr, hdr_len, data, data_len);
+    host_publish(ctx, account, subj, subj_len, reply, reply_len, hdr, hdr_len, data, data_len);
     e->msgs[e->n - 1].shown = dupn(shown, shown_len);
 }
-static void host_interest(void *ctx, const char *subject, int delta) {
+static void host_interest(void *ctx, const char *account, const char *subject, int delta) {
     (void)ctx;
+    (void)account;
     (void)subject;
     (void)delta;
 }
-static bool host_has_interest(void *ctx, const char *subject) {
+static bool host_has_interest(void *ctx, const char *account, const char *subject) {
     h_env *e = ctx;
+    (void)account;
     for (size_t i = 0; i < e->n_no; i++)
         if (!strncmp(subject, e->no_interest[i], strlen(e->no_interest[i]))) return false;
     return true;

@@ -25,10 +25,11 @@
 static char g_root[64];
 static int64_t g_now;
 
-static void fz_publish(void *ctx, const char *subj, size_t subj_len, const char *reply,
-                       size_t reply_len, const uint8_t *hdr, size_t hdr_len, const uint8_t *data,
-                       size_t data_len) {
+static void fz_publish(void *ctx, const char *account, const char *subj, size_t subj_len,
+                       const char *reply, size_t reply_len, const uint8_t *hdr, size_t hdr_len,
+                       const uint8_t *data, size_t data_len) {
     (void)ctx;
+    if (!account || !account[0]) abort(); /* every publish names its account */
     (void)reply;
     (void)reply_len;
     if (!subj || subj_len == 0) abort(); /* every message goes somewhere */
@@ -39,14 +40,16 @@ static void fz_publish(void *ctx, const char *subj, size_t subj_len, const char 
     (void)x;
 }
 
-static void fz_interest(void *ctx, const char *subject, int delta) {
+static void fz_interest(void *ctx, const char *account, const char *subject, int delta) {
     (void)ctx;
+    (void)account;
     (void)delta;
     if (!subject || !subject[0]) abort();
 }
 
-static bool fz_has_interest(void *ctx, const char *subject) {
+static bool fz_has_interest(void *ctx, const char *account, const char *subject) {
     (void)ctx;
+    (void)account;
     return subject[0] != '_'; /* some deliveries go ahead, some find nobody */
 }
 

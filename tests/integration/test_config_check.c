@@ -5,8 +5,9 @@
  * the test asserts the exit status and the exact text after "nats-server: " (Go main.go
  * PrintAndDie: warnings, then errors, one per line, then an empty line).  Where Go's test only
  * checks a substring, the expectation is Go v2.14.5's whole output.  Entries for features this
- * server does not have (cluster, gateway, leaf nodes, accounts, MQTT, websocket, proxies,
- * JetStream) expect the refusal at the top-level key instead; Go's own text stays in the table
+ * server does not have (gateway, leaf nodes, accounts, MQTT, websocket, proxies, JetStream)
+ * expect the refusal at the top-level key instead (cluster {} is parsed, but its
+ * authorization and tls blocks are refused and a cluster needs JetStream here: CC_DIFF); Go's own text stays in the table
  * so the entry can switch to CC_GO when the feature is built.  %F stands for the file's path;
  * `expect` holds the lines, the test adds Go's closing empty line.
  * Configs naming configs/certs/... get freshly generated certificates at that path.
@@ -75,13 +76,13 @@ static cc_case cases[] = {
      NULL, "\n\t\tauthorization = {\n\t\t  users = [\n\t\t    {\n\t\t      user = \"foo\", pass = \"bar\", permissions {\n\t\t        inboxes = true\n\t\t      }\n\t\t    }\n\t\t  ]\n\t\t}\n\t\t"},
     {"when clustering config is empty", CC_GO, NULL,
      NULL, "\n\t\tcluster = {\n\t\t}\n\t\t"},
-    {"when unknown option is in clustering config", CC_REFUSED, REF(5, 3, "cluster"),
+    {"when unknown option is in clustering config", CC_DIFF, "%F:9:5: unknown field \"foo\"\n%F:11:5: option \"authorization\" is not supported by this server yet; refusing to start without it (see docs/deviations.md)\n",
      "%F:9:5: unknown field \"foo\"\n", "\n\t\t# NATS Server Configuration\n\t\tport = 4222\n\n\t\tcluster = {\n\n\t\t  port = 6222\n\n\t\t  foo = \"bar\"\n\n\t\t  authorization {\n\t\t    user = \"hello\"\n\t\t    pass = \"world\"\n\t\t  }\n\n\t\t}\n\t\t"},
-    {"when unknown option is in clustering authorization config", CC_REFUSED, REF(2, 3, "cluster"),
+    {"when unknown option is in clustering authorization config", CC_DIFF, "%F:3:5: option \"authorization\" is not supported by this server yet; refusing to start without it (see docs/deviations.md)\n",
      "%F:4:7: unknown field \"foo\"\n", "\n\t\tcluster = {\n\t\t  authorization {\n\t\t    foo = \"bar\"\n\t\t  }\n\t\t}\n\t\t"},
     {"when unknown option is in tls config", CC_GO, "%F:3:5: error parsing tls config, unknown field \"hello\"\n",
      NULL, "\n\t\ttls = {\n\t\t  hello = \"world\"\n\t\t}\n\t\t"},
-    {"when unknown option is in cluster tls config", CC_REFUSED, REF(2, 3, "cluster"),
+    {"when unknown option is in cluster tls config", CC_DIFF, "%F:3:5: option \"tls\" is not supported by this server yet; refusing to start without it (see docs/deviations.md)\n",
      "%F:4:7: error parsing tls config, unknown field \"foo\"\n", "\n\t\tcluster {\n\t\t  tls = {\n\t\t    foo = \"bar\"\n\t\t  }\n\t\t}\n\t\t"},
     {"when using cipher suites in the TLS config", CC_GO, "%F:7:7: error parsing tls config, unknown field \"preferences\"\n",
      NULL, "\n\t\ttls = {\n\t\t    cipher_suites: [\n\t\t\t\"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\",\n\t\t\t\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\"\n\t\t    ]\n\t\t    preferences = []\n\t\t}\n\t\t"},
@@ -91,15 +92,15 @@ static cc_case cases[] = {
      NULL, "\n\t\ttls = {\n\t\t    curve_preferences: [\n\t\t\t\"CurveP5210000\"\n\t\t    ]\n\t\t}\n\t\t"},
     {"verify_cert_and_check_known_urls not support for clients", CC_GO, "%F:5:10: verify_cert_and_check_known_urls not supported in this context\n",
      NULL, "\n\t\ttls = {\n\t\t\t\t\t\tcert_file: \"configs/certs/server.pem\"\n\t\t\t\t\t\tkey_file: \"configs/certs/key.pem\"\n\t\t\t\t\t    verify_cert_and_check_known_urls: true\n\t\t}\n\t\t"},
-    {"when unknown option is in cluster config with defined routes", CC_REFUSED, REF(2, 3, "cluster"),
-     "%F:7:5: unknown field \"peers\"\n", "\n\t\tcluster {\n\t\t  port = 6222\n\t\t  routes = [\n\t\t    nats://127.0.0.1:6222\n\t\t  ]\n\t\t  peers = []\n\t\t}\n\t\t"},
+    {"when unknown option is in cluster config with defined routes", CC_GO, "%F:7:5: unknown field \"peers\"\n",
+     NULL, "\n\t\tcluster {\n\t\t  port = 6222\n\t\t  routes = [\n\t\t    nats://127.0.0.1:6222\n\t\t  ]\n\t\t  peers = []\n\t\t}\n\t\t"},
     {"when used as variable in authorization block it should not be considered as unknown field", CC_GO, "%F:27:5: unknown field \"unused\"\n",
      NULL, "\n\t\t# listen:   127.0.0.1:-1\n\t\tlisten:   127.0.0.1:4222\n\n\t\tauthorization {\n\t\t  # Superuser can do anything.\n\t\t  super_user = {\n\t\t    publish = \">\"\n\t\t    subscribe = \">\"\n\t\t  }\n\n\t\t  # Can do requests on foo or bar, and subscribe to anything\n\t\t  # that is a response to an _INBOX.\n\t\t  #\n\t\t  # Notice that authorization filters can be singletons or arrays.\n\t\t  req_pub_user = {\n\t\t    publish = [\"req.foo\", \"req.bar\"]\n\t\t    subscribe = \"_INBOX.>\"\n\t\t  }\n\n\t\t  # Setup a default user that can subscribe to anything, but has\n\t\t  # no publish capabilities.\n\t\t  default_user = {\n\t\t    subscribe = \"PUBLIC.>\"\n\t\t  }\n\n\t\t  unused = \"hello\"\n\n\t\t  # Default permissions if none presented. e.g. susan below.\n\t\t  default_permissions: $default_user\n\n\t\t  # Users listed with persmissions.\n\t\t  users = [\n\t\t    {user: alice, password: foo, permissions: $super_user}\n\t\t    {user: bob,   password: bar, permissions: $req_pub_user}\n\t\t    {user: susan, password: baz}\n\t\t  ]\n\t\t}\n\t\t"},
     {"when used as variable in top level config it should not be considered as unknown field", CC_GO, NULL,
      NULL, "\n\t\tmonitoring_port = 8222\n\n\t\thttp_port = $monitoring_port\n\n\t\tport = 4222\n\t\t"},
-    {"when used as variable in cluster config it should not be considered as unknown field", CC_REFUSED, REF(2, 3, "cluster"),
+    {"when used as variable in cluster config it should not be considered as unknown field", CC_DIFF, "clustering without JetStream (routes) is not supported by this server yet; refusing to start rather than run without it (see docs/deviations.md)",
      "", "\n\t\tcluster {\n\t\t  clustering_port = 6222\n\t\t  port = $clustering_port\n\t\t}\n\t\t"},
-    {"when setting permissions within cluster authorization block", CC_REFUSED, REF(2, 3, "cluster"),
+    {"when setting permissions within cluster authorization block", CC_DIFF, "%F:3:5: option \"authorization\" is not supported by this server yet; refusing to start without it (see docs/deviations.md)\n",
      "%F:3:5: invalid use of field \"authorization\": setting \"permissions\" within cluster authorization block is deprecated\n", "\n\t\tcluster {\n\t\t  authorization {\n\t\t    permissions = {\n\t\t      publish = { allow = [\"foo\", \"bar\"] }\n\t\t    }\n\t\t  }\n\n\t\t  permissions = {\n\t\t    publish = { deny = [\"foo\", \"bar\"] }\n\t\t  }\n\t\t}\n\t\t"},
     {"when write deadline is used with deprecated usage", CC_GO, "%F:2:17: invalid use of field \"write_deadline\": write_deadline should be converted to a duration\n",
      NULL, "\n                write_deadline = 100\n\t\t"},
@@ -185,14 +186,14 @@ static cc_case cases[] = {
      NULL, "\n\t\tauthorization {\n\t\t  permissions {\n\t\t    publish = {\n\t\t      allow = false\n\t\t    }\n\t\t    subscribe = {}\n\t\t  }\n\t\t}\n\t\t"},
     {"when user authorization permissions subject is invalid", CC_GO, "%F:5:9: subject \"foo..bar\" is not a valid subject\n",
      NULL, "\n\t\tauthorization {\n\t\t  permissions {\n\t\t    publish = {\n\t\t      allow = [\"foo..bar\"]\n\t\t    }\n\t\t    subscribe = {}\n\t\t  }\n\t\t}\n\t\t"},
-    {"when cluster config listen is invalid", CC_REFUSED, REF(2, 3, "cluster"),
-     "%F:3:5: could not parse port \"XXXX\"\n", "\n\t\tcluster {\n\t\t  listen = \"0.0.0.0:XXXX\"\n\t\t}\n\t\t"},
-    {"when cluster config includes multiple users", CC_REFUSED, REF(2, 3, "cluster"),
+    {"when cluster config listen is invalid", CC_GO, "%F:3:5: could not parse port \"XXXX\"\n",
+     NULL, "\n\t\tcluster {\n\t\t  listen = \"0.0.0.0:XXXX\"\n\t\t}\n\t\t"},
+    {"when cluster config includes multiple users", CC_DIFF, "%F:3:5: option \"authorization\" is not supported by this server yet; refusing to start without it (see docs/deviations.md)\n",
      "%F:3:5: Cluster authorization does not allow multiple users\n", "\n\t\tcluster {\n\t\t  authorization {\n                    users = []\n                  }\n\t\t}\n\t\t"},
-    {"when cluster routes are invalid", CC_REFUSED, REF(2, 3, "cluster"),
-     "%F:4:22: error parsing route url [\"0.0.0.0:XXXX\"]\n", "\n\t\tcluster {\n                  routes = [\n                    \"0.0.0.0:XXXX\"\n                    # \"0.0.0.0:YYYY\"\n                    # \"0.0.0.0:ZZZZ\"\n                  ]\n\t\t}\n\t\t"},
-    {"when setting invalid TLS config within cluster block", CC_REFUSED, REF(2, 3, "cluster"),
-     "", "\n\t\tcluster {\n\t\t  tls {\n\t\t  }\n\t\t}\n\t\t"},
+    {"when cluster routes are invalid", CC_GO, "%F:4:22: error parsing route url [\"0.0.0.0:XXXX\"]\n",
+     NULL, "\n\t\tcluster {\n                  routes = [\n                    \"0.0.0.0:XXXX\"\n                    # \"0.0.0.0:YYYY\"\n                    # \"0.0.0.0:ZZZZ\"\n                  ]\n\t\t}\n\t\t"},
+    {"when setting invalid TLS config within cluster block", CC_GO, NULL,
+     NULL, "\n\t\tcluster {\n\t\t  tls {\n\t\t  }\n\t\t}\n\t\t"},
     {"invalid lame_duck_duration type", CC_GO, "%F:2:5: error parsing lame_duck_duration: time: invalid duration \"abc\"\n",
      NULL, "\n\t\t\t\tlame_duck_duration: abc\n\t\t\t"},
     {"lame_duck_duration too small", CC_GO, "%F:2:5: invalid lame_duck_duration of 5s, minimum is 30 seconds\n",
@@ -259,26 +260,26 @@ static cc_case cases[] = {
      "%F:6:10: verify_cert_and_check_known_urls not supported in this context\n", "\n\t\t\t\twebsocket {\n                    tls {\n\t\t\t\t\t\tcert_file: \"configs/certs/server.pem\"\n\t\t\t\t\t\tkey_file: \"configs/certs/key.pem\"\n\t\t\t\t\t    verify_cert_and_check_known_urls: true\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t"},
     {"ambiguous store dir", CC_GO, "%F:4:35: Duplicate 'store_dir' configuration\n",
      NULL, "\n                                store_dir: \"foo\"\n                                jetstream {\n                                  store_dir: \"bar\"\n                                }\n                        "},
-    {"token not supported in cluster", CC_REFUSED, REF(2, 5, "cluster"),
+    {"token not supported in cluster", CC_DIFF, "%F:4:6: option \"authorization\" is not supported by this server yet; refusing to start without it (see docs/deviations.md)\n",
      "%F:4:6: Cluster authorization does not support tokens\n", "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tauthorization {\n\t\t\t\t\t\ttoken: \"my_token\"\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t"},
     {"token not supported in gateway", CC_REFUSED, REF(2, 5, "gateway"),
      "%F:5:6: Gateway authorization does not support tokens\n", "\n\t\t\t\tgateway {\n\t\t\t\t\tport: -1\n\t\t\t\t\tname: \"A\"\n\t\t\t\t\tauthorization {\n\t\t\t\t\t\ttoken: \"my_token\"\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t"},
-    {"wrong type for cluster pool size", CC_REFUSED, REF(2, 5, "cluster"),
-     "%F:4:6: interface conversion: interface {} is string, not int64\n", "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tpool_size: \"abc\"\n\t\t\t\t}\n\t\t\t"},
-    {"wrong type for cluster accounts", CC_REFUSED, REF(2, 5, "cluster"),
-     "%F:4:6: error parsing accounts: unsupported type int64\n", "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\taccounts: 123\n\t\t\t\t}\n\t\t\t"},
-    {"wrong type for cluster compression", CC_REFUSED, REF(2, 5, "cluster"),
-     "%F:4:6: field \"compression\" should be a boolean or a structure, got int64\n", "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tcompression: 123\n\t\t\t\t}\n\t\t\t"},
-    {"wrong type for cluster compression mode", CC_REFUSED, REF(2, 5, "cluster"),
-     "%F:5:7: interface conversion: interface {} is int64, not string\n", "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tcompression: {\n\t\t\t\t\t\tmode: 123\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t"},
-    {"wrong type for cluster compression rtt thresholds", CC_REFUSED, REF(2, 5, "cluster"),
-     "%F:6:7: interface conversion: interface {} is int64, not []interface {}\n", "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tcompression: {\n\t\t\t\t\t\tmode: \"s2_auto\"\n\t\t\t\t\t\trtt_thresholds: 123\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t"},
-    {"invalid durations for cluster compression rtt thresholds", CC_REFUSED, REF(2, 5, "cluster"),
-     "%F:6:7: time: invalid duration \"abc\"\n", "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tcompression: {\n\t\t\t\t\t\tmode: \"s2_auto\"\n\t\t\t\t\t\trtt_thresholds: [abc]\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t"},
-    {"invalid durations for cluster ping interval", CC_REFUSED, REF(2, 5, "cluster"),
-     "%F:4:6: invalid use of field \"ping_interval\": ping_interval should be converted to a duration\n", "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tping_interval: -1\n\t\t\t\t\tping_max: 6\n\t\t\t\t}\n\t\t\t"},
-    {"invalid durations for cluster ping interval", CC_REFUSED, REF(2, 5, "cluster"),
-     "%F:4:6: Cluster 'ping_interval' will reset to 30s which is the max for routes\n", "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tping_interval: '2m'\n\t\t\t\t\tping_max: 6\n\t\t\t\t}\n\t\t\t"},
+    {"wrong type for cluster pool size", CC_GO, "%F:4:6: interface conversion: interface {} is string, not int64\n",
+     NULL, "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tpool_size: \"abc\"\n\t\t\t\t}\n\t\t\t"},
+    {"wrong type for cluster accounts", CC_GO, "%F:4:6: error parsing accounts: unsupported type int64\n",
+     NULL, "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\taccounts: 123\n\t\t\t\t}\n\t\t\t"},
+    {"wrong type for cluster compression", CC_GO, "%F:4:6: field \"compression\" should be a boolean or a structure, got int64\n",
+     NULL, "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tcompression: 123\n\t\t\t\t}\n\t\t\t"},
+    {"wrong type for cluster compression mode", CC_GO, "%F:5:7: interface conversion: interface {} is int64, not string\n",
+     NULL, "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tcompression: {\n\t\t\t\t\t\tmode: 123\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t"},
+    {"wrong type for cluster compression rtt thresholds", CC_GO, "%F:6:7: interface conversion: interface {} is int64, not []interface {}\n",
+     NULL, "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tcompression: {\n\t\t\t\t\t\tmode: \"s2_auto\"\n\t\t\t\t\t\trtt_thresholds: 123\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t"},
+    {"invalid durations for cluster compression rtt thresholds", CC_GO, "%F:6:7: time: invalid duration \"abc\"\n",
+     NULL, "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tcompression: {\n\t\t\t\t\t\tmode: \"s2_auto\"\n\t\t\t\t\t\trtt_thresholds: [abc]\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t"},
+    {"invalid durations for cluster ping interval", CC_GO, "%F:4:6: invalid use of field \"ping_interval\": ping_interval should be converted to a duration\n",
+     NULL, "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tping_interval: -1\n\t\t\t\t\tping_max: 6\n\t\t\t\t}\n\t\t\t"},
+    {"invalid durations for cluster ping interval", CC_GO, "%F:4:6: Cluster 'ping_interval' will reset to 30s which is the max for routes\n",
+     NULL, "\n\t\t\t\tcluster {\n\t\t\t\t\tport: -1\n\t\t\t\t\tping_interval: '2m'\n\t\t\t\t\tping_max: 6\n\t\t\t\t}\n\t\t\t"},
     {"wrong type for leafnodes compression", CC_REFUSED, REF(2, 5, "leafnodes"),
      "%F:4:6: field \"compression\" should be a boolean or a structure, got int64\n", "\n\t\t\t\tleafnodes {\n\t\t\t\t\tport: -1\n\t\t\t\t\tcompression: 123\n\t\t\t\t}\n\t\t\t"},
     {"wrong type for leafnodes compression mode", CC_REFUSED, REF(2, 5, "leafnodes"),
@@ -456,7 +457,7 @@ static const char multiple_errors_conf[] =
 Test(config_check, multiple_errors) {
     GO_TEST_PARTIAL("server/config_check_test.go", "TestConfigCheckMultipleErrors",
                     "the warning, the authorization, unknown-field and account errors are Go's; "
-                    "cluster is refused at its key instead of Go's cluster error");
+                    "cluster authorization is refused instead of Go's cluster error");
     if (h_server_is_go()) cr_skip_test("v2.14.5 texts");
     char *dir = tmp_dir();
     char sub[300];
@@ -476,7 +477,8 @@ Test(config_check, multiple_errors) {
                "\"ODRZ42QBM7SXQDXXTSVWT2WLLFYOQGAFC4TO6WOAXHEKQHIXR4HFYJDS\"\n"
                "%F:41:9: Not a valid public nkey for a user\n"
                "%F:54:5: Can not have a single user/pass and accounts\n" /* Go's 8th, file order */
-               REF(66, 1, "cluster") "\n",
+               "%F:67:3: option \"authorization\" is not supported by this server yet; refusing "
+               "to start without it (see docs/deviations.md)\n\n",
                "multiple errors");
     rm_dir(dir);
 }

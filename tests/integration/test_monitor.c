@@ -281,7 +281,8 @@ Test(monitor, varz_after_reload) {
 Test(monitor, subsz) {
     GO_TEST("server/monitor_test.go", "TestSubsz");
     GO_TEST_PARTIAL("test/monitor_test.go", "TestSubsz", "one worker: sublist figures per node");
-    start(NULL, "1");
+    /* Without the system account: its imports in $G (Go registerSystemImports) add inserts. */
+    start("no_system_account: true\n", "1");
     h_conn *c = sub_pub(NULL);
     json_t *s = get_json(mp, "/subsz");
     cr_assert_eq(JI(s, "num_subscriptions"), 0);

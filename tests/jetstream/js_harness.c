@@ -9,15 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static void h_publish(void *ctx, const char *subj, size_t subj_len, const char *reply,
-                      size_t reply_len, const uint8_t *hdr, size_t hdr_len, const uint8_t *data,
-                      size_t data_len) {
+static void h_publish(void *ctx, const char *account, const char *subj, size_t subj_len,
+                      const char *reply, size_t reply_len, const uint8_t *hdr, size_t hdr_len,
+                      const uint8_t *data, size_t data_len) {
     jh *h = ctx;
     if (h->nmsgs == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 64;
         h->msgs = realloc(h->msgs, h->cap * sizeof *h->msgs);
     }
     jh_msg *m = &h->msgs[h->nmsgs++];
+    m->acc = strdup(account);
     m->subj = strndup(subj, subj_len);
     m->reply = reply_len ? strndup(reply, reply_len) : NULL;
     m->hdr = hdr_len ? strndup((const char *)hdr, hdr_len) : NULL;
@@ -28,22 +29,24 @@ static void h_publish(void *ctx, const char *subj, size_t subj_len, const char *
     m->len = data_len;
 }
 
-static void h_interest(void *ctx, const char *subject, int delta) {
+static void h_interest(void *ctx, const char *account, const char *subject, int delta) {
     jh *h = ctx;
     for (size_t i = 0; i < h->ninterest; i++) {
-        if (!strcmp(h->interest[i], subject)) {
+        if (!strcmp(h->interest[i], subject) && !strcmp(h->interest_acc[i], account)) {
             h->interest_n[i] += delta;
             return;
         }
     }
     if (h->ninterest < 256) {
+        h->interest_acc[h->ninterest] = strdup(account);
         h->interest[h->ninterest] = strdup(subject);
         h->interest_n[h->ninterest++] = delta;
     }
 }
 
-static bool h_has_interest(void *ctx, const char *subject) {
+static bool h_has_interest(void *ctx, const char *account, const char *subject) {
     jh *h = ctx;
+    (void)account;
     if (!strcmp(subject, "$JS.EVENT.ADVISORY.API")) return h->audit_interest;
     return true;
 }
@@ -62,7 +65,9 @@ static void do_open(jh *h) {
     cr_assert(h->js, "js_server_open: %s", err);
 }
 
-void jh_open(jh *h) {
+void jh_open(jh *h) { jh_open_accounts(h, NULL, 0, NULL); }
+
+void jh_open_accounts(jh *h, const js_account_config *accs, size_t n, const char *sys) {
     memset(h, 0, sizeof *h);
     snprintf(h->dir, sizeof h->dir, "/tmp/jstest-XXXXXX");
     cr_assert(mkdtemp(h->dir));
@@ -71,13 +76,18 @@ void jh_open(jh *h) {
                         .has_interest = h_has_interest, .now_ns = h_now};
     h->cfg = (js_config){.store_dir = h->dir, .max_memory = -1, .max_store = -1,
                          .sync = SD_FS_SYNC_NONE, .server_id = "NSRVID",
-                         .server_name = "test-server", .max_payload = 1024 * 1024};
+                         .server_name = "test-server", .max_payload = 1024 * 1024,
+                         .accounts = accs, .naccounts = n, .system_account = sys};
     do_open(h);
+}
+
+static void free_interest(jh *h) {
+    for (size_t i = 0; i < h->ninterest; i++) free(h->interest[i]), free(h->interest_acc[i]);
 }
 
 void jh_restart(jh *h) {
     js_server_close(h->js);
-    for (size_t i = 0; i < h->ninterest; i++) free(h->interest[i]);
+    free_interest(h);
     h->ninterest = 0;
     do_open(h);
 }
@@ -91,6 +101,7 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
 
 void jh_clear(jh *h) {
     for (size_t i = 0; i < h->nmsgs; i++) {
+        free(h->msgs[i].acc);
         free(h->msgs[i].subj);
         free(h->msgs[i].reply);
         free(h->msgs[i].hdr);
@@ -104,13 +115,13 @@ void jh_close(jh *h) {
     h->js = NULL;
     jh_clear(h);
     free(h->msgs);
-    for (size_t i = 0; i < h->ninterest; i++) free(h->interest[i]);
+    free_interest(h);
     nftw(h->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 void jh_inbound(jh *h, const char *subj, const char *reply, const char *hdr, const char *data,
                 size_t len) {
-    js_inmsg m = {.subject = subj, .subject_len = strlen(subj), .reply = reply,
+    js_inmsg m = {.account = h->account, .subject = subj, .subject_len = strlen(subj), .reply = reply,
                   .reply_len = reply ? strlen(reply) : 0, .hdr = (const uint8_t *)hdr,
                   .hdr_len = hdr ? strlen(hdr) : 0, .data = (const uint8_t *)data,
                   .data_len = len};
@@ -130,8 +141,10 @@ size_t jh_count_on(jh *h, const char *subj) {
 }
 
 int jh_interest(jh *h, const char *subject) {
+    const char *acc = h->account ? h->account : "$G";
     for (size_t i = 0; i < h->ninterest; i++)
-        if (!strcmp(h->interest[i], subject)) return h->interest_n[i];
+        if (!strcmp(h->interest[i], subject) && !strcmp(h->interest_acc[i], acc))
+            return h->interest_n[i];
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "storaged/js/js.h"
 
 typedef struct jh_msg {
+    char *acc; /* the account it was published in */
     char *subj;
     char *reply;
     char *hdr; /* NUL-terminated copy (NULL when none) */
@@ -29,22 +30,27 @@ typedef struct jh {
     jh_msg *msgs;    /* everything published, in order */
     size_t nmsgs, cap;
     char *interest[256];
+    char *interest_acc[256]; /* the account of interest[i] */
     int interest_n[256];
     size_t ninterest;
     int reply_seq;
     bool audit_interest; /* has_interest("$JS.EVENT.ADVISORY.API"); default false */
+    const char *account; /* the account of jh_inbound/jh_req/jh_pub and jh_interest (NULL: $G) */
 } jh;
 
 /* Opens JetStream in a fresh temp dir (file storage default, SD_FS_SYNC_NONE) with a fake
  * clock starting at 2026-01-01. */
 void jh_open(jh *h);
+/* The same with configured accounts and the system account's name (may be NULL); accs and
+ * sys must outlive h (jh_restart reuses them). */
+void jh_open_accounts(jh *h, const js_account_config *accs, size_t n, const char *sys);
 /* Reopens on the same dir (restart). */
 void jh_restart(jh *h);
 /* Closes and removes the dir. */
 void jh_close(jh *h);
 void jh_clear(jh *h);
 
-/* Inbound message (hdr may be NULL). account NULL: $G. */
+/* Inbound message (hdr may be NULL), in h->account (NULL: $G). */
 void jh_inbound(jh *h, const char *subj, const char *reply, const char *hdr, const char *data,
                 size_t len);
 /* Sends a request on subj with body (may be NULL), flushes, and returns the JSON of the last

@@ -3,7 +3,9 @@
  * Ports cases of Go nats-server v2.14.5 server/jetstream_test.go. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -350,21 +352,93 @@ Test(js_stream, restart_recovers) {
     json_decref(a);
 }
 
-Test(js_stream, corrupt_meta_is_skipped) {
-    jh_create(&H, "{\"name\":\"C\",\"subjects\":[\"c\"]}");
+/* Closes the server, keeping its files (jh_restart then opens it again). */
+static void stop(void) {
+    js_server_close(H.js);
+    H.js = NULL;
+}
+
+/* Flips one byte of every occurrence of needle in file p (LMDB may hold older copies of a
+ * record in pages it has not reused yet); false when there is none. */
+static bool flip_in_file(const char *p, const char *needle) {
+    FILE *f = fopen(p, "r+b");
+    cr_assert(f, "%s", p);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    char *buf = malloc((size_t)n);
+    fseek(f, 0, SEEK_SET);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    size_t nl = strlen(needle), found = 0;
+    for (char *at = buf; (at = memmem(at, (size_t)(buf + n - at), needle, nl)); at += nl, found++) {
+        fseek(f, at - buf, SEEK_SET);
+        fputc(at[0] ^ 0x20, f);
+    }
+    fclose(f);
+    free(buf);
+    return found > 0;
+}
+
+static void names_are(const char *const *want, int n) {
+    json_t *r = jh_req(&H, "$JS.API.STREAM.NAMES", NULL);
+    cr_assert_eq(jh_int(r, "total"), n);
+    for (int i = 0; i < n; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "streams.%d", i);
+        cr_assert_str_eq(jh_str(r, k), want[i]);
+    }
+    json_decref(r);
+}
+
+/* The LMDB record is the config read; the stream directory's copy stands in when it is
+ * damaged, and puts it back. */
+Test(js_stream, damaged_config_record_recovered_from_copy) {
+    jh_create(&H, "{\"name\":\"C\",\"subjects\":[\"cfgrec.c\"]}");
     jh_create(&H, "{\"name\":\"D\",\"subjects\":[\"d\"]}");
+    stop();
+    char p[512];
+    snprintf(p, sizeof p, "%s/jetstream/meta.lmdb/data.mdb", H.dir);
+    cr_assert(flip_in_file(p, "cfgrec.c"), "stream config not in the metadata store");
+    jh_restart(&H);
+    names_are((const char *const[]){"C", "D"}, 2);
+    /* repaired: the copy can go and the record alone recovers it */
+    snprintf(p, sizeof p, "%s/jetstream/$G/streams/C/meta.json", H.dir);
+    cr_assert_eq(unlink(p), 0);
+    jh_restart(&H);
+    names_are((const char *const[]){"C", "D"}, 2);
+}
+
+/* Record and copy both damaged: that stream is skipped (its blocks stay), the others serve. */
+Test(js_stream, corrupt_meta_is_skipped) {
+    jh_create(&H, "{\"name\":\"C\",\"subjects\":[\"cfgrec.c\"]}");
+    jh_create(&H, "{\"name\":\"D\",\"subjects\":[\"d\"]}");
+    stop();
     char p[512];
     snprintf(p, sizeof p, "%s/jetstream/$G/streams/C/meta.json", H.dir);
-    FILE *f = fopen(p, "r+");
-    cr_assert(f);
-    fseek(f, 60, SEEK_SET);
-    fputc('Z', f);
-    fclose(f);
+    cr_assert(flip_in_file(p, "cfgrec.c"));
+    snprintf(p, sizeof p, "%s/jetstream/meta.lmdb/data.mdb", H.dir);
+    cr_assert(flip_in_file(p, "cfgrec.c"));
     jh_restart(&H);
-    json_t *r = jh_req(&H, "$JS.API.STREAM.NAMES", NULL);
-    cr_assert_eq(jh_int(r, "total"), 1);
-    cr_assert_str_eq(jh_str(r, "streams.0"), "D");
-    json_decref(r);
+    names_are((const char *const[]){"D"}, 1);
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/jetstream/$G/streams/C", H.dir);
+    cr_assert_eq(stat(p, &sb), 0, "the damaged stream's files are kept");
+}
+
+/* A data directory from before the metadata store (meta.json only) is taken over. */
+Test(js_stream, config_without_record_is_moved_in) {
+    jh_create(&H, "{\"name\":\"C\",\"subjects\":[\"cfgrec.c\"]}");
+    stop();
+    char p[512], cmd[1200];
+    snprintf(p, sizeof p, "%s/jetstream/meta.lmdb", H.dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", p);
+    cr_assert_eq(system(cmd), 0);
+    jh_restart(&H);
+    names_are((const char *const[]){"C"}, 1);
+    snprintf(p, sizeof p, "%s/jetstream/meta.lmdb/data.mdb", H.dir);
+    stop();
+    cr_assert(flip_in_file(p, "cfgrec.c"), "the config was not written to the metadata store");
+    jh_restart(&H);
+    names_are((const char *const[]){"C"}, 1);
 }
 
 Test(js_stream, account_info_and_unknown_api) {

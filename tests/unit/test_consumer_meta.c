@@ -367,9 +367,10 @@ Test(consumer_meta, damaged_store_reported_not_fatal) {
 
 /* --- encryption at rest: the records are sealed with the stream's key ------------------------- */
 
-static void enc_publish(void *ctx, const char *subj, size_t subj_len, const char *reply, size_t reply_len,
+static void enc_publish(void *ctx, const char *account, const char *subj, size_t subj_len, const char *reply, size_t reply_len,
                         const uint8_t *hdr, size_t hdr_len, const uint8_t *data, size_t data_len) {
     h_env *e = ctx;
+    (void)account;
     if (e->n == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 64;
         e->msgs = realloc(e->msgs, e->cap * sizeof *e->msgs);
@@ -385,11 +386,11 @@ static void enc_publish(void *ctx, const char *subj, size_t subj_len, const char
     m->data[data_len] = 0;
     m->len = data_len;
 }
-static void enc_publish_as(void *ctx, const char *subj, size_t subj_len, const char *shown, size_t shown_len,
+static void enc_publish_as(void *ctx, const char *account, const char *subj, size_t subj_len, const char *shown, size_t shown_len,
                            const char *reply, size_t reply_len, const uint8_t *hdr, size_t hdr_len,
                            const uint8_t *data, size_t data_len) {
     (void)shown, (void)shown_len;
-    enc_publish(ctx, subj, subj_len, reply, reply_len, hdr, hdr_len, data, data_len);
+    enc_publish(ctx, account, subj, subj_len, reply, reply_len, hdr, hdr_len, data, data_len);
 }
 static int64_t enc_now(void *ctx) { return ((h_env *)ctx)->now; }
 

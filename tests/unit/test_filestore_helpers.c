@@ -42,8 +42,13 @@ sd_filestore_config fs_opts;
 
 /* NXFS_PERM ("compress", "chacha", "aes", "compress+aes") runs every test with sealed-block
  * compression and/or encryption on (Go's testFileStoreAllPermutations); meson registers the
- * permutations as their own tests.  Tests that inspect raw block bytes skip themselves. */
+ * permutations as their own tests.  Tests that inspect raw block bytes skip themselves.
+ * NXFS_CACHE bounds the block cache (meson's filestore_nocache runs everything with 1 byte:
+ * every load reads its record back from the block files). */
 void apply_perm(sd_filestore_config *fc) {
+    /* NXFS_CACHE=<bytes>: the block cache bound (1: every load reads the blocks). */
+    const char *cm = getenv("NXFS_CACHE");
+    if (cm && *cm && !fc->cache_max) fc->cache_max = strtoull(cm, NULL, 10);
     const char *p = getenv("NXFS_PERM");
     if (!p) return;
     if (strstr(p, "compress")) fc->compress = true;

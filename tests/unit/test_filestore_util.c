@@ -37,6 +37,9 @@ int fst_try_open(const char *dir, sd_stream_config *cfg, const sd_filestore_conf
     sd_filestore_config fc = {0};
     if (fo) fc = *fo;
     fc.dir = dir;
+    /* NXFS_CACHE=<bytes>: the block cache bound (1: every load reads the blocks). */
+    const char *cm = getenv("NXFS_CACHE");
+    if (cm && *cm && !fc.cache_max) fc.cache_max = strtoull(cm, NULL, 10);
     sd_store_env env = {sd_fake_clock_now, clk};
     *out = NULL;
     return sd_filestore_open(&fc, cfg, clk ? &env : NULL, out);
