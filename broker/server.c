@@ -553,6 +553,7 @@ static void reload_worker(br_server *s) {
         c->parser.max_control_line = (uint32_t)s->opts->max_control_line;
         br_client_reauthorize(c);
     }
+    nx_debug("Worker %u: configuration reloaded", s->worker); /* tests wait for every worker */
 }
 
 static void arm_signal_read(br_server *s) {

@@ -2,6 +2,7 @@
  * test/tls_test.go with certificates generated at test time by the openssl command line tool.
  * Runs against the Go server too (NATS_SERVER_BIN=/usr/sbin/nats-server). */
 #include <nats/nats.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -75,15 +76,24 @@ static char *conf(const char *extra) {
     return c;
 }
 
+static natsStatus tls_connect_ca(h_server *s, const char *ca, const char *cert, const char *key,
+                                 natsConnection **nc);
+
 static natsStatus tls_connect(h_server *s, const char *cert, const char *key,
                               natsConnection **nc) {
+    return tls_connect_ca(s, "ca.pem", cert, key, nc);
+}
+
+/* Trusts only the CA in file `ca` (in certdir). */
+static natsStatus tls_connect_ca(h_server *s, const char *ca, const char *cert, const char *key,
+                                 natsConnection **nc) {
     natsOptions *o = NULL;
     natsStatus st = natsOptions_Create(&o);
     char url[96], path[160], kpath[160];
     snprintf(url, sizeof url, "tls://127.0.0.1:%d", s->port);
     if (st == NATS_OK) st = natsOptions_SetURL(o, url);
     if (st == NATS_OK) st = natsOptions_SetSecure(o, true);
-    snprintf(path, sizeof path, "%s/ca.pem", certdir);
+    snprintf(path, sizeof path, "%s/%s", certdir, ca);
     if (st == NATS_OK) st = natsOptions_LoadCATrustedCertificates(o, path);
     if (st == NATS_OK && cert) {
         snprintf(path, sizeof path, "%s/%s", certdir, cert);
@@ -225,4 +235,65 @@ Test(tls, bad_certificate_files_refuse_to_start, .init = make_certs, .fini = dro
              certdir);
     int rc = system(cmd);
     cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) != 0, "must exit with an error");
+}
+
+/* Counts needle in the server log. */
+static int log_count(h_server *s, const char *needle) {
+    char *log = h_server_log(s);
+    int n = 0;
+    for (char *p = log; (p = strstr(p, needle)); p++) n++;
+    free(log);
+    return n;
+}
+
+Test(tls, reload_rotates_certificate_and_enables_verify, .init = make_certs, .fini = drop_certs) {
+    GO_TEST_PARTIAL("server/reload_test.go", "TestConfigReloadRotateTLS",
+                    "a server certificate from a second CA; clients verify the server");
+    if (h_server_is_go()) cr_skip_test("waits for our workers' reload log lines");
+    /* A second CA and a server certificate it signed. */
+    sh("cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+       "-keyout ca2-key.pem -out ca2.pem -days 2 -subj /CN=nx-test-ca2 2>/dev/null && "
+       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server2-key.pem "
+       "-out server2.csr -subj /CN=localhost 2>/dev/null && "
+       "openssl x509 -req -in server2.csr -CA ca2.pem -CAkey ca2-key.pem -CAcreateserial "
+       "-out server2-cert.pem -days 2 -extfile san.ext 2>/dev/null",
+       certdir);
+    char *c = conf(NULL);
+    char *text = NULL;
+    cr_assert_gt(asprintf(&text, "debug: true\n%s", c), 0);
+    h_server *s = h_server_start(text, "--workers", "2");
+    free(text);
+    free(c);
+    natsConnection *before = NULL;
+    OK(tls_connect(s, NULL, NULL, &before));
+    roundtrip(before);
+
+    FILE *f = fopen(s->conf_path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "debug: true\ntls {\n  cert_file: \"%s/server2-cert.pem\"\n  key_file: \"%s/server2-key.pem\"\n"
+               "  ca_file: \"%s/ca.pem\"\n  verify: true\n  timeout: 2\n}\n", certdir, certdir, certdir);
+    fclose(f);
+    h_server_signal(s, SIGHUP);
+    bool both = false; /* every worker reloaded: the condition, polled */
+    for (int64_t end = h_now_ms() + H_TIMEOUT_MS; !both && h_now_ms() < end; h_pause_ms(10))
+        both = log_count(s, "configuration reloaded") >= 2;
+    cr_assert(both, "workers did not reload");
+
+    natsConnection *nc = NULL;
+    for (int i = 0; i < 4; i++) { /* new connections land on either worker */
+        OK(tls_connect_ca(s, "ca2.pem", "client-cert.pem", "client-key.pem", &nc));
+        natsConnection_Destroy(nc);
+        nc = NULL;
+        cr_assert_neq(tls_connect_ca(s, "ca2.pem", NULL, NULL, &nc), NATS_OK,
+                      "verify is on: a client without a certificate must fail");
+        natsConnection_Destroy(nc);
+        nc = NULL;
+        cr_assert_neq(tls_connect_ca(s, "ca.pem", "client-cert.pem", "client-key.pem", &nc), NATS_OK,
+                      "the old server certificate must be gone");
+        natsConnection_Destroy(nc);
+        nc = NULL;
+    }
+    roundtrip(before); /* connections made before the rotation keep working */
+    natsConnection_Destroy(before);
+    h_server_stop(s);
 }
