@@ -529,6 +529,7 @@ int br_options_finish_tls(br_options *o) {
     set_copy(&t->key_file, o->tls_key);
     set_copy(&t->ca_file, o->tls_ca_cert && o->tls_ca_cert[0] ? o->tls_ca_cert : NULL);
     set_copy(&t->cipher_suites, NULL); /* Go: the default cipher suites */
+    set_copy(&t->curve_groups, NULL);
     t->verify = o->tls_verify;
     t->min_version = 0;
     o->tls = true;

@@ -315,11 +315,19 @@ static const struct go_cipher {
     {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256", true},
     {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256", true},
 };
-static const char *const go_curves[] = {"X25519MLKEM768", "X25519", "CurveP256", "CurveP384",
-                                        "CurveP521"};
+/* Go's curve names and OpenSSL's group names (NULL: no group of that name in the OpenSSL this
+ * builds against, 3.0: X25519MLKEM768 is skipped with a notice). */
+static const struct go_curve {
+    const char *go, *ossl;
+} go_curves[] = {{"X25519MLKEM768", NULL},
+                 {"X25519", "X25519"},
+                 {"CurveP256", "P-256"},
+                 {"CurveP384", "P-384"},
+                 {"CurveP521", "P-521"}};
 
 typedef struct tls_parse {
     char ossl[1024], insecure[1024]; /* OpenSSL cipher list; Go names of insecure ones */
+    char groups[256];                /* OpenSSL group list of curve_preferences */
     bool allow_insecure, only_tls13;
     const nx_conf_value *certs;
 } tls_parse;
@@ -352,8 +360,17 @@ static bool tls_names(conf_ctx *cx, const nx_conf_value *v, const char *k, tls_p
         if (!want(cx, e, NX_CONF_STRING)) return false;
         const char *name = e->u.s.ptr;
         bool found = false;
-        for (size_t j = 0; !ciphers && j < sizeof go_curves / sizeof go_curves[0]; j++)
-            found |= !strcmp(name, go_curves[j]);
+        for (size_t j = 0; !ciphers && !found && j < sizeof go_curves / sizeof go_curves[0]; j++) {
+            const struct go_curve *c = &go_curves[j];
+            if (strcmp(name, c->go)) continue;
+            found = true;
+            size_t gl = strlen(tp->groups);
+            if (!c->ossl)
+                nx_log(NX_LOG_NOTICE, "%s:%d:%d: curve preference %s is not available in this "
+                       "OpenSSL; skipped", e->file ? e->file : "", e->line, e->col, name);
+            else if (gl + strlen(c->ossl) + 2 < sizeof tp->groups)
+                snprintf(tp->groups + gl, sizeof tp->groups - gl, "%s%s", gl ? ":" : "", c->ossl);
+        }
         for (size_t j = 0; ciphers && !found && j < sizeof go_ciphers / sizeof go_ciphers[0]; j++) {
             const struct go_cipher *c = &go_ciphers[j];
             if (strcmp(name, c->go)) continue;
@@ -438,11 +455,7 @@ static bool tls_key(conf_ctx *cx, const char *k, const nx_conf_value *v, const n
     if (!strcasecmp(k, "allow_insecure_cipher_suites"))
         return tls_bool(cx, v, "allow_insecure_cipher_suites", &tp->allow_insecure);
     if (!strcasecmp(k, "cipher_suites")) return tls_names(cx, v, k, tp);
-    if (!strcasecmp(k, "curve_preferences")) {
-        if (!tls_names(cx, v, k, tp)) return false;
-        notice(v, "curve_preferences"); /* OpenSSL's groups are used */
-        return true;
-    }
+    if (!strcasecmp(k, "curve_preferences")) return tls_names(cx, v, k, tp);
     if (!strcasecmp(k, "timeout")) {
         if (v->type == NX_CONF_INT) {
             t->timeout_ms = v->u.i * 1000;
@@ -568,6 +581,7 @@ static void apply_tls(conf_ctx *cx, const nx_conf_value *m) {
         return;
     }
     if (tp.ossl[0]) set_str(&t->cipher_suites, tp.ossl);
+    if (tp.groups[0]) set_str(&t->curve_groups, tp.groups);
     if (tp.only_tls13) t->min_version = TLS1_3_VERSION; /* Go: no TLS 1.2 suite allowed */
     /* GenTLSConfig */
     if (t->cert_file && !t->key_file) FAIL(cx, m, "missing 'key_file' in TLS configuration");

@@ -14,6 +14,7 @@ void br_tls_config_free(br_tls_config *c) {
     free(c->key_file);
     free(c->ca_file);
     free(c->cipher_suites);
+    free(c->curve_groups);
     for (size_t i = 0; i < c->npinned; i++) free(c->pinned_certs[i]);
     free(c->pinned_certs);
     memset(c, 0, sizeof *c);
@@ -56,6 +57,11 @@ SSL_CTX *br_tls_ctx_new(const br_tls_config *cfg, char *err, size_t errlen) {
     }
     if (cfg->cipher_suites && SSL_CTX_set_cipher_list(ctx, cfg->cipher_suites) != 1) {
         ssl_error(err, errlen, "invalid cipher_suites");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (cfg->curve_groups && SSL_CTX_set1_groups_list(ctx, cfg->curve_groups) != 1) {
+        ssl_error(err, errlen, "invalid curve_preferences");
         SSL_CTX_free(ctx);
         return NULL;
     }

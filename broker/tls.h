@@ -28,6 +28,7 @@ typedef struct br_tls_config {
     int64_t timeout_ms;   /* handshake deadline (Go: tls timeout, 2s by default) */
     int min_version;      /* TLS1_2_VERSION by default, as Go */
     char *cipher_suites;  /* OpenSSL cipher list for TLS 1.2, NULL: library defaults */
+    char *curve_groups;   /* OpenSSL group list from curve_preferences, NULL: defaults */
     char **pinned_certs;  /* SHA-256 of the client certificate's SubjectPublicKeyInfo, hex */
     size_t npinned;
 } br_tls_config;

@@ -297,3 +297,45 @@ Test(tls, reload_rotates_certificate_and_enables_verify, .init = make_certs, .fi
     natsConnection_Destroy(before);
     h_server_stop(s);
 }
+
+/* A TLS handshake after INFO offering only `groups`; true when it completes. */
+static bool handshake_with_groups(h_server *s, const char *groups) {
+    h_conn *raw = h_connect(s->port);
+    json_decref(h_read_info(raw));
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    char ca[160];
+    snprintf(ca, sizeof ca, "%s/ca.pem", certdir);
+    cr_assert_eq(SSL_CTX_load_verify_locations(ctx, ca, NULL), 1);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    cr_assert_eq(SSL_CTX_set1_groups_list(ctx, groups), 1);
+    SSL *ssl = SSL_new(ctx);
+    fcntl(raw->fd, F_SETFL, fcntl(raw->fd, F_GETFL) & ~O_NONBLOCK);
+    struct timeval tv = {H_TIMEOUT_MS / 1000, 0};
+    setsockopt(raw->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    SSL_set_fd(ssl, raw->fd);
+    bool ok = SSL_connect(ssl) == 1;
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    h_close(raw);
+    return ok;
+}
+
+Test(tls, curve_preferences_limit_the_key_exchange, .init = make_certs, .fini = drop_certs) {
+    GO_TEST_PARTIAL("test/tls_test.go", "TestTLSConnectionCurvePref",
+                    "checked by handshakes offering one curve each (CurveP384 here)");
+    char *c = conf("  curve_preferences: [\"CurveP384\"]\n  timeout: 2\n");
+    h_server *s = h_server_start(c);
+    free(c);
+    cr_assert(handshake_with_groups(s, "P-384"), "the preferred curve must work");
+    cr_assert(handshake_with_groups(s, "P-256:P-384"), "a client offering it among others too");
+    cr_assert_not(handshake_with_groups(s, "P-256"), "a curve not configured must be refused");
+    cr_assert_not(handshake_with_groups(s, "X25519"), "a curve not configured must be refused");
+    h_server_stop(s);
+    /* Without curve_preferences the library's defaults serve both. */
+    c = conf(NULL);
+    s = h_server_start(c);
+    free(c);
+    cr_assert(handshake_with_groups(s, "P-256"));
+    cr_assert(handshake_with_groups(s, "X25519"));
+    h_server_stop(s);
+}
