@@ -203,8 +203,7 @@ static int store_common(sd_filestore *fs, const char *subj, size_t slen, const u
         if (loc && fs->wlen >= fs->last_len) fs->wlen -= fs->last_len;
     } else if (loc) {
         if (sd_seqmap_get(&fs->ms->msgmap, seq)) {
-            /* NOLINTNEXTLINE(performance-no-int-to-ptr) */
-            sd_seqmap_put(&fs->loc, seq, (void *)(uintptr_t)loc);
+            fs_loc_set(fs, seq, loc);
             fs_blk *b = fs_blk_of(fs, FS_LOC_BLK(loc));
             if (b) b->live++, b->total++;
         }

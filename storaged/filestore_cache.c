@@ -9,7 +9,11 @@
  *
  * The inner memory store keeps every message's index entry (sequence, time, subject, sizes)
  * but no header or payload (MS_F_EXT); its loads call fs_load_body, which finds the record
- * through loc, verifies its checksum (and opens it when sealed), and copies the body out.  A
+ * through the location kept in that entry (ms_ext_loc), checks it (below), opens it when sealed,
+ * and copies the body out.  Checksums are verified once per copy of a block: when a block is
+ * read into the cache, all its records are (the copy is then marked verified and its loads do
+ * not hash again); the current block's copy only receives this store's own writes.  Records
+ * read any other way (one at a time, from a copy with damage in it) are verified per load.  A
  * record that fails on reload is handled like damage at recovery: the message is fenced
  * (removed without a tombstone, listed in lost_msgs), logged, and the load behaves as if it
  * had never been there (the outer load retries once the fence is applied).
@@ -95,9 +99,16 @@ static fs_centry *entry_get(sd_filestore *fs, uint32_t index) {
     return e;
 }
 
+static void rd_close(sd_filestore *fs) {
+    if (fs->rd_open) close(fs->rd_fd);
+    fs->rd_open = false;
+}
+
 void fs_cache_drop(sd_filestore *fs, uint32_t index) {
     fs_centry *e = sd_seqmap_get(&fs->cache, index);
     if (e) entry_free(fs, e);
+    /* Rewritten (renamed over) or removed: an open descriptor would read the old file. */
+    if (fs->rd_open && fs->rd_index == index) rd_close(fs);
 }
 
 void fs_cache_trim(sd_filestore *fs) {
@@ -112,6 +123,10 @@ void fs_cache_free(sd_filestore *fs) {
     free(fs->ltmp);
     fs->ltmp = NULL;
     fs->ltcap = 0;
+    rd_close(fs);
+    free(fs->rbuf);
+    fs->rbuf = NULL;
+    fs->rcap = 0;
     free(fs->fence);
     fs->fence = NULL;
     fs->nfence = fs->fence_cap = 0;
@@ -129,7 +144,10 @@ void fs_cache_new_block(sd_filestore *fs, uint32_t index) {
     /* Not worth it when a whole block would not fit. */
     if (fs->replaying || fs->fcfg.block_size > fs->cache_max) return;
     fs_cache_drop(fs, index);
-    entry_new(fs, index, fs->fcfg.block_size < 64 * 1024 ? fs->fcfg.block_size : 64 * 1024);
+    fs_centry *e =
+        entry_new(fs, index, fs->fcfg.block_size < 64 * 1024 ? fs->fcfg.block_size : 64 * 1024);
+    /* Filled only by fs_cache_append with the records this store writes. */
+    if (e) e->verified = true;
     fs_cache_trim(fs);
 }
 
@@ -184,8 +202,21 @@ static int open_blk(sd_filestore *fs, const fs_blk *b) {
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-/* Loads a whole block into the cache (log form: the file; packed: its logical content).  A
- * packed block larger than the whole cache is decoded for the caller only (*own, *olen). */
+/* Whether every record of a block's content checks: the content must be records end to end
+ * (a log block: its file, which recovery leaves whole; a packed block: its logical content). */
+static bool verify_all(const uint8_t *p, size_t n) {
+    fs_rec r;
+    for (size_t off = 0; off < n;) {
+        int64_t l = fs_parse_rec(p + off, n - off, &r);
+        if (l <= 0) return false;
+        off += (size_t)l;
+    }
+    return true;
+}
+
+/* Loads a whole block into the cache (log form: the file; packed: its logical content) and
+ * verifies it once.  A packed block larger than the whole cache is decoded for the caller
+ * only (*own, *olen). */
 static int load_entry(sd_filestore *fs, const fs_blk *b, fs_centry **out, uint8_t **own,
                       size_t *olen) {
     *out = NULL;
@@ -197,6 +228,7 @@ static int load_entry(sd_filestore *fs, const fs_blk *b, fs_centry **out, uint8_
         if (e) {
             memcpy(e->buf, lb, ln);
             e->len = ln;
+            e->verified = verify_all(e->buf, e->len);
             *out = e;
         } else if (rc == 0) {
             *own = lb;
@@ -216,20 +248,74 @@ static int load_entry(sd_filestore *fs, const fs_blk *b, fs_centry **out, uint8_
         return rc;
     }
     e->len = (size_t)b->size;
+    e->verified = verify_all(e->buf, e->len);
     *out = e;
     return 0;
 }
 
+/* Reads the record at off of log-form block b on its own into fs->rbuf (one pread for most
+ * records: the header and what follows it, a second one for longer records).  The block's
+ * descriptor stays open for the next such read. */
+static int read_one(sd_filestore *fs, const fs_blk *b, uint64_t off, const uint8_t **p,
+                    size_t *avail) {
+    int fd;
+    if (b == &fs->blks[fs->nblks - 1] && fs->cur_fd >= 0) {
+        fd = fs->cur_fd;
+    } else {
+        if (!fs->rd_open || fs->rd_index != b->index) {
+            rd_close(fs);
+            char path[4096];
+            fs_blk_path(fs, b->index, path, sizeof path);
+            if ((fs->rd_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+                return errno == ENOENT ? -EBADMSG : -errno;
+            fs->rd_open = true;
+            fs->rd_index = b->index;
+        }
+        fd = fs->rd_fd;
+    }
+    if (off + FS_REC_MIN > b->size) return -EBADMSG;
+    size_t first = 4096;
+    if (first > b->size - off) first = (size_t)(b->size - off);
+    if (fs->rcap < first) {
+        free(fs->rbuf);
+        fs->rcap = first;
+        fs->rbuf = ms_xmalloc(fs->rcap);
+    }
+    int rc = pread_all(fd, fs->rbuf, first, off);
+    if (rc) return rc;
+    const uint8_t *hb = fs->rbuf;
+    uint32_t len =
+        (uint32_t)hb[0] | (uint32_t)hb[1] << 8 | (uint32_t)hb[2] << 16 | (uint32_t)hb[3] << 24;
+    if (len < FS_REC_MIN || len > FS_REC_MAX || off + len > b->size) return -EBADMSG;
+    if (len > first) {
+        if (fs->rcap < len) {
+            uint8_t *nb = realloc(fs->rbuf, len);
+            if (!nb) ms_panic("out of memory");
+            fs->rbuf = nb;
+            fs->rcap = len;
+        }
+        rc = pread_all(fd, fs->rbuf + first, len - first, off + first);
+        if (rc) return rc;
+    }
+    *p = fs->rbuf;
+    *avail = len;
+    return 0;
+}
+
 /* The bytes of the record at off of block b, in *p with *avail bytes from there; *own is a
- * buffer to free afterwards (a record read on its own).  -EBADMSG: damaged or gone. */
+ * buffer to free afterwards (a packed block decoded for this load); *trusted: the bytes come
+ * from a verified copy (or this store's write buffer), their checksum need not be computed
+ * again.  -EBADMSG: damaged or gone. */
 static int record_at(sd_filestore *fs, fs_blk *b, uint64_t off, const uint8_t **p, size_t *avail,
-                     uint8_t **own) {
+                     uint8_t **own, bool *trusted) {
     *own = NULL;
+    *trusted = false;
     if (b == &fs->blks[fs->nblks - 1] && off >= b->size) {
         /* Not written yet (a load from a callback inside a call). */
         if (off - b->size >= fs->wlen) return -EBADMSG;
         *p = fs->wbuf + (off - b->size);
         *avail = fs->wlen - (size_t)(off - b->size);
+        *trusted = true;
         return 0;
     }
     fs_centry *e = entry_get(fs, b->index);
@@ -237,7 +323,16 @@ static int record_at(sd_filestore *fs, fs_blk *b, uint64_t off, const uint8_t **
         entry_free(fs, e); /* behind the file: read again */
         e = NULL;
     }
-    if (!e && (b->packed || b->size <= fs->cache_max)) {
+    /* A log-form block is read whole on the second load from it in a row (a scan), else just
+     * the record (a random load does not pull in a whole block for one message).  A packed
+     * block can only be decoded whole. */
+    bool whole = b->packed || (b->size <= fs->cache_max && fs->miss_any &&
+                               fs->miss_index == b->index);
+    if (!e) {
+        fs->miss_any = true;
+        fs->miss_index = b->index;
+    }
+    if (!e && whole) {
         size_t ln = 0;
         int rc = load_entry(fs, b, &e, own, &ln);
         if (rc) return rc;
@@ -253,28 +348,10 @@ static int record_at(sd_filestore *fs, fs_blk *b, uint64_t off, const uint8_t **
         if (off >= e->len) return -EBADMSG;
         *p = e->buf + off;
         *avail = e->len - (size_t)off;
+        *trusted = e->verified;
         return 0;
     }
-    /* A log-form block larger than the cache: read just this record. */
-    int fd = open_blk(fs, b);
-    if (fd < 0) return errno == ENOENT ? -EBADMSG : -errno;
-    uint8_t hb[FS_REC_HDR];
-    int rc = pread_all(fd, hb, sizeof hb, off);
-    uint32_t len = 0;
-    if (rc == 0) {
-        len =
-            (uint32_t)hb[0] | (uint32_t)hb[1] << 8 | (uint32_t)hb[2] << 16 | (uint32_t)hb[3] << 24;
-        if (len < FS_REC_MIN || len > FS_REC_MAX || off + len > b->size) rc = -EBADMSG;
-    }
-    if (rc == 0) {
-        *own = ms_xmalloc(len);
-        rc = pread_all(fd, *own, len, off);
-    }
-    close(fd);
-    if (rc) return rc;
-    *p = *own;
-    *avail = len;
-    return 0;
+    return read_one(fs, b, off, p, avail);
 }
 
 /* (Duplicates are harmless: fs_fence_apply skips what is gone already.) */
@@ -308,9 +385,14 @@ static void damaged(sd_filestore *fs, fs_blk *b, uint32_t index, uint64_t seq, i
 int fs_load_body(void *arg, const ms_msg *m, sd_store_msg *sm) {
     sd_filestore *fs = arg;
     if (fs->closed) return SD_ERR_STORE_CLOSED;
-    void *v;
-    if (!sd_seqmap_find(&fs->loc, m->seq, &v)) return SD_ERR_MSG_NOT_FOUND;
-    uint64_t loc = (uint64_t)(uintptr_t)v, off = FS_LOC_OFF(loc);
+    uint64_t loc = ms_ext_loc(m);
+    if (!loc) {
+        /* Not set (cannot happen: fs_loc_set sets both); the map has the final word. */
+        void *v;
+        if (!sd_seqmap_find(&fs->loc, m->seq, &v)) return SD_ERR_MSG_NOT_FOUND;
+        loc = (uint64_t)(uintptr_t)v;
+    }
+    uint64_t off = FS_LOC_OFF(loc);
     uint32_t index = FS_LOC_BLK(loc);
     fs_blk *b = fs_blk_of(fs, index);
     if (!b) {
@@ -320,10 +402,12 @@ int fs_load_body(void *arg, const ms_msg *m, sd_store_msg *sm) {
     const uint8_t *p = NULL;
     size_t avail = 0;
     uint8_t *own = NULL;
-    int rc = record_at(fs, b, off, &p, &avail, &own);
+    bool trusted = false;
+    int rc = record_at(fs, b, off, &p, &avail, &own, &trusted);
     if (rc == -ENOENT) rc = -EBADMSG; /* the block file is gone */
     fs_rec r, in;
-    if (rc == 0 && fs_parse_rec(p, avail, &r) <= 0) rc = -EBADMSG;
+    if (rc == 0 && (trusted ? fs_parse_rec_trusted(p, avail, &r) : fs_parse_rec(p, avail, &r)) <= 0)
+        rc = -EBADMSG;
     if (rc == 0 && r.type == FS_REC_SEALED) {
         if (fs->ltcap < r.len) {
             free(fs->ltmp);

@@ -12,7 +12,8 @@
  *  - blks[] holds consecutive block indexes; only blks[nblks-1] (the current block) is
  *    appended to; every block starts with an FS_REC_BLK record giving the stream's last
  *    sequence and time when it was created (replay starts there when earlier blocks are gone);
- *  - loc maps each stored message's sequence to its record (block index << 40 | offset), and
+ *  - loc maps each stored message's sequence to its record (block index << 40 | offset), the
+ *    same location is in the message's index entry (ms_ext_loc, fs_loc_set), and
  *    blk->live counts the stored messages whose record is in that block;
  *  - a head block (not the current one) with no live message is removed: every record in it
  *    only concerns messages at or before it, all gone.  An emptied block further on is removed
@@ -119,6 +120,10 @@ typedef struct fs_centry {
     uint32_t index;
     uint8_t *buf;
     size_t len, cap;
+    /* Every record's checksum held when the copy was filled (or the copy only ever received
+     * what this store wrote: the current block): loads from it copy without hashing again.
+     * A copy with damage in it is not verified, and its loads check each record. */
+    bool verified;
     struct fs_centry *prev, *next; /* LRU list: head most recently used */
 } fs_centry;
 
@@ -192,6 +197,15 @@ typedef struct sd_filestore {
     uint64_t cache_bytes, cache_max;
     uint8_t *ltmp; /* scratch: an opened sealed record */
     size_t ltcap;
+    /* Reads of single records from a block that is not cached (filestore_cache.c): the last
+     * block opened for that (kept open; closed whenever the block changes: fs_cache_drop),
+     * a buffer, and the block of the last such read (a second read from it loads the block:
+     * a scan gets the whole block, a random load one record). */
+    int rd_fd;
+    bool rd_open, miss_any;
+    uint32_t rd_index, miss_index;
+    uint8_t *rbuf;
+    size_t rcap;
     /* Messages whose record a load found damaged: removed (fenced, no tombstone) and reported
      * as lost when the running call ends. */
     uint64_t *fence;
@@ -208,6 +222,9 @@ void fs_put_rec(uint8_t *p, uint8_t type, uint64_t seq, int64_t ts, int64_t arg,
                 size_t slen, const uint8_t *hdr, size_t hlen, const uint8_t *msg, size_t mlen);
 /* > 0: a valid record of that length; 0: incomplete (needs more bytes); -1: damaged. */
 int64_t fs_parse_rec(const uint8_t *p, size_t n, fs_rec *r);
+/* The same without the checksum, for bytes whose checksums were verified already (a verified
+ * cached block): the framing is still checked. */
+int64_t fs_parse_rec_trusted(const uint8_t *p, size_t n, fs_rec *r);
 /* Appends a record to the write buffer (rotating blocks as needed); returns its location. */
 uint64_t fs_append(sd_filestore *fs, uint8_t type, uint64_t seq, int64_t ts, int64_t arg,
                    const char *subj, size_t slen, const uint8_t *hdr, size_t hlen,
@@ -229,6 +246,10 @@ int fs_op_end(sd_filestore *fs);
 void fs_inner_update(void *arg, int64_t msgs, int64_t bytes, uint64_t seq, const char *subj,
                      size_t len);
 void fs_forget(sd_filestore *fs, uint64_t seq, bool tombstone);
+/* Records where seq's record is: in loc (the map removals, reconciliation and rewrites work
+ * from) and in the message's index entry (ms_ext_loc: what loads use).  Every change of a
+ * location goes through here, so the two never differ. */
+void fs_loc_set(sd_filestore *fs, uint64_t seq, uint64_t loc);
 void fs_reconcile(sd_filestore *fs);
 int64_t fs_now(const sd_filestore *fs);
 int64_t fs_inner_now(void *arg);

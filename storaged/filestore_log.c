@@ -87,7 +87,7 @@ void fs_put_rec(uint8_t *p, uint8_t type, uint64_t seq, int64_t ts, int64_t arg,
     put_u64(p + len - FS_REC_SUM, XXH64(p, len - FS_REC_SUM, 0));
 }
 
-int64_t fs_parse_rec(const uint8_t *p, size_t n, fs_rec *r) {
+static inline int64_t parse_rec(const uint8_t *p, size_t n, fs_rec *r, bool sum) {
     if (n < FS_REC_MIN) return 0;
     uint32_t len = get_u32(p);
     if (len < FS_REC_MIN || len > FS_REC_MAX) return -1;
@@ -96,7 +96,7 @@ int64_t fs_parse_rec(const uint8_t *p, size_t n, fs_rec *r) {
     if (p[4] == 0 || (p[4] > FS_REC_ERASED && p[4] != FS_REC_BLK && p[4] != FS_REC_SEALED))
         return -1;
     if (len > n) return 0;
-    if (XXH64(p, len - FS_REC_SUM, 0) != get_u64(p + len - FS_REC_SUM)) return -1;
+    if (sum && XXH64(p, len - FS_REC_SUM, 0) != get_u64(p + len - FS_REC_SUM)) return -1;
     r->len = len;
     r->type = p[4];
     r->flags = p[5];
@@ -110,6 +110,14 @@ int64_t fs_parse_rec(const uint8_t *p, size_t n, fs_rec *r) {
     r->msg = r->hdr + hlen;
     r->mlen = len - FS_REC_MIN - slen - hlen;
     return len;
+}
+
+int64_t fs_parse_rec(const uint8_t *p, size_t n, fs_rec *r) {
+    return parse_rec(p, n, r, true);
+}
+
+int64_t fs_parse_rec_trusted(const uint8_t *p, size_t n, fs_rec *r) {
+    return parse_rec(p, n, r, false);
 }
 
 void fs_blk_path(const sd_filestore *fs, uint32_t index, char *buf, size_t cap) {
@@ -461,6 +469,13 @@ int fs_op_end(sd_filestore *fs) {
     }
     fs_cache_trim(fs);
     return rc;
+}
+
+void fs_loc_set(sd_filestore *fs, uint64_t seq, uint64_t loc) {
+    /* NOLINTNEXTLINE(performance-no-int-to-ptr) */
+    sd_seqmap_put(&fs->loc, seq, (void *)(uintptr_t)loc);
+    ms_msg *m = sd_seqmap_get(&fs->ms->msgmap, seq);
+    if (m && (m->flags & MS_F_EXT)) ms_set_ext_loc(m, loc);
 }
 
 /* Drops seq from the location index (and its block's live count); logs a tombstone. */

@@ -298,12 +298,14 @@ static int store_raw(sd_memstore *ms, const char *subj, size_t slen, const uint8
          * needs without loading it (TTL, marker). */
         int64_t httl = 0;
         bool has_ttl = hlen && sd_get_message_ttl(hdr, hlen, &httl) == 0 && httl != 0;
-        m = ms_xmalloc(sizeof(ms_msg) + slen + (has_ttl ? sizeof httl : 0));
+        m = ms_xmalloc(sizeof(ms_msg) + slen + (has_ttl ? sizeof httl : 0) + sizeof(uint64_t));
         m->flags = MS_F_EXT;
+        m->subj_len = (uint32_t)slen;
         if (has_ttl) {
             m->flags |= MS_F_TTL;
             memcpy(m->data + slen, &httl, sizeof httl);
         }
+        ms_set_ext_loc(m, 0); /* the file store sets it (fs_loc_set) */
         if (hlen && sd_is_subject_delete_marker(hdr, hlen)) m->flags |= MS_F_MARKER;
     } else {
         m = ms_xmalloc(sizeof(ms_msg) + slen + hlen + mlen);

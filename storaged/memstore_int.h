@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/seqset.h"
 #include "common/strmap.h"
@@ -67,8 +68,23 @@ typedef struct ms_msg {
     uint16_t overhead; /* bytes counted besides subject, header and payload (ms_msg_size) */
     uint8_t flags;     /* MS_F_* */
     uint8_t pad_;
-    char data[]; /* subject, header, payload (MS_F_EXT: subject [, TTL]) */
+    char data[]; /* subject, header, payload (MS_F_EXT: subject [, TTL], location) */
 } ms_msg;
+
+/* Where the file store keeps an MS_F_EXT message's record (FS_LOC: block index << 40 | offset;
+ * 0 until set): after the subject [and TTL], so that a load finds the record from the entry it
+ * already holds instead of a second, random lookup in a map keyed by sequence. */
+static inline size_t ms_ext_loc_off(const ms_msg *m) {
+    return m->subj_len + ((m->flags & MS_F_TTL) ? sizeof(int64_t) : 0);
+}
+static inline uint64_t ms_ext_loc(const ms_msg *m) {
+    uint64_t v;
+    memcpy(&v, m->data + ms_ext_loc_off(m), sizeof v);
+    return v;
+}
+static inline void ms_set_ext_loc(ms_msg *m, uint64_t loc) {
+    memcpy(m->data + ms_ext_loc_off(m), &loc, sizeof loc);
+}
 
 /* Reads a message's header and payload (MS_F_EXT) into sm: 0, or an SD_ERR_* / -errno. */
 typedef int (*ms_body_loader)(void *arg, const ms_msg *m, sd_store_msg *sm);

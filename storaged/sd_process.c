@@ -216,9 +216,33 @@ static js_account_config *js_accounts_from_options(const br_options *o, size_t *
             .store_max_stream_bytes = a->js.store_max_stream_bytes,
             .max_bytes_required = a->js.max_bytes_required,
         };
+        /* Imports and exports, for external mirrors and sources (js_mirror_ext.c). */
+        js_import_config *im = calloc(a->nimports + 1, sizeof *im);
+        js_export_config *ex = calloc(a->nexports + 1, sizeof *ex);
+        if (!im || !ex) abort();
+        for (size_t k = 0; k < a->nimports; k++)
+            im[k] = (js_import_config){a->imports[k].service, a->imports[k].account,
+                                       a->imports[k].subject, a->imports[k].to,
+                                       a->imports[k].prefix};
+        for (size_t k = 0; k < a->nexports; k++)
+            ex[k] = (js_export_config){a->exports[k].service, a->exports[k].subject,
+                                       (const char *const *)a->exports[k].accounts,
+                                       a->exports[k].naccounts, a->exports[k].accounts_set};
+        x->imports = im;
+        x->nimports = a->nimports;
+        x->exports = ex;
+        x->nexports = a->nexports;
     }
     if (!has_global) v[(*n)++] = (js_account_config){.name = BR_GLOBAL_ACCOUNT, .enabled = false};
     return v;
+}
+
+static void js_accounts_free(js_account_config *v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) {
+        free((void *)v[i].imports);
+        free((void *)v[i].exports);
+    }
+    free(v);
 }
 
 static void friendly_bytes(int64_t v, char *buf, size_t cap) {
@@ -277,7 +301,7 @@ static void reload_accounts(sd_proc *p) {
     size_t n = 0;
     js_account_config *accs = js_accounts_from_options(&next, &n);
     js_server_reload_accounts(p->js, accs, n, br_accounts_system_name(&next.accounts));
-    free(accs);
+    js_accounts_free(accs, n);
     br_options_free(&next);
 }
 
@@ -533,7 +557,7 @@ int sd_process_run(const br_options *opts, br_node *node, uint32_t self, int ctl
                     .has_interest = host_has_interest, .now_ns = host_now};
     char err[512] = "";
     p.js = js_server_open(&cfg, &host, err, sizeof err);
-    free(accs);
+    js_accounts_free(accs, nacc);
     char raft_sock[4200];
     if (br_raftd_socket_path(opts, raft_sock, sizeof raft_sock) > 0)
         p.raft = sd_raft_new(raft_sock, opts->cluster_name);

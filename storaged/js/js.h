@@ -54,6 +54,26 @@ typedef struct js_account_limits {
     bool max_bytes_required;
 } js_account_limits;
 
+/* An account's import (Go's accounts {} imports) as external mirrors and sources need it:
+ * storaged resolves an ExternalStream's API and deliver prefixes through these (see
+ * js_mirror_ext.c).  Strings borrowed. */
+typedef struct js_import_config {
+    bool service;        /* service import (else stream import) */
+    const char *account; /* the exporting account */
+    const char *subject; /* the exporter's subject */
+    const char *to;      /* the importer's subject (service) or mapped subject; NULL: subject */
+    const char *prefix;  /* stream imports: the prefix; NULL: none */
+} js_import_config;
+
+/* An account's export (Go's accounts {} exports). */
+typedef struct js_export_config {
+    bool service;
+    const char *subject;
+    const char *const *accounts; /* approved importers; NULL (and !accounts_set): public */
+    size_t naccounts;
+    bool accounts_set;
+} js_export_config;
+
 /* One account as configured (Go enableJetStreamAccounts / configJetStream). */
 typedef struct js_account_config {
     const char *name;
@@ -62,6 +82,11 @@ typedef struct js_account_config {
      * service import). */
     bool enabled;
     js_account_limits limits;
+    /* Imports and exports (borrowed; copied by js_server_open / reload). */
+    const js_import_config *imports;
+    size_t nimports;
+    const js_export_config *exports;
+    size_t nexports;
 } js_account_config;
 
 /* The node's JetStream settings (Go's jetstream {} block and -js/-sd flags). */

@@ -32,6 +32,7 @@ void js_accounts_setup(js_server *js) {
             js_account *a = js_server_account(js, ac->name);
             a->enabled = ac->enabled;
             a->limits = ac->enabled ? ac->limits : dynamic_limits;
+            js_links_set(a, ac);
         }
     }
     if (c->system_account && c->system_account[0]) {
@@ -89,6 +90,7 @@ void js_server_reload_accounts(js_server *js, const js_account_config *accounts,
         for (size_t k = 0; k < js->naccounts; k++)
             if (js->accounts[k] == a) seen[k] = true;
         a->limits = l; /* Go UpdateJetStreamLimits (no reservation check here) */
+        js_links_set(a, i < n ? &accounts[i] : NULL);
         if (!a->api_sub) {
             js_host_interest(js, a->name, "$JS.API.>", 1);
             a->api_sub = true;
@@ -105,6 +107,7 @@ void js_server_reload_accounts(js_server *js, const js_account_config *accounts,
     for (size_t k = 0; k < had; k++) {
         js_account *a = js->accounts[k];
         if (seen[k] || a->is_system) continue;
+        js_links_free(a);
         if (a->enabled) {
             a->enabled = false;
             account_stop(a);

@@ -11,9 +11,9 @@
  * commit); only the last one is acknowledged, with "batch" and "count".  A gap, a bad commit
  * value, a batch over 1000 messages or a batch idle for 10 s abandons the batch
  * ($JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.<stream>).  Go's R1 file streams also persist
- * the staged messages to a batch store so a batch survives a crash mid-way; here staged
- * messages are in memory and a restart drops unfinished batches (the client sees an
- * incomplete batch).
+ * the staged messages to a batch store so a commit cut short by a crash is finished at
+ * recovery; here staged messages are in memory, a restart drops unfinished batches (the client
+ * sees an incomplete batch) and a cut-short commit is rolled back (js_batch_recover.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,7 @@
 
 #include "common/subject.h"
 #include "common/strmap.h"
+#include "storaged/js/js_advisory.h"
 #include "storaged/js/js_stream_int.h"
 
 #define MAX_INFLIGHT_PER_STREAM 50
@@ -51,26 +52,30 @@ struct js_batches {
     size_t n;
 };
 
-static void advisory(js_stream *st, const char *id, const char *reason) {
+/* Go sendStreamBatchAbandonedAdvisory: in the stream's account, then in the system account
+ * with the account named (publishAdvisory: each only when someone listens there). */
+static json_t *abandoned(js_stream *st, const json_t *env, const char *account, const char *id,
+                         const char *reason) {
     js_server *js = st->acc->js;
-    char nid[23];
-    js_nuid(nid);
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_string("io.nats.jetstream.advisory.v1.stream_batch_abandoned"));
-    json_object_set_new(o, "id", json_string(nid));
-    json_object_set_new(o, "timestamp", js_time_json(js_now(js)));
+    json_t *o = json_deep_copy(env);
+    if (account) json_object_set_new(o, "account", json_string(account));
     json_object_set_new(o, "stream", json_string(st->cfg.name));
-    if (js->cfg.domain) json_object_set_new(o, "domain", json_string(js->cfg.domain));
+    js_adv_domain(js, o);
     json_object_set_new(o, "batch", json_string(id));
     json_object_set_new(o, "reason", json_string(reason));
-    size_t len;
-    char *body = js_json_encode(o, &len);
-    json_decref(o);
-    char *subj = NULL;
-    if (asprintf(&subj, "$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.%s", st->cfg.name) < 0) abort();
-    js_publish(js, st->acc->name, subj, NULL, NULL, 0, (const uint8_t *)body, len);
-    free(subj);
-    free(body);
+    return o;
+}
+
+static void advisory(js_stream *st, const char *id, const char *reason) {
+    js_server *js = st->acc->js;
+    char subj[512];
+    snprintf(subj, sizeof subj, "$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.%s", st->cfg.name);
+    const char *sys = js_adv_system_account(js);
+    json_t *env = js_adv_event(js, "io.nats.jetstream.advisory.v1.stream_batch_abandoned");
+    if (!st->acc->is_system)
+        js_adv_publish(js, st->acc->name, subj, abandoned(st, env, NULL, id, reason));
+    if (sys) js_adv_publish(js, sys, subj, abandoned(st, env, st->acc->name, id, reason));
+    json_decref(env);
 }
 
 static void batch_free(abatch *b) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/subject.h"
+#include "storaged/js/js_advisory.h"
 #include "storaged/js/js_api_json.h"
 #include "storaged/js/js_consumer_int.h"
 
@@ -77,6 +78,7 @@ int64_t jsc_stream_cfg_int(js_stream *st, const char *key) {
 
 /* --- advisories ------------------------------------------------------------------------------ */
 
+/* Ephemeral consumer names. */
 static void rand_id(char *buf, size_t n) {
     static const char al[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     static uint64_t x = 0;
@@ -97,32 +99,18 @@ static void rand_id(char *buf, size_t n) {
     buf[n - 1] = 0;
 }
 
+/* The envelope and publishing are js_advisory.c's; the consumer events name the stream and
+ * the consumer in their subject (Go o.sendAdvisory: nothing is encoded without interest). */
 json_t *jsc_event(js_server *js, const char *type) {
-    json_t *e = json_object();
-    char id[23], ts[64];
-    rand_id(id, sizeof id);
-    jsc_fmt_time(js_now(js), ts, sizeof ts);
-    json_object_set_new(e, "type", json_string(type));
-    json_object_set_new(e, "id", json_string(id));
-    json_object_set_new(e, "timestamp", json_string(ts));
-    return e;
+    return js_adv_event(js, type);
 }
 
 void jsc_advisory(js_consumer *o, const char *pre, json_t *ev) {
     char subj[1024];
     snprintf(subj, sizeof subj, "%s.%s.%s", pre, o->stream, o->name);
-    if (!js_host_has_interest(o->js, jsc_acc(o), subj)) {
-        json_decref(ev);
-        return;
-    }
-    const char *domain = js_server_config(o->js)->domain;
-    if (domain && *domain) json_object_set_new(ev, "domain", json_string(domain));
-    size_t len = 0;
-    char *s = js_json_encode(ev, &len);
-    json_decref(ev);
-    if (!s) return;
-    js_publish(o->js, jsc_acc(o), subj, NULL, NULL, 0, (const uint8_t *)s, len);
-    free(s);
+    /* Domain is last in most of Go's types; the others place it themselves. */
+    if (!json_object_get(ev, "domain")) js_adv_domain(o->js, ev);
+    js_adv_publish(o->js, jsc_acc(o), subj, ev);
 }
 
 /* Go sendPauseAdvisoryLocked.  PauseUntil is a time.Time without omitempty effect: the zero
@@ -137,6 +125,21 @@ void jsc_pause_advisory(js_consumer *o) {
     jsc_fmt_time(o->cfg.has_pause_until ? o->cfg.pause_until : 0, ts, sizeof ts);
     json_object_set_new(ev, "pause_until", json_string(ts));
     jsc_advisory(o, "$JS.EVENT.ADVISORY.CONSUMER.PAUSE", ev);
+}
+
+/* Go JSConsumerGroupPinnedAdvisory / JSConsumerGroupUnpinnedAdvisory: account, stream,
+ * consumer, domain, group, then pinned_id or reason. */
+void jsc_pin_advisory(js_consumer *o, const char *group, const char *reason) {
+    json_t *e = jsc_event(o->js, reason ? "io.nats.jetstream.advisory.v1.consumer_group_unpinned"
+                                        : "io.nats.jetstream.advisory.v1.consumer_group_pinned");
+    json_object_set_new(e, "account", json_string(js_account_name(js_stream_account(o->st))));
+    json_object_set_new(e, "stream", json_string(o->stream));
+    json_object_set_new(e, "consumer", json_string(o->name));
+    js_adv_domain(o->js, e);
+    json_object_set_new(e, "group", json_string(group ? group : ""));
+    if (reason) json_object_set_new(e, "reason", json_string(reason));
+    else json_object_set_new(e, "pinned_id", json_string(o->pin_id));
+    jsc_advisory(o, reason ? "$JS.EVENT.ADVISORY.CONSUMER.UNPINNED" : "$JS.EVENT.ADVISORY.CONSUMER.PINNED", e);
 }
 
 /* Go updatePauseState: a timer for the end of the pause. */

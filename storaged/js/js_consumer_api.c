@@ -533,13 +533,7 @@ static void api_unpin(js_server *js, js_account *acc, const toks *t, const js_in
     }
     o->pin_id[0] = 0;
     o->pin_deadline = 0;
-    json_t *e = jsc_event(js, "io.nats.jetstream.advisory.v1.consumer_group_unpinned");
-    json_object_set_new(e, "account", json_string(js_account_name(js_stream_account(o->st))));
-    json_object_set_new(e, "stream", json_string(o->stream));
-    json_object_set_new(e, "consumer", json_string(o->name));
-    json_object_set_new(e, "group", json_string(group));
-    json_object_set_new(e, "reason", json_string("admin"));
-    jsc_advisory(o, "$JS.EVENT.ADVISORY.CONSUMER.UNPINNED", e);
+    jsc_pin_advisory(o, group, "admin");
     json_t *r = json_object();
     json_object_set_new(r, "type", json_string(T_UNPIN));
     js_api_reply(js, m, T_UNPIN, r);

@@ -173,6 +173,7 @@ struct js_consumer {
     char pin_id[32];
     int64_t pinned_ts;
     int64_t pin_deadline;
+    char pin_group[32];  /* the group of the first pin (Go's pinned timer keeps it) */
 
     /* num_pending while one jsc_deliver pass runs (-1: not computed); Go keeps o.npc. */
     int64_t np_pass;
@@ -220,6 +221,8 @@ int64_t jsc_stream_cfg_int(js_stream *st, const char *key);
 void jsc_advisory(js_consumer *o, const char *subj_prefix, json_t *ev);
 json_t *jsc_event(js_server *js, const char *type);
 void jsc_pause_advisory(js_consumer *o);
+/* Go sendPinnedAdvisoryLocked (reason NULL) / sendUnpinnedAdvisoryLocked(group, reason). */
+void jsc_pin_advisory(js_consumer *o, const char *group, const char *reason);
 void jsc_update_pause_state(js_consumer *o);
 
 /* Offered to the stream side (not yet in js_int.h): consumers violating new stream consumer

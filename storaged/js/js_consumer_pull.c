@@ -176,13 +176,8 @@ static void assign_pin(js_consumer *o, jsc_wr *wr) {
     wr->pin_id = strdup(o->pin_id);
     o->pinned_ts = js_now(o->js);
     o->pin_deadline = o->pinned_ts + o->cfg.pinned_ttl;
-    json_t *e = jsc_event(o->js, "io.nats.jetstream.advisory.v1.consumer_group_pinned");
-    json_object_set_new(e, "account", json_string(js_account_name(js_stream_account(o->st))));
-    json_object_set_new(e, "stream", json_string(o->stream));
-    json_object_set_new(e, "consumer", json_string(o->name));
-    json_object_set_new(e, "group", json_string(wr->group));
-    json_object_set_new(e, "pinned_id", json_string(o->pin_id));
-    jsc_advisory(o, "$JS.EVENT.ADVISORY.CONSUMER.PINNED", e);
+    if (!o->pin_group[0]) snprintf(o->pin_group, sizeof o->pin_group, "%s", wr->group);
+    jsc_pin_advisory(o, wr->group, NULL);
 }
 
 /* The consumer's pending count during a delivery pass: computed once from the store, then

@@ -225,13 +225,7 @@ void js_consumers_tick(js_server *js, int64_t now) {
                 o->pin_deadline = 0;
                 if (o->pin_id[0]) {
                     o->pin_id[0] = 0;
-                    json_t *ev = jsc_event(js, "io.nats.jetstream.advisory.v1.consumer_group_unpinned");
-                    json_object_set_new(ev, "account", json_string(js_account_name(js_stream_account(o->st))));
-                    json_object_set_new(ev, "stream", json_string(o->stream));
-                    json_object_set_new(ev, "consumer", json_string(o->name));
-                    json_object_set_new(ev, "group", json_string(o->cfg.npriority_groups ? o->cfg.priority_groups[0] : ""));
-                    json_object_set_new(ev, "reason", json_string("timeout"));
-                    jsc_advisory(o, "$JS.EVENT.ADVISORY.CONSUMER.UNPINNED", ev);
+                    jsc_pin_advisory(o, o->pin_group, "timeout");
                 }
             }
             if (o->pull && o->waiting.n) {

@@ -59,6 +59,14 @@ json_t *js_error_json(int err_code, const char *const *args, size_t nargs) {
 }
 
 void js_api_set_error(json_t *resp, int err_code, const char *arg) {
+    const char *sep = arg ? strchr(arg, JS_ERR_ARG_SEP) : NULL;
+    if (sep) {
+        char *a1 = strndup(arg, (size_t)(sep - arg));
+        if (!a1) abort();
+        js_api_set_error2(resp, err_code, a1, sep + 1);
+        free(a1);
+        return;
+    }
     const char *args[1] = {arg};
     json_object_set_new(resp, "error", js_error_json(err_code, args, arg ? 1 : 0));
 }

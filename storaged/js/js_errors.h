@@ -30,6 +30,9 @@ const js_error_def *js_error_lookup(int err_code);
 char *js_error_format(int err_code, const char *const *args, size_t nargs);
 /* Go's ApiError JSON object for err_code (new reference). */
 json_t *js_error_json(int err_code, const char *const *args, size_t nargs);
+/* A single error argument holding two placeholder values separates them with this byte
+ * (js_api_set_error splits it). */
+#define JS_ERR_ARG_SEP '\x1f'
 /* As js_api_set_error (js_int.h) with two placeholder values. */
 void js_api_set_error2(json_t *resp, int err_code, const char *arg1, const char *arg2);
 

@@ -1,8 +1,8 @@
 /* Mirror and source configuration: Go nats-server v2.14.5 server/stream.go StreamSource
  * (JSON decode/encode, composeIName) and the mirror/sources part of checkStreamCfg (mirror
- * restrictions, source duplicates and filters, max message size, the source cycle check),
- * for streams of the same account on a single node.  External streams and durable sourcing
- * consumers are decoded but refused (other domains/accounts are not ported).
+ * restrictions, source duplicates and filters, max message size, the external deliver / API
+ * prefix checks, the source cycle check).  Durable sourcing consumers are decoded but
+ * refused.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -69,6 +69,32 @@ static int dec_transforms(const json_t *v, void *f, const char *path, char *err,
     return 0;
 }
 
+typedef struct ext_pair {
+    char *api, *deliver;
+} ext_pair;
+
+/* ExternalStream: decoded strictly and kept as Go re-encodes it (both fields always). */
+static int dec_external(const json_t *v, void *f, const char *path, char *err, size_t n) {
+    static const js_jfield ef[] = {
+        {"api", JF_STRING, offsetof(ext_pair, api), 0, NULL},
+        {"deliver", JF_STRING, offsetof(ext_pair, deliver), 0, NULL},
+    };
+    if (!json_is_object(v)) {
+        js_json_type_error(v, path, "server.ExternalStream", err, n);
+        return -1;
+    }
+    ext_pair p = {0};
+    int rc = js_json_decode(v, ef, 2, &p, path, "server.ExternalStream", err, n);
+    json_t **o = f;
+    json_decref(*o);
+    *o = json_object();
+    json_object_set_new(*o, "api", json_string(p.api ? p.api : ""));
+    json_object_set_new(*o, "deliver", json_string(p.deliver ? p.deliver : ""));
+    free(p.api);
+    free(p.deliver);
+    return rc;
+}
+
 static int dec_rawobj(const json_t *v, void *f, const char *path, char *err, size_t n) {
     if (!json_is_object(v)) {
         js_json_type_error(v, path, "server.ExternalStream", err, n);
@@ -87,7 +113,7 @@ static const js_jfield source_fields[] = {
      offsetof(js_source_cfg, has_start_time), NULL},
     {"filter_subject", JF_STRING, offsetof(js_source_cfg, filter), 0, NULL},
     {"subject_transforms", JF_CUSTOM, offsetof(js_source_cfg, tr_src), 0, dec_transforms},
-    {"external", JF_CUSTOM, offsetof(js_source_cfg, external), 0, dec_rawobj},
+    {"external", JF_CUSTOM, offsetof(js_source_cfg, external), 0, dec_external},
     {"consumer", JF_CUSTOM, offsetof(js_source_cfg, consumer), 0, dec_rawobj},
 };
 
@@ -162,13 +188,22 @@ int js_cfg_dec_sources(const json_t *v, void *f, const char *path, char *err, si
     return 0;
 }
 
-/* Go composeIName (no external / consumer parts: refused before we get here). */
+/* Go composeIName ("<name>[:<hash of the external api>] <filters> <destinations>"; durable
+ * consumer sources are refused before we get here). */
 char *js_source_iname(const js_source_cfg *s) {
-    size_t cap = strlen(s->name) + (s->filter ? strlen(s->filter) : 0) + 8;
+    size_t cap = strlen(s->name) + (s->filter ? strlen(s->filter) : 0) + 18;
     for (size_t i = 0; i < s->ntr; i++) cap += strlen(s->tr_src[i]) + strlen(s->tr_dest[i]) + 6;
     char *o = malloc(cap);
     if (!o) abort();
-    size_t k = (size_t)sprintf(o, "%s ", s->name);
+    size_t k = (size_t)sprintf(o, "%s", s->name);
+    if (s->external) {
+        const char *api = js_ext_api(s);
+        char h[9];
+        js_sys_hash(api ? api : "", h);
+        k += (size_t)sprintf(o + k, ":%s", h);
+    }
+    o[k++] = ' ';
+    o[k] = 0;
     if (s->ntr == 0) {
         k += (size_t)sprintf(o + k, "%s >", s->filter && s->filter[0] ? s->filter : ">");
     } else {
@@ -279,7 +314,39 @@ static bool has_cycle(js_account *acc, const js_stream_cfg *top) {
     return cycle;
 }
 
-static int check_mirror(js_account *acc, js_stream_cfg *c, bool pedantic, char **arg) {
+/* What Go's checkStreamCfg gathers for the external prefix checks (strings borrowed). */
+typedef struct pfx_list {
+    char **del, **api, **subs;
+    size_t ndel, napi, nsubs;
+} pfx_list;
+
+static void pfx_push(char ***v, size_t *n, const char *s) {
+    *v = realloc(*v, (*n + 1) * sizeof **v);
+    if (!*v) abort();
+    (*v)[(*n)++] = xstrdup(s);
+}
+
+static void pfx_add(pfx_list *pf, const char *deliver, const char *api) {
+    if (deliver && deliver[0]) pfx_push(&pf->del, &pf->ndel, deliver);
+    if (api && api[0]) pfx_push(&pf->api, &pf->napi, api);
+}
+
+static void pfx_subs(pfx_list *pf, const js_stream *o) {
+    for (size_t i = 0; i < o->cfg.nsubjects; i++)
+        pfx_push(&pf->subs, &pf->nsubs, o->cfg.subjects[i]);
+}
+
+static void pfx_free(pfx_list *pf) {
+    for (size_t i = 0; i < pf->ndel; i++) free(pf->del[i]);
+    for (size_t i = 0; i < pf->napi; i++) free(pf->api[i]);
+    for (size_t i = 0; i < pf->nsubs; i++) free(pf->subs[i]);
+    free(pf->del);
+    free(pf->api);
+    free(pf->subs);
+}
+
+static int check_mirror(js_account *acc, js_stream_cfg *c, bool pedantic, pfx_list *pf,
+                        char **arg) {
     if (c->first_seq > 0) return JSMirrorWithFirstSeqErr;
     if (c->nsubjects > 0) return JSMirrorWithSubjectsErr;
     if (c->sources && json_array_size(c->sources)) return JSMirrorWithSourcesErr;
@@ -314,9 +381,10 @@ static int check_mirror(js_account *acc, js_stream_cfg *c, bool pedantic, char *
                 goto out;
             }
     if (s.external) {
-        *arg = xstrdup("external mirrors are not supported by this server yet");
-        rc = JSStreamInvalidConfigF;
-        goto out;
+        /* Go: no name or origin checks (the origin is elsewhere); the prefixes are checked
+         * with the sources'. */
+        pfx_add(pf, js_ext_deliver(&s), js_ext_api(&s));
+        goto filter;
     }
     if (!valid_asset_name(s.name)) {
         rc = JSMirrorInvalidStreamName;
@@ -324,6 +392,7 @@ static int check_mirror(js_account *acc, js_stream_cfg *c, bool pedantic, char *
     }
     js_stream *o = js_account_stream(acc, s.name);
     if (o) {
+        pfx_subs(pf, o);
         if (c->max_msg_size > 0 && o->cfg.max_msg_size > 0 && c->max_msg_size < o->cfg.max_msg_size) {
             rc = JSMirrorMaxMessageSizeTooBigErr;
             goto out;
@@ -335,6 +404,7 @@ static int check_mirror(js_account *acc, js_stream_cfg *c, bool pedantic, char *
         }
         c->mirror_direct = o->cfg.allow_direct;
     }
+filter:
     /* Go addStream re-checks the filter subject of the mirror. */
     if (!s.ntr && s.filter && s.filter[0] && !valid_subject(s.filter)) {
         if (asprintf(arg, "subject filter '%s' for the mirror invalid subject", s.filter) < 0) abort();
@@ -345,7 +415,7 @@ out:
     return rc;
 }
 
-static int check_sources(js_account *acc, js_stream_cfg *c, char **arg) {
+static int check_sources(js_account *acc, js_stream_cfg *c, pfx_list *pf, char **arg) {
     size_t n = json_array_size(c->sources);
     if (n && c->allow_msg_schedules) return JSSourceWithMsgSchedulesErr;
     char **inames = calloc(n + 1, sizeof(char *));
@@ -378,11 +448,10 @@ static int check_sources(js_account *acc, js_stream_cfg *c, char **arg) {
             }
         if (!rc && s.consumer) rc = JSSourceDurableConsumerCfgInvalid;
         if (!rc && s.external) {
-            *arg = xstrdup("external sources are not supported by this server yet");
-            rc = JSStreamInvalidConfigF;
-        }
-        if (!rc) {
+            pfx_add(pf, js_ext_deliver(&s), js_ext_api(&s));
+        } else if (!rc) {
             js_stream *o = js_account_stream(acc, s.name);
+            if (o) pfx_subs(pf, o);
             if (o && c->max_msg_size > 0 && o->cfg.max_msg_size > 0 &&
                 c->max_msg_size < o->cfg.max_msg_size)
                 rc = JSSourceMaxMessageSizeTooBigErr;
@@ -394,10 +463,53 @@ static int check_sources(js_account *acc, js_stream_cfg *c, char **arg) {
     return rc;
 }
 
+/* Go: the external deliver prefixes are publish subjects not overlapping the subjects of
+ * the (local) origins, the external API prefixes are publish subjects apart from $JS.API.
+ * Two-placeholder errors pass their arguments separated by JS_ERR_ARG_SEP. */
+static int check_prefixes(const pfx_list *pf, char **arg) {
+    for (size_t i = 0; i < pf->ndel; i++) {
+        const char *p = pf->del[i];
+        if (!nx_subject_valid_publish(p, strlen(p))) {
+            *arg = xstrdup(p);
+            return JSStreamInvalidExternalDeliverySubjErrF;
+        }
+        for (size_t k = 0; k < pf->nsubs; k++) {
+            char *ps = NULL;
+            if (asprintf(&ps, "%s.%s", p, pf->subs[k]) < 0) abort();
+            bool bad = collides(pf->subs[k], ps);
+            free(ps);
+            if (bad) {
+                if (asprintf(arg, "%s%c%s", p, JS_ERR_ARG_SEP, pf->subs[k]) < 0) abort();
+                return JSStreamExternalDelPrefixOverlapsErrF;
+            }
+        }
+    }
+    for (size_t i = 0; i < pf->napi; i++) {
+        const char *p = pf->api[i];
+        if (!nx_subject_valid_publish(p, strlen(p))) {
+            if (asprintf(arg,
+                         "stream external api prefix \"%s\" must be a valid subject without "
+                         "wildcards",
+                         p) < 0)
+                abort();
+            return JSStreamInvalidConfigF;
+        }
+        if (collides(p, "$JS.API")) {
+            if (asprintf(arg, "%s%c%s", p, JS_ERR_ARG_SEP, "$JS.API") < 0) abort();
+            return JSStreamExternalApiOverlapErrF;
+        }
+    }
+    return 0;
+}
+
 int js_mirror_cfg_check(js_account *acc, js_stream_cfg *c, bool pedantic, char **arg) {
-    int rc;
-    if (c->mirror && (rc = check_mirror(acc, c, pedantic, arg))) return rc;
-    if (c->sources && (rc = check_sources(acc, c, arg))) return rc;
+    int rc = 0;
+    pfx_list pf = {0};
+    if (c->mirror) rc = check_mirror(acc, c, pedantic, &pf, arg);
+    if (!rc && c->sources) rc = check_sources(acc, c, &pf, arg);
+    if (!rc) rc = check_prefixes(&pf, arg);
+    pfx_free(&pf);
+    if (rc) return rc;
     if ((c->mirror || json_array_size(c->sources)) && has_cycle(acc, c)) {
         *arg = xstrdup("detected cycle");
         return JSStreamInvalidConfigF;

@@ -1,4 +1,5 @@
-/* Mirrors and sources kept in step with their origin streams (same account, single node).
+/* Mirrors and sources kept in step with their origin streams (single node; external origins
+ * of other accounts are found through js_mirror_ext.c).
  *
  * Ports the observable behaviour of Go nats-server v2.14.5 server/stream.go:
  * setupMirrorConsumer / processInboundMirrorMsg (a mirror keeps the origin's sequence
@@ -452,9 +453,18 @@ static uint64_t start_seq(js_stream *st, js_srcinfo *si, js_stream *origin, bool
 
 /* Copies what the origin gained; true when something was stored. */
 static bool pump_one(js_stream *st, js_srcinfo *si, bool mirror) {
-    js_stream *origin = js_account_stream(st->acc, si->sc.name);
+    js_stream *origin;
+    int state = JS_EXT_NO_STREAM;
+    if (si->sc.external)
+        origin = js_ext_origin(st->acc, &si->sc, mirror, &state);
+    else
+        origin = js_account_stream(st->acc, si->sc.name);
     if (!origin || origin == st) {
-        si->err = JSStreamNotFoundErr;
+        /* Go: a consumer create request nobody answers leaves no error (and the source
+         * unheard of); an origin that answers "stream not found" sets it. */
+        si->err = state == JS_EXT_UNREACHABLE    ? 0
+                  : state == JS_EXT_NOT_ENABLED ? JSNotEnabledForAccountErr
+                                                : JSStreamNotFoundErr;
         si->scan = 0; /* start over when it comes (back) */
         return false;
     }
@@ -511,6 +521,7 @@ void js_sync_pump_all(js_server *js) {
 static json_t *si_json(js_stream *st, js_srcinfo *si, bool mirror) {
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(si->sc.name));
+    if (si->sc.external) json_object_set(o, "external", si->sc.external);
     json_object_set_new(o, "lag", json_integer((json_int_t)si->lag));
     int64_t active = si->last ? js_now(st->acc->js) - si->last : -1;
     json_object_set_new(o, "active", json_integer(active));

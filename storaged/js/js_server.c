@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/subject.h"
+#include "storaged/js/js_advisory.h"
 #include "storaged/js/js_stream_int.h"
 
 static char *xstrdup(const char *s) {
@@ -81,6 +82,7 @@ char *js_account_streams_dir(js_server *js, const char *acc) {
 void js_account_free(js_account *acc) {
     for (size_t i = 0; i < acc->nstreams; i++) js_stream_close(acc->streams[i]);
     free(acc->streams);
+    js_links_free(acc);
     free(acc->name);
     free(acc);
 }
@@ -179,7 +181,7 @@ void js_api_audit(js_server *js, const js_inmsg *req, const char *response, size
     json_object_set_new(o, "id", json_string(id));
     json_object_set_new(o, "timestamp", js_time_json(js_now(js)));
     json_object_set_new(o, "server", json_string(js->cfg.server_name));
-    json_object_set_new(o, "client", json_null()); /* the broker does not pass ClientInfo */
+    json_object_set_new(o, "client", js_adv_client(req)); /* null unless Nats-Request-Info */
     json_object_set_new(o, "subject", js_json_string_lossy(req->subject, req->subject_len));
     if (req->data_len)
         json_object_set_new(o, "request",

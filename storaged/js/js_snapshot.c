@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/subject.h"
 #include "storaged/filestore.h"
+#include "storaged/js/js_advisory.h"
 #include "storaged/js/js_api_json.h"
 #include "storaged/js/js_errors.h"
 #include "storaged/js/js_stream_int.h"
@@ -50,6 +51,8 @@ typedef struct xfer {
     char *subj;     /* snapshot: deliver subject; restore: our chunk subject */
     char *ack_subj; /* snapshot: $JS.SNAPSHOT.ACK.<stream>.<id> (interest on ".>") */
     int64_t deadline;
+    int64_t start;  /* for the *_COMPLETE advisories */
+    json_t *client; /* the requester (js_adv_client), for the advisories */
     /* snapshot */
     sd_snapshot_result sr;
     uint64_t off;
@@ -120,6 +123,7 @@ static void xfer_free(xfer *x) {
     free(x->subj);
     free(x->ack_subj);
     free(x->dir);
+    json_decref(x->client);
     free(x);
 }
 
@@ -127,6 +131,7 @@ static void xfer_free(xfer *x) {
 
 static void snap_end(xfer *x, const char *hdr) {
     js_publish(x->js, js_account_name(x->acc), x->subj, NULL, hdr, hdr ? strlen(hdr) : 0, NULL, 0);
+    js_adv_snapshot_complete(x->js, js_account_name(x->acc), x->stream, x->start, x->client);
     nx_notice("Completed snapshot of stream '%s > %s'", js_account_name(x->acc), x->stream);
     xfer_free(x);
 }
@@ -222,6 +227,7 @@ static void api_snapshot(js_server *js, js_account *acc, const js_inmsg *m) {
     x->stream = strdup(name);
     x->subj = strdup(req.deliver_subject);
     x->sr.fd = -1;
+    x->start = js_now(js);
     char *meta = js_json_encode(js_stream_config_json(st), NULL);
     /* meta.inf, then the consumers' obs/<name>/ members (their state lives in LMDB). */
     size_t ncf = 0;
@@ -249,8 +255,12 @@ static void api_snapshot(js_server *js, js_account *acc, const js_inmsg *m) {
     }
     json_t *resp = json_object();
     json_object_set(resp, "config", (json_t *)js_stream_config_json(st));
-    json_object_set_new(resp, "state", js_stream_state_json(st, false, NULL));
+    json_t *state = js_stream_state_json(st, false, NULL);
+    json_object_set(resp, "state", state);
     send_resp(js, acc, m, T_SNAPSHOT, resp);
+    x->client = js_adv_client(m);
+    js_adv_snapshot_create(js, js_account_name(acc), name, state, x->client);
+    json_decref(state);
 
     int64_t chunk = req.chunk_size ? req.chunk_size : 128 * 1024;
     int64_t wnd = req.window_size ? req.window_size : 8 * 1024 * 1024;
@@ -346,6 +356,10 @@ static void api_restore(js_server *js, js_account *acc, const js_inmsg *m) {
         snprintf(x->dir, dl, "%s/.restore.%s", sdir, name);
     free(sdir);
     nftw(x->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* a leftover of nothing we serve */
+    nx_notice("Starting restore for stream '%s > %s'", js_account_name(acc), name);
+    x->start = js_now(js);
+    x->client = js_adv_client(m);
+    js_adv_restore_create(js, js_account_name(acc), name, x->client);
     int rc = sd_restore_begin(x->dir, &x->rs);
     if (rc) {
         send_err(js, acc, m, T_RESTORE, JSRestoreSubscribeFailedErrF, sd_strerror(rc));
@@ -353,10 +367,10 @@ static void api_restore(js_server *js, js_account *acc, const js_inmsg *m) {
         free(x->stream);
         free(x->dir);
         js_stream_cfg_free(&x->cfg);
+        json_decref(x->client);
         free(x);
         goto out;
     }
-    nx_notice("Starting restore for stream '%s > %s'", js_account_name(acc), name);
     char id[23];
     js_nuid(id);
     size_t sl = strlen(name) + 48;
@@ -421,6 +435,7 @@ static void restore_finish(xfer *x, const char *reply) {
         nftw(x->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     }
     sd_restore_info_free(&info);
+    js_adv_restore_complete(js, js_account_name(x->acc), x->stream, x->start, x->total, x->client);
     if (reply && reply[0]) {
         json_t *o = json_object();
         json_object_set_new(o, "type", json_string(T_CREATE));
@@ -434,8 +449,12 @@ static void restore_finish(xfer *x, const char *reply) {
     xfer_free(x);
 }
 
-static void restore_fail(xfer *x, const char *why) {
+/* Go: an input error ends the restore with the complete advisory, a stall without. */
+static void restore_fail(xfer *x, const char *why, bool advise) {
     nx_warn("%s", why);
+    if (advise)
+        js_adv_restore_complete(x->js, js_account_name(x->acc), x->stream, x->start, x->total,
+                                x->client);
     xfer_free(x);
 }
 
@@ -445,7 +464,7 @@ static void restore_chunk(xfer *x, const js_inmsg *m) {
     if (!reply) {
         snprintf(why, sizeof why, "restore for stream '%s > %s' requires reply subject for each "
                  "chunk", js_account_name(x->acc), x->stream);
-        restore_fail(x, why);
+        restore_fail(x, why, true);
         return;
     }
     if (m->data_len == 0) {
@@ -469,7 +488,7 @@ static void restore_chunk(xfer *x, const js_inmsg *m) {
         json_decref(o);
         free(reply);
         nftw(x->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        restore_fail(x, "restore failed: bad chunk");
+        restore_fail(x, "restore failed: bad chunk", true);
         return;
     }
     x->total += m->data_len;
@@ -529,7 +548,7 @@ void js_snapshot_tick(js_server *js, int64_t now) {
             snprintf(why, sizeof why, "restore for stream '%s > %s' is stalled",
                      js_account_name(x->acc), x->stream);
             nftw(x->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-            restore_fail(x, why);
+            restore_fail(x, why, false);
         } else if (x->waiting_interest) {
             snap_pump(x, now);
         } else {

@@ -450,6 +450,7 @@ void js_stream_recover_all(js_server *js, const char *acc_name, const char *dir)
             stream_free(st);
             continue;
         }
+        js_batch_recover(st);
         rebuild_dedupe(st);
         attach(acc, st);
         js_sync_setup(st);

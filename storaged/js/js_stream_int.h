@@ -131,6 +131,7 @@ struct js_account {
     js_stream **streams;
     size_t nstreams;
     uint64_t api_total, api_errors;
+    struct js_links *links; /* imports / exports (js_mirror_ext.c), or NULL */
 };
 
 typedef struct js_deferred {
@@ -240,6 +241,10 @@ void js_batch_atomic(js_stream *st, const char *raw_subject, const char *subject
 int js_batch_check_msg(js_stream *st, const char *csubj, const uint8_t *hdr, size_t hdr_len,
                        size_t msg_len, uint64_t *dup_seq, char **arg);
 
+/* js_batch_recover.c: at recovery, rolls back an atomic batch whose commit a crash cut short
+ * (the stream's tail holds batch messages without their commit). */
+void js_batch_recover(js_stream *st);
+
 /* js_batch_fast.c: fast batch publish (allow_batched), Go getFastBatch /
  * processJetStreamFastBatchMsg / fastBatch*. */
 struct js_fast_batch {
@@ -303,6 +308,22 @@ void js_sync_pump_all(js_server *js);
 /* StreamInfo "mirror" object / "sources" array (NULL when none). */
 json_t *js_sync_mirror_info(js_stream *st);
 json_t *js_sync_sources_info(js_stream *st);
+
+/* js_mirror_ext.c: external mirrors / sources (ExternalStream) resolved through the
+ * accounts' imports and exports. */
+void js_links_set(js_account *acc, const js_account_config *ac); /* NULL: none */
+void js_links_free(js_account *acc);
+/* Go getHash (8 base62 characters of sha256). */
+void js_sys_hash(const char *name, char out[9]);
+/* external.api / external.deliver of a mirror/source (NULL when not external). */
+const char *js_ext_api(const js_source_cfg *sc);
+const char *js_ext_deliver(const js_source_cfg *sc);
+enum { JS_EXT_UNREACHABLE, JS_EXT_NOT_ENABLED, JS_EXT_NO_STREAM, JS_EXT_OK };
+/* The origin stream of an external mirror/source of a stream in `acc` when the consumer
+ * create request and the deliveries both have a route (*state JS_EXT_OK); NULL with
+ * JS_EXT_UNREACHABLE (no responders), JS_EXT_NOT_ENABLED (reached an account without
+ * JetStream) or JS_EXT_NO_STREAM (reached, no such stream). */
+js_stream *js_ext_origin(js_account *acc, const js_source_cfg *sc, bool mirror, int *state);
 
 /* js_stream_counter.c: Go big.Int decimal strings for counter streams. */
 bool js_counter_valid(const char *s);

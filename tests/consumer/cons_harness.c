@@ -65,7 +65,7 @@ static void open_js(h_env *e) {
                     .has_interest = host_has_interest,
                     .now_ns = host_now};
     js_config cfg = {.store_dir = e->dir, .max_memory = -1, .max_store = -1, .server_id = "SRV",
-                     .server_name = "srv", .max_payload = 1024 * 1024};
+                     .server_name = "srv", .max_payload = 1024 * 1024, .domain = e->domain};
     char err[256];
     e->js = js_server_open(&cfg, &host, err, sizeof err);
     cr_assert(e->js, "open: %s", err);

@@ -29,6 +29,7 @@ typedef struct h_env {
     char *no_interest[16]; /* subjects (prefix match) reported as without interest */
     size_t n_no;
     int inbox;
+    const char *domain; /* JetStream domain of the next open/reopen (NULL: none) */
 } h_env;
 
 #define H_MS 1000000LL

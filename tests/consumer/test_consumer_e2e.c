@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <nats/nats.h>
 
 #include "common/gotest.h"
@@ -216,4 +217,204 @@ Test(consumer_e2e, kv_watch) {
     stop(&e);
     cr_assert(keys_ok, "keys %s", got);
     cr_assert_str_eq(got, "b=2;a=3;");
+}
+
+/* The next message on sub whose subject starts with prefix (others skipped), or NULL. */
+static natsMsg *next_on(natsSubscription *sub, const char *prefix) {
+    for (int i = 0; i < 200; i++) {
+        natsMsg *m = NULL;
+        if (natsSubscription_NextMsg(&m, sub, H_TIMEOUT_MS) != NATS_OK) return NULL;
+        if (!strncmp(natsMsg_GetSubject(m), prefix, strlen(prefix))) return m;
+        natsMsg_Destroy(m);
+    }
+    return NULL;
+}
+
+static json_t *msg_json(natsMsg *m) {
+    cr_assert_not_null(m);
+    json_t *o = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
+    cr_assert_not_null(o);
+    natsMsg_Destroy(m);
+    return o;
+}
+
+/* A client listening on $JS.EVENT.> sees the sampled ack metric and the snapshot advisories. */
+Test(consumer_e2e, events_ack_metric_and_snapshot_advisories) {
+    GO_TEST_PARTIAL("server/jetstream_consumer_test.go", "TestJetStreamConsumerAckSampling",
+                    "libnats end to end: the 100% metric, no 50% sampling count");
+    e2e e;
+    start(&e);
+    natsSubscription *ev = NULL;
+    cr_assert_eq(natsConnection_SubscribeSync(&ev, e.nc, "$JS.EVENT.>"), NATS_OK);
+    cr_assert_eq(natsConnection_Flush(e.nc), NATS_OK);
+    /* Until storaged sees the interest: API calls until their audit advisory arrives. */
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; i++) {
+        natsMsg *r = NULL;
+        cr_assert_eq(natsConnection_RequestString(&r, e.nc, "$JS.API.INFO", "", H_TIMEOUT_MS), NATS_OK);
+        natsMsg_Destroy(r);
+        natsMsg *m = NULL;
+        while (!seen && natsSubscription_NextMsg(&m, ev, 50) == NATS_OK) {
+            seen = !strcmp(natsMsg_GetSubject(m), "$JS.EVENT.ADVISORY.API");
+            natsMsg_Destroy(m);
+        }
+    }
+    cr_assert(seen, "no API audit advisory");
+    add_stream(&e, "EV", "ev.>");
+    publish(&e, "ev.1", "hello");
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = "dlc";
+    cc.AckPolicy = js_AckExplicit;
+    cc.SampleFrequency = "100%";
+    jsErrCode jerr = 0;
+    jsConsumerInfo *ci = NULL;
+    cr_assert_eq(js_AddConsumer(&ci, e.js, "EV", &cc, NULL, &jerr), NATS_OK, "%d", jerr);
+    jsConsumerInfo_Destroy(ci);
+    natsSubscription *sub = NULL;
+    cr_assert_eq(js_PullSubscribe(&sub, e.js, "ev.>", "dlc", NULL, NULL, &jerr), NATS_OK, "%d", jerr);
+    natsMsgList list = {0};
+    cr_assert_eq(natsSubscription_Fetch(&list, sub, 1, 5000, &jerr), NATS_OK, "fetch: %d", jerr);
+    cr_assert_eq(list.Count, 1);
+    cr_assert_eq(natsMsg_AckSync(list.Msgs[0], NULL, &jerr), NATS_OK, "ack: %d", jerr);
+    natsMsgList_Destroy(&list);
+    natsSubscription_Destroy(sub);
+    json_t *a = msg_json(next_on(ev, "$JS.EVENT.METRIC.CONSUMER.ACK.EV.dlc"));
+    cr_assert_str_eq(json_string_value(json_object_get(a, "type")), "io.nats.jetstream.metric.v1.consumer_ack");
+    cr_assert_str_eq(json_string_value(json_object_get(a, "stream")), "EV");
+    cr_assert_str_eq(json_string_value(json_object_get(a, "consumer")), "dlc");
+    cr_assert_eq(json_integer_value(json_object_get(a, "consumer_seq")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(a, "stream_seq")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(a, "deliveries")), 1);
+    cr_assert(json_integer_value(json_object_get(a, "ack_time")) > 0);
+    json_decref(a);
+
+    /* A snapshot as `nats stream backup` takes it: ack each chunk until the empty end. */
+    natsSubscription *snap = NULL;
+    cr_assert_eq(natsConnection_SubscribeSync(&snap, e.nc, "snap.in"), NATS_OK);
+    natsMsg *r = NULL;
+    cr_assert_eq(natsConnection_RequestString(&r, e.nc, "$JS.API.STREAM.SNAPSHOT.EV",
+                                              "{\"deliver_subject\":\"snap.in\"}", H_TIMEOUT_MS), NATS_OK);
+    cr_assert_null(strstr(natsMsg_GetData(r), "\"error\""), "%s", natsMsg_GetData(r));
+    natsMsg_Destroy(r);
+    for (bool end = false; !end;) {
+        natsMsg *m = NULL;
+        cr_assert_eq(natsSubscription_NextMsg(&m, snap, H_TIMEOUT_MS), NATS_OK, "snapshot stalled");
+        end = natsMsg_GetDataLength(m) == 0;
+        if (natsMsg_GetReply(m)) natsConnection_Publish(e.nc, natsMsg_GetReply(m), NULL, 0);
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(snap);
+    a = msg_json(next_on(ev, "$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_CREATE.EV"));
+    cr_assert_str_eq(json_string_value(json_object_get(a, "type")), "io.nats.jetstream.advisory.v1.snapshot_create");
+    cr_assert_str_eq(json_string_value(json_object_get(a, "stream")), "EV");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(a, "state"), "messages")), 1);
+    json_decref(a);
+    a = msg_json(next_on(ev, "$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_COMPLETE.EV"));
+    cr_assert_str_eq(json_string_value(json_object_get(a, "type")), "io.nats.jetstream.advisory.v1.snapshot_complete");
+    cr_assert(json_object_get(a, "start") && json_object_get(a, "end"));
+    json_decref(a);
+    natsSubscription_Destroy(ev);
+    stop(&e);
+}
+
+static natsConnection *connect_as(h_server *s, const char *user) {
+    natsOptions *o = NULL;
+    natsOptions_Create(&o);
+    natsOptions_SetURL(o, s->url);
+    if (user) natsOptions_SetUserInfo(o, user, "foo");
+    natsOptions_SetTimeout(o, 5000);
+    natsConnection *nc = NULL;
+    cr_assert_eq(natsConnection_Connect(&nc, o), NATS_OK);
+    natsOptions_Destroy(o);
+    return nc;
+}
+
+/* Two events on sub, any order: their subjects must be a and b. */
+static void expect_pair(natsSubscription *sub, const char *a, const char *b) {
+    bool got_a = false, got_b = false;
+    for (int i = 0; i < 2; i++) {
+        natsMsg *m = NULL;
+        cr_assert_eq(natsSubscription_NextMsg(&m, sub, H_TIMEOUT_MS), NATS_OK, "missing event");
+        const char *s = natsMsg_GetSubject(m);
+        if (!strcmp(s, a)) got_a = true;
+        else if (!strcmp(s, b)) got_b = true;
+        else cr_assert_fail("unexpected subject %s", s);
+        natsMsg_Destroy(m);
+    }
+    cr_assert(got_a && got_b);
+}
+
+/* Advisories of a JetStream account that exports them as a stream: the JS account gets the
+ * stream and audit advisories; a client's publish there crosses the import into AGG.  Go also
+ * delivers storaged's advisories into AGG: not here yet (storaged publishes straight onto the
+ * mesh, and the brokers apply stream exports only to their own clients' publishes). */
+Test(consumer_e2e, advisories_imported_as_stream) {
+    GO_TEST_PARTIAL("server/jetstream_test.go", "TestJetStreamAccountImportJSAdvisoriesAsStream",
+                    "the JS account's advisories; storaged's advisories do not cross the stream "
+                    "import into AGG yet");
+    char store[64];
+    snprintf(store, sizeof store, "/tmp/nx-adv-XXXXXX");
+    cr_assert_not_null(mkdtemp(store));
+    char conf[1024];
+    snprintf(conf, sizeof conf,
+             "no_auth_user: pp\n"
+             "jetstream: {max_mem_store: 64GB, max_file_store: 10TB, store_dir: \"%s\"}\n"
+             "accounts {\n"
+             "  JS { jetstream: enabled, users: [ {user: pp, password: foo} ],\n"
+             "       exports [ { stream: '$JS.EVENT.ADVISORY.>' } ] }\n"
+             "  AGG { users: [ {user: agg, password: foo} ],\n"
+             "        imports: [ { stream: { account: JS, subject: '$JS.EVENT.ADVISORY.>' }, "
+             "to: '$JS.EVENT.ADVISORY.ACC.JS.>' } ] }\n"
+             "}\n",
+             store);
+    h_server *s = h_server_start(conf);
+    cr_assert(h_server_wait_log(s, "Server is ready", H_TIMEOUT_MS));
+    natsConnection *ncjs = connect_as(s, NULL), *ncagg = connect_as(s, "agg");
+    natsSubscription *subjs = NULL, *subagg = NULL;
+    cr_assert_eq(natsConnection_SubscribeSync(&subjs, ncjs, "$JS.EVENT.ADVISORY.>"), NATS_OK);
+    cr_assert_eq(natsConnection_Flush(ncjs), NATS_OK);
+    cr_assert_eq(natsConnection_SubscribeSync(&subagg, ncagg, "$JS.EVENT.ADVISORY.ACC.JS.>"), NATS_OK);
+    cr_assert_eq(natsConnection_Flush(ncagg), NATS_OK);
+    /* A client's publish in JS crosses the import. */
+    cr_assert_eq(natsConnection_PublishString(ncjs, "$JS.EVENT.ADVISORY.PROBE", "x"), NATS_OK);
+    natsMsg *pm = NULL;
+    cr_assert_eq(natsSubscription_NextMsg(&pm, subjs, H_TIMEOUT_MS), NATS_OK);
+    natsMsg_Destroy(pm);
+    cr_assert_eq(natsSubscription_NextMsg(&pm, subagg, H_TIMEOUT_MS), NATS_OK, "probe not imported");
+    cr_assert_str_eq(natsMsg_GetSubject(pm), "$JS.EVENT.ADVISORY.ACC.JS.PROBE");
+    natsMsg_Destroy(pm);
+    /* Until storaged is up and sees the interest: API calls until the audit arrives. */
+    bool js_seen = false;
+    for (int i = 0; i < 200 && !js_seen; i++) {
+        natsMsg *r = NULL;
+        if (natsConnection_RequestString(&r, ncjs, "$JS.API.INFO", "", 1000) == NATS_OK)
+            natsMsg_Destroy(r);
+        natsMsg *m = NULL;
+        while (natsSubscription_NextMsg(&m, subjs, 20) == NATS_OK) {
+            js_seen = true;
+            natsMsg_Destroy(m);
+        }
+    }
+    cr_assert(js_seen, "no audit advisory in JS");
+    jsCtx *js = NULL;
+    cr_assert_eq(natsConnection_JetStream(&js, ncjs, NULL), NATS_OK);
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    const char *subjects[] = {"ORDERS.*"};
+    cfg.Name = "ORDERS";
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    jsErrCode jerr = 0;
+    jsStreamInfo *si = NULL;
+    cr_assert_eq(js_AddStream(&si, js, &cfg, NULL, &jerr), NATS_OK, "AddStream: %d", jerr);
+    jsStreamInfo_Destroy(si);
+    expect_pair(subjs, "$JS.EVENT.ADVISORY.STREAM.CREATED.ORDERS", "$JS.EVENT.ADVISORY.API");
+    jsCtx_Destroy(js);
+    natsSubscription_Destroy(subjs);
+    natsSubscription_Destroy(subagg);
+    natsConnection_Destroy(ncjs);
+    natsConnection_Destroy(ncagg);
+    h_server_stop(s);
+    nftw(store, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

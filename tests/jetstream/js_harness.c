@@ -48,6 +48,7 @@ static bool h_has_interest(void *ctx, const char *account, const char *subject) 
     jh *h = ctx;
     (void)account;
     if (!strcmp(subject, "$JS.EVENT.ADVISORY.API")) return h->audit_interest;
+    if (h->no_interest && !strncmp(subject, h->no_interest, strlen(h->no_interest))) return false;
     return true;
 }
 

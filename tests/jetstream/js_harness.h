@@ -35,6 +35,7 @@ typedef struct jh {
     size_t ninterest;
     int reply_seq;
     bool audit_interest; /* has_interest("$JS.EVENT.ADVISORY.API"); default false */
+    const char *no_interest; /* subjects with this prefix have no interest (NULL: none) */
     const char *account; /* the account of jh_inbound/jh_req/jh_pub and jh_interest (NULL: $G) */
 } jh;
 

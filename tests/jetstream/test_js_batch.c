@@ -427,3 +427,58 @@ Test(js_batch, discard_new_all_or_nothing) {
     cr_assert_eq(jh_int(o, "seq"), 2);
     json_decref(o);
 }
+
+/* ---- a commit cut short by a crash ------------------------------------------------------- */
+
+/* Appends messages 1..n of batch `id` (no commit) to the file stream TEST as a crash in the
+ * middle of a commit leaves them: the server is closed, the stream's store written directly. */
+static void append_uncommitted(const char *id, int n, const char *commit_on_last) {
+    js_server_close(H.js);
+    H.js = NULL;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/jetstream/$G/streams/TEST", H.dir);
+    const char *subjs[] = {"foo.*"};
+    sd_stream_config sc = {.name = "TEST", .subjects = subjs, .num_subjects = 1,
+                           .storage = SD_STORAGE_FILE};
+    sd_filestore_config fc = {.dir = dir};
+    sd_store *st = NULL;
+    cr_assert_eq(sd_filestore_open(&fc, &sc, NULL, &st), 0);
+    for (int i = 1; i <= n; i++) {
+        char hdr[256];
+        int hl = snprintf(hdr, sizeof hdr, "NATS/1.0\r\nNats-Batch-Id: %s\r\nNats-Batch-Sequence: %d\r\n%s%s%s\r\n",
+                          id, i, i == n && commit_on_last ? "Nats-Batch-Commit: " : "",
+                          i == n && commit_on_last ? commit_on_last : "", i == n && commit_on_last ? "\r\n" : "");
+        uint64_t seq;
+        int64_t ts;
+        cr_assert_eq(sd_store_store_msg(st, "foo.b", 5, (const uint8_t *)hdr, (size_t)hl,
+                                        (const uint8_t *)"x", 1, 0, &seq, &ts), 0);
+    }
+    st->ops->flush_all_pending(st);
+    sd_store_free(st);
+    jh_restart(&H);
+}
+
+static uint64_t last_seq(void) {
+    json_t *r = jh_req(&H, "$JS.API.STREAM.INFO.TEST", NULL);
+    uint64_t v = (uint64_t)jh_int(r, "state.last_seq");
+    json_decref(r);
+    return v;
+}
+
+Test(js_batch, partial_commit_rolled_back_at_recovery) {
+    GO_TEST_PARTIAL("server/jetstream_batching_test.go", "TestJetStreamAtomicBatchPublishSingleServerRecovery",
+                    "a commit cut short leaves no part of its batch (rolled back here, rolled "
+                    "forward by Go)");
+    jh_create(&H, "{\"name\":\"TEST\",\"subjects\":[\"foo.*\"],\"allow_atomic\":true}");
+    json_t *r = bpub_json("foo.0", "done", "1", "1", NULL); /* a whole batch */
+    cr_assert_eq(jh_int(r, "seq"), 1);
+    json_decref(r);
+    append_uncommitted("cut", 3, NULL);
+    cr_assert_eq(last_seq(), 1, "the uncommitted tail must be gone");
+    r = bpub_json("foo.0", "next", "1", "1", NULL);
+    cr_assert_eq(jh_int(r, "seq"), 2);
+    json_decref(r);
+    /* A batch whose commit message made it to disk is whole: kept. */
+    append_uncommitted("whole", 2, "1");
+    cr_assert_eq(last_seq(), 4);
+}

@@ -461,3 +461,283 @@ Test(js_mirror, counter_source_aggregates) {
     free(h);
     json_decref(r);
 }
+
+/* ---- external mirrors and sources across accounts (js_mirror_ext.c) ------------------- */
+
+/* B exports its JetStream API (to A, D and C2 only) and its deliver subjects; A imports both
+ * under "$JS.B.API" / "deliver.B"; C imports nothing; D only the API; E imports both but is
+ * not approved for the API. */
+static const char *const b_api_to[] = {"A", "D"};
+static const js_export_config b_exports[] = {
+    {.service = true, .subject = "$JS.API.>", .accounts = b_api_to, .naccounts = 2,
+     .accounts_set = true},
+    {.service = false, .subject = "deliver.B.>"},
+};
+static const js_import_config a_imports[] = {
+    {.service = true, .account = "B", .subject = "$JS.API.>", .to = "$JS.B.API.>"},
+    {.service = false, .account = "B", .subject = "deliver.B.>"},
+    {.service = true, .account = "N", .subject = "$JS.API.>", .to = "$JS.N.API.>"},
+    {.service = false, .account = "N", .subject = "deliver.N.>"},
+};
+/* N has no JetStream but exports its API and deliver subjects to everyone. */
+static const js_export_config n_exports[] = {
+    {.service = true, .subject = "$JS.API.>"},
+    {.service = false, .subject = "deliver.N.>"},
+};
+static const js_import_config d_imports[] = {
+    {.service = true, .account = "B", .subject = "$JS.API.>", .to = "$JS.B.API.>"},
+};
+static const js_import_config e_imports[] = {
+    {.service = true, .account = "B", .subject = "$JS.API.>", .to = "$JS.B.API.>"},
+    {.service = false, .account = "B", .subject = "deliver.B.>"},
+};
+/* Go TestJetStreamMirrorCrossAccountWithFilteredSubjectAndSubjectTransform's accounts: only
+ * the filtered consumer creates are exported. */
+static const char *const p_to[] = {"INTERNAL_ACCOUNT"};
+static const js_export_config p_exports[] = {
+    {true, "$JS.API.CONSUMER.CREATE.S.*.public.a", p_to, 1, true},
+    {true, "$JS.API.CONSUMER.CREATE.S.*.public.b", p_to, 1, true},
+    {true, "$JS.API.CONSUMER.CREATE.S.*.public.c", p_to, 1, true},
+    {true, "$JS.FC.>", NULL, 0, false},
+    {false, "shared.public.>", p_to, 1, true},
+};
+static const js_import_config i_imports[] = {
+    {true, "PUBLIC_ACCOUNT", "$JS.API.CONSUMER.CREATE.S.*.public.a",
+     "JS.PUBLIC_ACCOUNT.CONSUMER.CREATE.S.*.public.a", NULL},
+    {true, "PUBLIC_ACCOUNT", "$JS.API.CONSUMER.CREATE.S.*.public.b",
+     "JS.PUBLIC_ACCOUNT.CONSUMER.CREATE.S.*.public.b", NULL},
+    {true, "PUBLIC_ACCOUNT", "$JS.API.CONSUMER.CREATE.S.*.public.c",
+     "JS.PUBLIC_ACCOUNT.CONSUMER.CREATE.S.*.public.c", NULL},
+    {true, "PUBLIC_ACCOUNT", "$JS.FC.>", "$JS.FC.>", NULL},
+    {false, "PUBLIC_ACCOUNT", "shared.public.>", "shared.public.>", NULL},
+};
+#define UNLIM {-1, -1, -1, -1, -1, -1, -1, false}
+static const js_account_config ext_accs[] = {
+    {.name = "PUBLIC_ACCOUNT", .enabled = true, .limits = UNLIM, .exports = p_exports, .nexports = 5},
+    {.name = "INTERNAL_ACCOUNT", .enabled = true, .limits = UNLIM, .imports = i_imports, .nimports = 5},
+    {.name = "A", .enabled = true, .limits = UNLIM, .imports = a_imports, .nimports = 4},
+    {.name = "N", .enabled = false, .exports = n_exports, .nexports = 2},
+    {.name = "B", .enabled = true, .limits = UNLIM, .exports = b_exports, .nexports = 2},
+    {.name = "C", .enabled = true, .limits = UNLIM},
+    {.name = "D", .enabled = true, .limits = UNLIM, .imports = d_imports, .nimports = 1},
+    {.name = "E", .enabled = true, .limits = UNLIM, .imports = e_imports, .nimports = 2},
+};
+
+static void setup_ext(void) { jh_open_accounts(&H, ext_accs, 8, "SYS"); }
+
+TestSuite(js_mirror_ext, .init = setup_ext, .fini = teardown);
+
+#define EXT_B "\"external\":{\"api\":\"$JS.B.API\",\"deliver\":\"deliver.B\"}"
+
+Test(js_mirror_ext, mirror_filtered_consumer_create_exports) {
+    GO_TEST("server/jetstream_test.go", "TestJetStreamMirrorCrossAccountWithFilteredSubjectAndSubjectTransform");
+    H.account = "PUBLIC_ACCOUNT";
+    jh_create(&H, "{\"name\":\"S\",\"subjects\":[\"public.>\"]}");
+    H.account = "INTERNAL_ACCOUNT";
+#define EXT_P "\"external\":{\"api\":\"JS.PUBLIC_ACCOUNT\",\"deliver\":\"shared.public\"}"
+    jh_create(&H, "{\"name\":\"M1\",\"mirror\":{\"name\":\"S\",\"filter_subject\":\"public.a\"," EXT_P "}}");
+    H.account = "PUBLIC_ACCOUNT";
+    send_n("public.a", 1);
+    H.account = "INTERNAL_ACCOUNT";
+    cr_assert_eq(state("M1", "messages"), 1);
+    jh_create(&H, "{\"name\":\"M2\",\"mirror\":{\"name\":\"S\",\"subject_transforms\":"
+                  "[{\"src\":\"public.b\"}]," EXT_P "}}");
+    H.account = "PUBLIC_ACCOUNT";
+    send_n("public.b", 1);
+    H.account = "INTERNAL_ACCOUNT";
+    cr_assert_eq(state("M2", "messages"), 1);
+    jh_create(&H, "{\"name\":\"M3\",\"mirror\":{\"name\":\"S\",\"subject_transforms\":"
+                  "[{\"src\":\"public.c\",\"dest\":\"public.d\"}]," EXT_P "}}");
+    H.account = "PUBLIC_ACCOUNT";
+    send_n("public.c", 1);
+    H.account = "INTERNAL_ACCOUNT";
+    cr_assert_eq(state("M3", "messages"), 1);
+    for (int round = 0; round < 2; round++) {
+        const char *names[] = {"M1", "M2", "M3"}, *subjs[] = {"public.a", "public.b", "public.d"};
+        for (int i = 0; i < 3; i++) {
+            char subj[64], *sh;
+            cr_assert_eq(state(names[i], "messages"), 1);
+            get_msg(names[i], i + 1, subj, sizeof subj, &sh);
+            cr_assert_str_eq(subj, subjs[i]);
+            free(sh);
+        }
+        jh_restart(&H);
+    }
+    /* an unexported filter is not reached */
+    jh_create(&H, "{\"name\":\"M4\",\"mirror\":{\"name\":\"S\",\"filter_subject\":\"public.x\"," EXT_P "}}");
+    H.account = "PUBLIC_ACCOUNT";
+    send_n("public.x", 1);
+    H.account = "INTERNAL_ACCOUNT";
+    cr_assert_eq(state("M4", "messages"), 0);
+}
+
+Test(js_mirror_ext, source_and_mirror_from_other_account) {
+    H.account = "B";
+    jh_create(&H, "{\"name\":\"ORIGIN\",\"subjects\":[\"o.>\"]}");
+    send_n("o.a", 2);
+    send_n("o.b", 1);
+    H.account = "A";
+    jh_create(&H, "{\"name\":\"S\",\"sources\":[{\"name\":\"ORIGIN\"," EXT_B "}]}");
+    jh_create(&H, "{\"name\":\"M\",\"mirror\":{\"name\":\"ORIGIN\",\"filter_subject\":\"o.a\"," EXT_B "}}");
+    jh_create(&H, "{\"name\":\"M2\",\"mirror\":{\"name\":\"ORIGIN\",\"subject_transforms\":"
+                  "[{\"src\":\"o.b\",\"dest\":\"o.d\"}]," EXT_B "}}");
+    cr_assert_eq(state("S", "messages"), 3);
+    cr_assert_eq(state("M", "messages"), 2);
+    H.account = "B";
+    send_n("o.a", 1);
+    send_n("o.b", 1);
+    H.account = "A";
+    cr_assert_eq(state("S", "messages"), 5);
+    json_t *r = info("M");
+    cr_assert_eq(jh_int(r, "state.messages"), 3);
+    cr_assert_eq(jh_int(r, "state.last_seq"), 4); /* the origin's sequences */
+    cr_assert_str_eq(jh_str(r, "mirror.name"), "ORIGIN");
+    cr_assert_str_eq(jh_str(r, "mirror.external.api"), "$JS.B.API");
+    cr_assert_str_eq(jh_str(r, "mirror.external.deliver"), "deliver.B");
+    cr_assert_str_eq(jh_str(r, "mirror.filter_subject"), "o.a");
+    cr_assert_eq(jh_int(r, "mirror.lag"), 0);
+    cr_assert_eq(jh_int(r, "mirror.active"), 0);
+    cr_assert_str_eq(jh_str(r, "config.mirror.external.api"), "$JS.B.API");
+    json_decref(r);
+    char subj[64], *sh;
+    get_msg("M2", 5, subj, sizeof subj, &sh);
+    cr_assert_str_eq(subj, "o.d");
+    free(sh);
+    r = info("S");
+    json_t *s0 = json_array_get(json_object_get(r, "sources"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(s0, "name")), "ORIGIN");
+    cr_assert_str_eq(jh_str(s0, "external.api"), "$JS.B.API");
+    cr_assert_str_eq(jh_str(s0, "external.deliver"), "deliver.B");
+    cr_assert_eq(jh_int(s0, "lag"), 0);
+    cr_assert_eq(jh_int(s0, "active"), 0);
+    cr_assert(!jh_has(s0, "error"));
+    json_decref(r);
+    /* Go genSourceHeader: the index name carries getHash(api) */
+    get_msg("S", 1, subj, sizeof subj, &sh);
+    cr_assert_str_eq(sh, "ORIGIN:8NMxRuwd 1 > > o.a");
+    free(sh);
+    /* a wildcard filter in the consumer create subject */
+    jh_create(&H, "{\"name\":\"SF\",\"sources\":[{\"name\":\"ORIGIN\",\"filter_subject\":\"o.>\"," EXT_B "}]}");
+    cr_assert_eq(state("SF", "messages"), 5);
+    /* resumes from the stored headers after a restart */
+    jh_restart(&H);
+    H.account = "B";
+    send_n("o.c", 1);
+    H.account = "A";
+    cr_assert_eq(state("S", "messages"), 6);
+}
+
+Test(js_mirror_ext, no_route_no_sync) {
+    H.account = "B";
+    jh_create(&H, "{\"name\":\"ORIGIN\",\"subjects\":[\"o.>\"]}");
+    send_n("o.a", 2);
+    /* no imports, the API but not the deliveries, not approved for the API */
+    const char *accs[] = {"C", "D", "E"};
+    for (size_t i = 0; i < 3; i++) {
+        H.account = accs[i];
+        jh_create(&H, "{\"name\":\"S\",\"sources\":[{\"name\":\"ORIGIN\"," EXT_B "}]}");
+        jh_create(&H, "{\"name\":\"M\",\"mirror\":{\"name\":\"ORIGIN\"," EXT_B "}}");
+        cr_assert_eq(state("S", "messages"), 0, "%s", accs[i]);
+        cr_assert_eq(state("M", "messages"), 0, "%s", accs[i]);
+        json_t *r = info("S");
+        json_t *s0 = json_array_get(json_object_get(r, "sources"), 0);
+        cr_assert_str_eq(jh_str(s0, "external.api"), "$JS.B.API");
+        cr_assert_eq(jh_int(s0, "active"), -1); /* never heard from */
+        cr_assert(!jh_has(s0, "error"));        /* no responders: no error */
+        json_decref(r);
+    }
+    /* reached, but no such stream: the origin's consumer create error */
+    H.account = "A";
+    jh_create(&H, "{\"name\":\"S\",\"sources\":[{\"name\":\"NOPE\"," EXT_B "}]}");
+    json_t *r = info("S");
+    cr_assert_eq(jh_int(json_array_get(json_object_get(r, "sources"), 0), "error.err_code"), 10059);
+    json_decref(r);
+    /* reached, but the account has no JetStream */
+    jh_create(&H, "{\"name\":\"SN\",\"sources\":[{\"name\":\"ORIGIN\",\"external\":"
+                  "{\"api\":\"$JS.N.API\",\"deliver\":\"deliver.N\"}}]}");
+    r = info("SN");
+    cr_assert_eq(jh_int(json_array_get(json_object_get(r, "sources"), 0), "error.err_code"), 10039);
+    json_decref(r);
+}
+
+Test(js_mirror_ext, config_checks) {
+    GO_TEST("server/jetstream_test.go", "TestJetStreamStreamCheckSourcesWithExternal");
+    GO_TEST_PARTIAL("server/jetstream_test.go", "TestJetStreamStreamUpdateWithExternalSource",
+                    "no leafnode domains: only the config acceptance of an external source "
+                    "named like the stream itself");
+    H.account = "A";
+    jh_create(&H, "{\"name\":\"ORIGIN\",\"subjects\":[\"foo.>\"]}");
+    /* external {} behaves as none for the source checks */
+    const char *ext[] = {"", ",\"external\":{}"};
+    for (int i = 0; i < 2; i++) {
+        char cfg[512];
+        snprintf(cfg, sizeof cfg, "{\"name\":\"SOURCE\",\"sources\":[{\"name\":\"ORIGIN\",\"filter_subject\":"
+                 "\"filter\",\"subject_transforms\":[{\"src\":\"filter\"}]%s}]}", ext[i]);
+        cr_assert_eq(create_err("SOURCE", cfg), 10144);
+        snprintf(cfg, sizeof cfg, "{\"name\":\"SOURCE\",\"sources\":[{\"name\":\"ORIGIN\","
+                 "\"subject_transforms\":[{\"src\":\".invalid\"}]%s}]}", ext[i]);
+        cr_assert_eq(create_err("SOURCE", cfg), 10145);
+        snprintf(cfg, sizeof cfg, "{\"name\":\"SOURCE\",\"sources\":[{\"name\":\"ORIGIN\","
+                 "\"subject_transforms\":[{\"src\":\"src\",\"dest\":\".invalid\"}]%s}]}", ext[i]);
+        cr_assert_eq(create_err("SOURCE", cfg), 10146);
+        snprintf(cfg, sizeof cfg, "{\"name\":\"SOURCE\",\"sources\":[{\"name\":\"ORIGIN\","
+                 "\"subject_transforms\":[{\"src\":\"src\"},{\"src\":\"src\"}]%s}]}", ext[i]);
+        cr_assert_eq(create_err("SOURCE", cfg), 10147);
+    }
+    json_t *r = create("X", "{\"name\":\"X\",\"sources\":[{\"name\":\"ORIGIN\",\"external\":{\"api\":\"$JS.API\"}}]}");
+    cr_assert_eq(jh_err_code(r), 10021);
+    cr_assert_str_eq(jh_str(r, "error.description"),
+                     "stream external api prefix $JS.API must not overlap with $JS.API");
+    json_decref(r);
+    r = create("X", "{\"name\":\"X\",\"mirror\":{\"name\":\"ORIGIN\",\"external\":{\"api\":\"$JS.*.API\"}}}");
+    cr_assert_eq(jh_err_code(r), 10052);
+    cr_assert_str_eq(jh_str(r, "error.description"),
+                     "stream external api prefix \"$JS.*.API\" must be a valid subject without wildcards");
+    json_decref(r);
+    r = create("X", "{\"name\":\"X\",\"sources\":[{\"name\":\"ORIGIN\",\"external\":{\"api\":\"$JS.B.API\",\"deliver\":\"d.*\"}}]}");
+    cr_assert_eq(jh_err_code(r), 10024);
+    cr_assert_str_eq(jh_str(r, "error.description"),
+                     "stream external delivery prefix d.* must not contain wildcards");
+    json_decref(r);
+    r = create("X", "{\"name\":\"X\",\"sources\":[{\"name\":\"ORIGIN\"},{\"name\":\"ORIGIN\","
+                    "\"external\":{\"api\":\"$JS.B.API\",\"deliver\":\"foo\"}}]}");
+    cr_assert_eq(jh_err_code(r), 10022);
+    cr_assert_str_eq(jh_str(r, "error.description"),
+                     "stream external delivery prefix foo overlaps with stream subject foo.>");
+    json_decref(r);
+    /* an external origin named like a local stream is neither checked nor a cycle */
+    r = create("ORIGIN2", "{\"name\":\"ORIGIN2\",\"subjects\":[\"bar\"],\"sources\":[{\"name\":\"ORIGIN2\","
+                          "\"filter_subject\":\"nope\",\"external\":{\"api\":\"$JS.B.API\"}}]}");
+    cr_assert(!jh_has(r, "error"), "%s", jh_str(r, "error.description"));
+    cr_assert_str_eq(jh_str(r, "config.sources.0.external.deliver"), "");
+    json_decref(r);
+}
+
+/* A source's `domain` (clients send external.api "$JS.<domain>.API") naming this server's own
+ * domain: Go's domain mappings apply to client connections only, not to the stream's
+ * internal consumer create request, so on a standalone server nobody answers it. */
+Test(js_mirror_ext, own_domain_api_not_mapped) {
+    H.cfg.domain = "HUB";
+    jh_restart(&H);
+    H.account = "A";
+    jh_create(&H, "{\"name\":\"O\",\"subjects\":[\"x.>\"]}");
+    send_n("x.1", 3);
+    jh_create(&H, "{\"name\":\"S\",\"sources\":[{\"name\":\"O\",\"external\":{\"api\":\"$JS.HUB.API\"}}]}");
+    cr_assert_eq(state("S", "messages"), 0);
+    json_t *r = info("S");
+    json_t *s0 = json_array_get(json_object_get(r, "sources"), 0);
+    cr_assert_eq(jh_int(s0, "active"), -1);
+    cr_assert(!jh_has(s0, "error"));
+    json_decref(r);
+    /* the same prefix imported as a service does reach it (B's API here) */
+    H.account = "B";
+    jh_create(&H, "{\"name\":\"O\",\"subjects\":[\"x.>\"]}");
+    send_n("x.1", 2);
+    H.account = "A";
+    jh_create(&H, "{\"name\":\"S2\",\"sources\":[{\"name\":\"O\"," EXT_B "}]}");
+    cr_assert_eq(state("S2", "messages"), 2);
+    char subj[64], *sh;
+    get_msg("S2", 1, subj, sizeof subj, &sh);
+    cr_assert_str_eq(sh, "O:8NMxRuwd 1 > > x.1");
+    free(sh);
+}
