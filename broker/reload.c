@@ -6,6 +6,7 @@
  * broken file changes nothing anywhere, then signals the workers, which load the same file and
  * apply it to their connections (broker/server.c).
  */
+#include "broker/js_domain.h"
 #include "broker/reload.h"
 
 #include <stdarg.h>
@@ -125,6 +126,7 @@ int br_options_load(br_options *o, char **err) {
         *err = strdup(br_options_error());
         return -1;
     }
+    br_js_domain_mappings(o); /* Go: part of enabling JetStream for the accounts */
     /* Go's startup validation of users, nkeys, permissions and no_auth_user. */
     char text[1024];
     br_auth *a = NULL;

@@ -185,6 +185,12 @@ int nx_mappings_add_simple(nx_mappings *ml, const char *src, const char *dest, c
     return nx_mappings_add(ml, src, &d, 1, err, errlen);
 }
 
+bool nx_mappings_has(const nx_mappings *ml, const char *src) {
+    for (size_t i = 0; i < ml->len; i++)
+        if (!strcmp(ml->items[i]->src, src)) return true;
+    return false;
+}
+
 bool nx_mappings_remove(nx_mappings *ml, const char *src) {
     for (size_t i = 0; i < ml->len; i++) {
         if (!strcmp(ml->items[i]->src, src)) {

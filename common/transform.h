@@ -119,6 +119,8 @@ int nx_mappings_add(nx_mappings *ml, const char *src, const nx_map_dest *dests, 
 /* Go AddMapping: one destination at weight 100. */
 int nx_mappings_add_simple(nx_mappings *ml, const char *src, const char *dest, char *err,
                            size_t errlen);
+/* True when a mapping with exactly this source exists. */
+bool nx_mappings_has(const nx_mappings *ml, const char *src);
 /* Go RemoveMapping (the last entry moves into the freed slot, as in Go). */
 bool nx_mappings_remove(nx_mappings *ml, const char *src);
 void nx_mappings_free(nx_mappings *ml);
