@@ -116,18 +116,19 @@ static br_isub *isub_add(br_server *s, br_account *a, const char *subject, uint8
 }
 
 /* The exporter's response type for `subject` (Go getServiceExport: exact, then wildcard). */
-static br_resp_type export_rt(const br_acc_conf *e, const char *subject) {
-    if (!e) return BR_RESP_SINGLETON;
+/* The service export of account e that covers subject (an exact match first, as Go). */
+static const br_export_conf *service_export(const br_acc_conf *e, const char *subject) {
+    if (!e) return NULL;
     size_t len = strlen(subject);
     for (size_t i = 0; i < e->nexports; i++)
         if (e->exports[i].service && !strcmp(e->exports[i].subject, subject))
-            return e->exports[i].rt;
+            return &e->exports[i];
     for (size_t i = 0; i < e->nexports; i++) {
         const br_export_conf *x = &e->exports[i];
         if (x->service && nx_subject_subset_match(subject, len, x->subject, strlen(x->subject)))
-            return x->rt;
+            return x;
     }
-    return BR_RESP_SINGLETON;
+    return NULL;
 }
 
 static void add_service_import(br_server *s, br_account *a, const br_import_conf *im,
@@ -140,7 +141,9 @@ static void add_service_import(br_server *s, br_account *a, const br_import_conf
     si->dest = dest;
     si->from = xdup(im->to && *im->to ? im->to : im->subject);
     si->to = xdup(im->subject);
-    si->rt = export_rt(br_accounts_conf_find(conf, dest->name), si->to);
+    const br_export_conf *ex = service_export(br_accounts_conf_find(conf, dest->name), si->to);
+    si->rt = ex ? ex->rt : BR_RESP_SINGLETON;
+    si->threshold_ms = ex ? ex->threshold_ms : 0;
     if (!nx_subject_is_literal(si->to, strlen(si->to))) {
         if (!strcmp(si->to, si->from)) {
             si->use_pub = true;

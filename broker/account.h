@@ -49,6 +49,7 @@ typedef struct br_export_conf {
     uint32_t token_pos; /* account_token_position */
     char *lat_subject;  /* latency {subject}; NULL: no latency tracking */
     int lat_sampling;   /* 1..100, 0: "headers" */
+    int64_t threshold_ms; /* response_threshold; 0: Go's default (2 min) */
 } br_export_conf;
 
 typedef struct br_import_conf {
@@ -141,6 +142,7 @@ typedef struct br_service_in {
     char *to;         /* exporter's subject */
     nx_transform *tr; /* from -> to when they differ with wildcards */
     br_resp_type rt;
+    int64_t threshold_ms; /* the export's response threshold (0: Go's default, 2 min) */
     bool use_pub;
 } br_service_in;
 
@@ -180,7 +182,8 @@ typedef struct br_reply {
     struct br_reply *prev, *next; /* oldest first */
     br_account *acc;              /* the requester's account */
     br_resp_type rt;
-    int64_t expires_ms;
+    int64_t expires_ms;           /* the list is kept in this order */
+    int64_t threshold_ms;         /* a streamed/chunked mapping lives this long past each response */
     uint32_t token_len, reply_len;
     struct br_latency *lat; /* a sampled request's latency measurement (account_latency.h) */
     char *token; /* points into text */

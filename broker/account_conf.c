@@ -12,8 +12,9 @@
  *
  * Go walks maps in random order; here file order is used.  Account `jetstream` is Go's
  * parseJetStreamForAccount (storaged serves the enabled accounts); service `latency` is tracked
- * (account_latency.c); `msg_trace` and `threshold` are checked as Go checks them and otherwise
- * not acted on (docs/deviations.md).
+ * (account_latency.c); `threshold` bounds the life of the export's reply mappings
+ * (account_route.c); `msg_trace` is checked as Go checks it and otherwise not acted on
+ * (docs/deviations.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,6 +360,7 @@ static bool parse_export(br_conf_diag *d, const nx_conf_value *v, br_acc_conf *a
                               q(qb, sizeof qb, mv->u.s.ptr));
                 continue;
             }
+            e.threshold_ms = ns > 0 && ns < 1000000 ? 1 : ns / 1000000;
             if (have_stream) br_conf_error(d, mv, "Detected response directive on non-service");
         } else if (KEY(k, "accounts")) {
             if (mv->type != NX_CONF_ARRAY) {

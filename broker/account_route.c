@@ -4,7 +4,7 @@
  * re-published in the exporting account with a reply subject that maps back to the requester),
  * the response service imports of server/accounts.go (addRespServiceImport,
  * checkForReverseEntries: a singleton mapping goes with its first response, streamed and
- * chunked ones when the response threshold passes, Go's default 2 minutes) and the delivery
+ * chunked ones when the export's response threshold passes, Go's default 2 minutes) and the delivery
  * of stream imports (Go's shadow subscriptions: the importer sees the exporter's messages under
  * the prefixed or mapped subject).
  *
@@ -41,7 +41,9 @@ static nx_tr_out *scratch(br_server *s, uint32_t hops) {
 
 /* ---- reply mappings --------------------------------------------------------------------- */
 
-static void reply_unlink(br_acc_reg *r, br_reply *rp) {
+/* The list runs from the mapping that expires first to the one that expires last.  Exports
+ * with equal thresholds append at the newest end: O(1) in the usual case. */
+static void list_remove(br_acc_reg *r, br_reply *rp) {
     if (rp->prev)
         rp->prev->next = rp->next;
     else
@@ -50,6 +52,26 @@ static void reply_unlink(br_acc_reg *r, br_reply *rp) {
         rp->next->prev = rp->prev;
     else
         r->newest = rp->prev;
+    rp->prev = rp->next = NULL;
+}
+
+static void list_insert(br_acc_reg *r, br_reply *rp) {
+    br_reply *after = r->newest;
+    while (after && after->expires_ms > rp->expires_ms) after = after->prev;
+    rp->prev = after;
+    rp->next = after ? after->next : r->oldest;
+    if (rp->next)
+        rp->next->prev = rp;
+    else
+        r->newest = rp;
+    if (after)
+        after->next = rp;
+    else
+        r->oldest = rp;
+}
+
+static void reply_unlink(br_acc_reg *r, br_reply *rp) {
+    list_remove(r, rp);
     nx_strmap_del(&r->replies, rp->token, rp->token_len);
     br_latency_free(rp->lat);
     free(rp);
@@ -79,7 +101,7 @@ void br_account_expire_replies(br_server *s, int64_t now_ms) {
 
 /* Maps a fresh "_R_.<tag>.<n>" to the requester's reply; returns it (points into the entry). */
 static br_reply *reply_new(br_server *s, br_account *acc, np_str reply, br_resp_type rt,
-                           uint32_t hops) {
+                           int64_t threshold_ms, uint32_t hops) {
     br_acc_reg *r = s->accounts;
     char tok[48];
     int tl = snprintf(tok, sizeof tok, "_R_.%s.%llx", r->tag, (unsigned long long)++r->reply_seq);
@@ -87,7 +109,7 @@ static br_reply *reply_new(br_server *s, br_account *acc, np_str reply, br_resp_
     if (!rp) abort();
     *rp = (br_reply){.acc = acc,
                      .rt = rt,
-                     .expires_ms = s->now_ms + RESPONSE_THRESHOLD_MS,
+                     .threshold_ms = threshold_ms > 0 ? threshold_ms : RESPONSE_THRESHOLD_MS,
                      .token_len = (uint32_t)tl,
                      .reply_len = reply.len};
     rp->token = rp->text;
@@ -95,12 +117,8 @@ static br_reply *reply_new(br_server *s, br_account *acc, np_str reply, br_resp_
     rp->reply = rp->text + tl + 1;
     memcpy(rp->reply, reply.ptr, reply.len);
     rp->reply[reply.len] = '\0';
-    rp->prev = r->newest;
-    if (r->newest)
-        r->newest->next = rp;
-    else
-        r->oldest = rp;
-    r->newest = rp;
+    rp->expires_ms = s->now_ms + rp->threshold_ms;
+    list_insert(r, rp);
     nx_strmap_put(&r->replies, rp->token, rp->token_len, rp);
     expire(s, s->now_ms, hops);
     return rp;
@@ -230,7 +248,7 @@ static bool service_request(br_server *s, const br_pub *m, br_service_in *si) {
     br_latency *lat = br_latency_start(s, m, si);
     br_reply *rp = NULL;
     if (m->reply.len) {
-        rp = reply_new(s, si->acc, m->reply, si->rt, m->hops + 1);
+        rp = reply_new(s, si->acc, m->reply, si->rt, si->threshold_ms, m->hops + 1);
         rp->lat = lat;
     }
     br_pub m2 = *m;
@@ -287,8 +305,11 @@ static bool service_response(br_server *s, const br_pub *m) {
     rp->lat = NULL;
     if (rp->rt == BR_RESP_SINGLETON)
         reply_unlink(r, rp);
-    else
-        rp->expires_ms = s->now_ms + RESPONSE_THRESHOLD_MS;
+    else { /* streamed and chunked: alive for another threshold past each response */
+        list_remove(r, rp);
+        rp->expires_ms = s->now_ms + rp->threshold_ms;
+        list_insert(r, rp);
+    }
     bool delivered = br_route_publish(s, &m2);
     if (lat) { /* after the response, its subject's scratch buffer is free again */
         br_latency_response(s, lat, m, m2.hops);

@@ -177,7 +177,7 @@ Test(service_latency, single_worker) {
                     "supercluster");
     GO_TEST_PARTIAL("test/service_latency_test.go",
                     "TestServiceLatencyFailureReportingSingleServer",
-                    "400 and 503; not 504 (no `threshold`) or 408 (lost requester interest)");
+                    "400 and 503 (504: threshold_expires_the_request_with_504); not 408");
     GO_TEST_PARTIAL("test/service_latency_test.go", "TestServiceLatencyWithName",
                     "the responder's name and details, the requester's not shared");
     GO_TEST_PARTIAL("test/service_latency_test.go", "TestServiceLatencyOldRequestStyleSingleServer",
@@ -345,6 +345,52 @@ Test(service_latency, header_triggered_sampling) {
                        "Traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00\r\n"));
     cr_assert_null(header_request(req, resp, metrics,
                                   "Uber-Trace-Id: 479fefe9525eddb:479fefe9525eddb:0:2\r\n"));
+    h_close(req);
+    h_close(resp);
+    h_close(metrics);
+    h_server_stop(s);
+}
+
+/* The export's `threshold` bounds the reply mapping: a responder too slow gets a 504 event
+ * when it passes, and its late response no longer reaches the requester. */
+Test(service_latency, threshold_expires_the_request_with_504) {
+    GO_TEST_PARTIAL("test/service_latency_test.go",
+                    "TestServiceLatencyFailureReportingSingleServer",
+                    "504 once the export's threshold (500ms) passes without a response");
+    const char *conf =
+        "accounts: {\n"
+        "  SVC: {\n"
+        "    users: [ {user: svc, password: pass} ]\n"
+        "    exports: [ { service: \"svc.echo\", accounts: [CLIENT], threshold: \"500ms\",\n"
+        "      latency: { sampling: 100%, subject: latency.svc } } ]\n"
+        "  },\n"
+        "  CLIENT: {\n"
+        "    users: [ {user: client, password: pass} ]\n"
+        "    imports: [ {service: {account: SVC, subject: svc.echo}, to: SVC} ]\n"
+        "  },\n"
+        "  SYS: { users: [ {user: admin, password: pass} ] }\n"
+        "}\n"
+        "system_account: SYS\n";
+    h_server *s = start_w(conf, 1);
+    h_conn *metrics = user_on(s, 1, 0, "svc", "pass");
+    h_send(metrics, "SUB latency.svc 9\r\n");
+    h_ping(metrics);
+    h_conn *resp = user_on(s, 1, 0, "svc", "pass");
+    h_send(resp, "SUB svc.echo 1\r\n");
+    h_ping(resp);
+    h_conn *req = user_on(s, 1, 0, "client", "pass");
+    h_send(req, "SUB my.reply 1\r\n");
+    h_ping(req);
+    h_send(req, "PUB SVC my.reply 2\r\n1h\r\n");
+    h_msg m;
+    h_read_msg(resp, &m); /* the responder holds on to it */
+    json_t *j = read_event(metrics, 504);
+    json_decref(j);
+    h_sendf(resp, "PUB %s 4\r\nlate\r\n", m.reply); /* too late: the mapping is gone */
+    h_msg_free(&m);
+    h_ping(resp);
+    h_send(req, "PING\r\n");
+    h_expect(req, "PONG\r\n"); /* nothing delivered before the PONG */
     h_close(req);
     h_close(resp);
     h_close(metrics);
