@@ -148,10 +148,29 @@ static void add_service_import(br_server *s, br_account *a, const br_import_conf
         if (!strcmp(si->to, si->from)) {
             si->use_pub = true;
         } else {
-            char *tok = nx_transform_tokenize(si->to), err[256];
-            if (nx_transform_new(si->from, tok ? tok : si->to, true, &si->tr, err, sizeof err))
+            /* Go addServiceImport: the transform is built from the exporter's subject to the
+             * importer's ("$N" in the importer's subject, as `to: "my.orders.$1"` writes it,
+             * or its wildcards in order), then reversed; the importer subscribes on its
+             * subject with "*" for each "$N". */
+            char *tok = nx_transform_tokenize(si->from), err[256];
+            nx_transform *fwd = NULL;
+            if (nx_transform_new(si->to, tok ? tok : si->from, true, &fwd, err, sizeof err) == 0) {
+                si->tr = nx_transform_reverse(fwd);
+                if (!si->tr) nx_error("Account %s: service import transform: not reversible", a->name);
+            } else {
                 nx_error("Account %s: service import transform: %s", a->name, err);
+            }
+            nx_transform_free(fwd);
             free(tok);
+            char *filter = NULL, *phs = NULL;
+            size_t nphs = 0;
+            if (nx_transform_untokenize(si->from, &filter, &phs, &nphs) == 0 && filter) {
+                free(si->from);
+                si->from = filter;
+            } else {
+                free(filter);
+            }
+            free(phs);
         }
     }
     br_service_in **ns = realloc(a->services_in, (a->nservices_in + 1) * sizeof *ns);

@@ -285,7 +285,7 @@ static int index_ph(const char *t, size_t n, ph *r, char *err, size_t errlen) {
         return 0;
     }
     if (!(n > 4 && t[0] == '{' && t[1] == '{' && t[n - 2] == '}' && t[n - 1] == '}')) return 0;
-    tok arg, a1;
+    tok arg, a1 = {0};
     if (fn_search(t, n, NX_TR_WILDCARD, &arg)) {
         size_t na = split_args(arg, &a1, 1);
         int64_t v;
@@ -713,7 +713,7 @@ char *nx_transform_tokenize(const char *subject) {
 }
 
 static bool is_placeholder(tok t) {
-    tok arg, a1;
+    tok arg, a1 = {0};
     if (t.n > 1 && t.p[0] == '$' && t.p[1] >= '1' && t.p[1] <= '9') return true;
     return fn_search(t.p, t.n, NX_TR_WILDCARD, &arg) && split_args(arg, &a1, 1) == 1 && a1.n;
 }

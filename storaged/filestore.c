@@ -202,8 +202,9 @@ static int store_common(sd_filestore *fs, const char *subj, size_t slen, const u
     if (rc) {
         if (loc && fs->wlen >= fs->last_len) fs->wlen -= fs->last_len;
     } else if (loc) {
-        if (sd_seqmap_get(&fs->ms->msgmap, seq)) {
-            fs_loc_set(fs, seq, loc);
+        ms_msg *m = sd_seqmap_get(&fs->ms->msgmap, seq);
+        if (m) {
+            fs_loc_set(fs, seq, loc, m);
             fs_blk *b = fs_blk_of(fs, FS_LOC_BLK(loc));
             if (b) b->live++, b->total++;
         }

@@ -30,6 +30,9 @@
 #include "common/log.h"
 #include "storaged/filestore_int.h"
 
+/* Two uncached loads this close in one block make a scan: the block is read whole. */
+#define FS_SCAN_NEAR (64 * 1024)
+
 /* --- Entries: anonymous mappings, so dropped blocks go back to the system at once ------ */
 
 static size_t page_round(size_t n) {
@@ -71,16 +74,25 @@ static void entry_free(sd_filestore *fs, fs_centry *e) {
     lru_unlink(fs, e);
     sd_seqmap_del(&fs->cache, e->index);
     fs->cache_bytes -= e->cap;
-    munmap(e->buf, e->cap);
+    if (e->buf) munmap(e->buf, e->cap);
     free(e);
 }
 
 static fs_centry *entry_new(sd_filestore *fs, uint32_t index, size_t cap) {
     cap = page_round(cap);
-    /* Room first, so that the bound holds while loading too. */
-    while (fs->lru_tail && fs->cache_bytes + cap > fs->cache_max)
-        entry_free(fs, fs->lru_tail);
-    uint8_t *buf = map_buf(cap);
+    /* Room first, so that the bound holds while loading too.  An evicted block of the same
+     * size lends its mapping (already faulted in: a scan over a store larger than the bound
+     * would otherwise map and fault a whole block per block). */
+    uint8_t *buf = NULL;
+    while (fs->lru_tail && fs->cache_bytes + cap > fs->cache_max) {
+        fs_centry *t = fs->lru_tail;
+        if (!buf && t->cap == cap) {
+            buf = t->buf;
+            t->buf = NULL;
+        }
+        entry_free(fs, t);
+    }
+    if (!buf) buf = map_buf(cap);
     if (!buf) return NULL;
     fs_centry *e = ms_xmalloc(sizeof *e);
     *e = (fs_centry){.index = index, .buf = buf, .cap = cap};
@@ -255,7 +267,7 @@ static int load_entry(sd_filestore *fs, const fs_blk *b, fs_centry **out, uint8_
 
 /* Reads the record at off of log-form block b on its own into fs->rbuf (one pread for most
  * records: the header and what follows it, a second one for longer records).  The block's
- * descriptor stays open for the next such read. */
+ * descriptor stays open for the next such read (a scan of records one by one: one open). */
 static int read_one(sd_filestore *fs, const fs_blk *b, uint64_t off, const uint8_t **p,
                     size_t *avail) {
     int fd;
@@ -323,14 +335,17 @@ static int record_at(sd_filestore *fs, fs_blk *b, uint64_t off, const uint8_t **
         entry_free(fs, e); /* behind the file: read again */
         e = NULL;
     }
-    /* A log-form block is read whole on the second load from it in a row (a scan), else just
-     * the record (a random load does not pull in a whole block for one message).  A packed
-     * block can only be decoded whole. */
+    /* A log-form block is read whole when this load follows the previous uncached one closely
+     * in the same block (a scan, either way), else just the record: a random load does not
+     * pull in a whole block for one message, nor does a sparse filtered scan.  A packed block
+     * can only be decoded whole. */
+    uint64_t near = off > fs->miss_off ? off - fs->miss_off : fs->miss_off - off;
     bool whole = b->packed || (b->size <= fs->cache_max && fs->miss_any &&
-                               fs->miss_index == b->index);
+                               fs->miss_index == b->index && near <= FS_SCAN_NEAR);
     if (!e) {
         fs->miss_any = true;
         fs->miss_index = b->index;
+        fs->miss_off = off;
     }
     if (!e && whole) {
         size_t ln = 0;
@@ -405,7 +420,7 @@ int fs_load_body(void *arg, const ms_msg *m, sd_store_msg *sm) {
     bool trusted = false;
     int rc = record_at(fs, b, off, &p, &avail, &own, &trusted);
     if (rc == -ENOENT) rc = -EBADMSG; /* the block file is gone */
-    fs_rec r, in;
+    fs_rec r = {0}, in = {0};
     if (rc == 0 && (trusted ? fs_parse_rec_trusted(p, avail, &r) : fs_parse_rec(p, avail, &r)) <= 0)
         rc = -EBADMSG;
     if (rc == 0 && r.type == FS_REC_SEALED) {

@@ -197,13 +197,15 @@ typedef struct sd_filestore {
     uint64_t cache_bytes, cache_max;
     uint8_t *ltmp; /* scratch: an opened sealed record */
     size_t ltcap;
-    /* Reads of single records from a block that is not cached (filestore_cache.c): the last
-     * block opened for that (kept open; closed whenever the block changes: fs_cache_drop),
-     * a buffer, and the block of the last such read (a second read from it loads the block:
-     * a scan gets the whole block, a random load one record). */
+    /* Reads of single records from blocks that are not cached (filestore_cache.c): the last
+     * block opened for that (kept open; closed whenever the block changes: fs_cache_drop; one
+     * descriptor per store at most, as stores are many), a buffer, and where the last uncached
+     * load was (a second one close to it in the same block loads the block: a scan gets the
+     * whole block, a random load one record). */
     int rd_fd;
     bool rd_open, miss_any;
     uint32_t rd_index, miss_index;
+    uint64_t miss_off;
     uint8_t *rbuf;
     size_t rcap;
     /* Messages whose record a load found damaged: removed (fenced, no tombstone) and reported
@@ -247,9 +249,10 @@ void fs_inner_update(void *arg, int64_t msgs, int64_t bytes, uint64_t seq, const
                      size_t len);
 void fs_forget(sd_filestore *fs, uint64_t seq, bool tombstone);
 /* Records where seq's record is: in loc (the map removals, reconciliation and rewrites work
- * from) and in the message's index entry (ms_ext_loc: what loads use).  Every change of a
- * location goes through here, so the two never differ. */
-void fs_loc_set(sd_filestore *fs, uint64_t seq, uint64_t loc);
+ * from) and in the message's index entry (ms_ext_loc: what loads use; m: that entry if the
+ * caller has it, else looked up).  Every change of a location goes through here, so the two
+ * never differ. */
+void fs_loc_set(sd_filestore *fs, uint64_t seq, uint64_t loc, ms_msg *m);
 void fs_reconcile(sd_filestore *fs);
 int64_t fs_now(const sd_filestore *fs);
 int64_t fs_inner_now(void *arg);

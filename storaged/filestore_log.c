@@ -471,10 +471,10 @@ int fs_op_end(sd_filestore *fs) {
     return rc;
 }
 
-void fs_loc_set(sd_filestore *fs, uint64_t seq, uint64_t loc) {
+void fs_loc_set(sd_filestore *fs, uint64_t seq, uint64_t loc, ms_msg *m) {
     /* NOLINTNEXTLINE(performance-no-int-to-ptr) */
     sd_seqmap_put(&fs->loc, seq, (void *)(uintptr_t)loc);
-    ms_msg *m = sd_seqmap_get(&fs->ms->msgmap, seq);
+    if (!m) m = sd_seqmap_get(&fs->ms->msgmap, seq);
     if (m && (m->flags & MS_F_EXT)) ms_set_ext_loc(m, loc);
 }
 

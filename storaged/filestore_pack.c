@@ -318,7 +318,7 @@ int fs_pack_block(sd_filestore *fs, uint32_t index) {
         b->enc = fs->cipher != 0;
         b->size = size;
         for (size_t i = 0; i < nm; i++)
-            fs_loc_set(fs, mv[i].seq, mv[i].loc);
+            fs_loc_set(fs, mv[i].seq, mv[i].loc, NULL);
     } else if (rc == -EBADMSG && (b = fs_blk_of(fs, index))) {
         b->damaged = b->keep = true;
     }
@@ -483,7 +483,7 @@ int fs_compact_block(sd_filestore *fs, uint32_t index) {
     if (rc == 0 && (b = fs_blk_of(fs, index))) {
         b->total = b->live;
         for (size_t i = 0; i < nm; i++)
-            fs_loc_set(fs, mv[i].seq, mv[i].loc);
+            fs_loc_set(fs, mv[i].seq, mv[i].loc, NULL);
     }
     free(mv);
     return rc;

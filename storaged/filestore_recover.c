@@ -61,7 +61,7 @@ static void apply(sd_filestore *fs, const fs_rec *r, uint32_t index, uint64_t of
         if (r->seq != ms->last_seq + 1) break; /* stale (cannot happen in a sound log) */
         if (in->ops->store_raw_msg(in, r->subj, r->slen, r->hdr, r->hlen, r->msg, r->mlen, r->seq,
                                    r->ts, r->arg, false) == 0) {
-            fs_loc_set(fs, r->seq, FS_LOC(index, off));
+            fs_loc_set(fs, r->seq, FS_LOC(index, off), NULL);
             fs_blk *b = fs_blk_of(fs, index);
             if (b) b->live++, b->total++;
         }

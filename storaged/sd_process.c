@@ -25,6 +25,7 @@
 #include "broker/sublist.h"
 #include "common/log.h"
 #include "storaged/js/js.h"
+#include "storaged/sd_imports.h"
 #include "storaged/sd_raft.h"
 
 #include <jansson.h>
@@ -45,6 +46,7 @@ typedef struct sd_proc {
     nx_strmap acc_lists; /* other accounts: name -> sd_acc_list */
     br_mesh mesh;
     js_server *js;
+    sd_imports *imports; /* stream imports, applied to what JetStream publishes */
     sd_raft *raft; /* clustered JetStream: raftd's control socket (sd_raft.c), else NULL */
     int signal_fd;
     int ctl_fd;
@@ -125,6 +127,7 @@ static void host_publish_as(void *ctx, const char *account, const char *subj, si
         .deliver = {shown ? shown : "", shown ? shown_len : 0},
     };
     br_mesh_route(&p->mesh, &mm);
+    sd_imports_route(p->imports, &p->mesh, &mm); /* Go's shadow subscriptions */
 }
 
 static void host_publish(void *ctx, const char *account, const char *subj, size_t subj_len,
@@ -142,7 +145,9 @@ static void host_interest(void *ctx, const char *account, const char *subject, i
 
 static bool host_has_interest(void *ctx, const char *account, const char *subject) {
     sd_proc *p = ctx;
-    return br_mesh_has_interest_acc(&p->mesh, account, strlen(account), subject, strlen(subject));
+    size_t len = strlen(subject);
+    return br_mesh_has_interest_acc(&p->mesh, account, strlen(account), subject, len) ||
+           sd_imports_has_interest(p->imports, &p->mesh, account, subject, len);
 }
 
 static int64_t host_now(void *ctx) {
@@ -302,6 +307,8 @@ static void reload_accounts(sd_proc *p) {
     js_account_config *accs = js_accounts_from_options(&next, &n);
     js_server_reload_accounts(p->js, accs, n, br_accounts_system_name(&next.accounts));
     js_accounts_free(accs, n);
+    sd_imports_free(p->imports);
+    p->imports = sd_imports_new(&next);
     br_options_free(&next);
 }
 
@@ -552,6 +559,7 @@ int sd_process_run(const br_options *opts, br_node *node, uint32_t self, int ctl
     if (cfg.key) /* Go: the cipher is used only with a key (ChaCha20-Poly1305 by default) */
         nx_notice("  Encryption:      %s",
                   cfg.cipher == SD_FS_CIPHER_AES ? "AES" : "ChaCha20-Poly1305");
+    p.imports = sd_imports_new(opts);
     js_host host = {.ctx = &p, .publish = host_publish, .publish_as = host_publish_as,
                     .interest = host_interest,
                     .has_interest = host_has_interest, .now_ns = host_now};
@@ -575,6 +583,7 @@ int sd_process_run(const br_options *opts, br_node *node, uint32_t self, int ctl
     br_mesh_free(&p.mesh);
     sl_free(p.sublist);
     free_acc_lists(&p);
+    sd_imports_free(p.imports);
     free(p.scratch);
     close(p.signal_fd);
     return rc;

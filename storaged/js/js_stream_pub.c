@@ -201,7 +201,7 @@ void js_stream_process_ex(js_stream *st, const js_inmsg *m, const char *batch_id
     size_t hdr_len = m->hdr_len;
     const uint8_t *msg = m->data;
     size_t msg_len = m->data_len;
-    char *own_hdr = NULL;
+    char *own_hdr = NULL, *stripped = NULL;
     char *msgid = NULL, *v = NULL, *incr = NULL, *counter_val = NULL, *counter_msg = NULL;
     bool rollup_sub = false, rollup_all = false;
 
@@ -245,6 +245,15 @@ void js_stream_process_ex(js_stream *st, const js_inmsg *m, const char *batch_id
     if (st->cfg.sealed) {
         pub_error(st, reply, JSStreamSealedErr, NULL);
         goto done;
+    }
+
+    /* Go: a message that crossed a service import carries the requester's details; they are
+     * not stored (removeHeaderIfPresent(hdr, ClientInfoHdr)). */
+    if (hdr && memmem(hdr, hdr_len, "Nats-Request-Info:", 18)) {
+        size_t nl = 0;
+        stripped = hdr_remove(hdr, hdr_len, "Nats-Request-Info", &nl);
+        hdr = (const uint8_t *)stripped;
+        hdr_len = nl;
     }
 
     if (hdr) {
@@ -539,6 +548,7 @@ done:
     free(v);
     free(msgid);
     free(own_hdr);
+    free(stripped);
     free(subject);
     free(reply);
 }

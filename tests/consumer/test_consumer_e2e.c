@@ -346,13 +346,13 @@ static void expect_pair(natsSubscription *sub, const char *a, const char *b) {
 }
 
 /* Advisories of a JetStream account that exports them as a stream: the JS account gets the
- * stream and audit advisories; a client's publish there crosses the import into AGG.  Go also
- * delivers storaged's advisories into AGG: not here yet (storaged publishes straight onto the
- * mesh, and the brokers apply stream exports only to their own clients' publishes). */
+ * stream and audit advisories; a client's publish there crosses the import into AGG.  The
+ * advisories' own crossing into AGG (storaged/sd_imports.c) is checked by
+ * tests/integration/test_jetstream_imports.c. */
 Test(consumer_e2e, advisories_imported_as_stream) {
     GO_TEST_PARTIAL("server/jetstream_test.go", "TestJetStreamAccountImportJSAdvisoriesAsStream",
-                    "the JS account's advisories; storaged's advisories do not cross the stream "
-                    "import into AGG yet");
+                    "the JS account's advisories only; AGG's imported copies are checked in "
+                    "tests/integration/test_jetstream_imports.c");
     char store[64];
     snprintf(store, sizeof store, "/tmp/nx-adv-XXXXXX");
     cr_assert_not_null(mkdtemp(store));

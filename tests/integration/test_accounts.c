@@ -316,11 +316,12 @@ static const char *service_conf =
     "accounts {\n"
     "  foo { users [ {user: foo, password: foo} ]\n"
     "        exports [ {service: test.request}, {service: test.stream, response: stream},\n"
-    "                  {service: \"wild.*\"} ] }\n"
+    "                  {service: \"wild.*\"}, {service: \"ord.*.*\"} ] }\n"
     "  bar { users [ {user: bar, password: bar} ]\n"
     "        imports [ {service: {account: foo, subject: test.request}, to: foo}\n"
     "                  {service: {account: foo, subject: test.stream}, to: strm}\n"
-    "                  {service: {account: foo, subject: \"wild.*\"}, to: \"svc.*\"} ] }\n"
+    "                  {service: {account: foo, subject: \"wild.*\"}, to: \"svc.*\"}\n"
+    "                  {service: {account: foo, subject: \"ord.*.*\"}, to: \"my.$2.$1\"} ] }\n"
     "}\n";
 
 /* Reads the request a responder (headers on) got: Go adds the requester's client info
@@ -372,6 +373,16 @@ static void request_reply(int workers) {
     h_send(cbar, "PUB svc.22 bar 1\r\nw\r\n");
     h_ping(cbar);
     reply = read_request(cfoo, "wild.22", "bar", "w");
+    h_sendf(cfoo, "PUB %s 2\r\nok\r\n", reply);
+    h_ping(cfoo);
+    expect_msg(cbar, "bar", "11", "ok");
+    free(reply);
+    /* `to` with "$N" placeholders (Go transformUntokenize): my.B.A requests ord.A.B. */
+    h_send(cfoo, "SUB ord.*.* 3\r\n");
+    h_ping(cfoo);
+    h_send(cbar, "PUB my.b.a bar 1\r\nq\r\n");
+    h_ping(cbar);
+    reply = read_request(cfoo, "ord.a.b", "bar", "q");
     h_sendf(cfoo, "PUB %s 2\r\nok\r\n", reply);
     h_ping(cfoo);
     expect_msg(cbar, "bar", "11", "ok");

@@ -660,3 +660,17 @@ Test(js_publish, server_storage_limits) {
     cr_assert(!jh_has(a, "error"));
     json_decref(a);
 }
+
+/* Go processJetStreamMsg: the requester's details a service import adds are not stored. */
+Test(js_publish, request_info_header_not_stored) {
+    jh_create(&H, "{\"name\":\"S\",\"subjects\":[\"s.>\"]}");
+    json_decref(jh_pub(&H, "s.a", "NATS/1.0\r\nNats-Request-Info: {\"acc\":\"A\",\"rtt\":1}\r\nX: 1\r\n\r\n", "one"));
+    json_decref(jh_pub(&H, "s.b", "NATS/1.0\r\nNats-Request-Info: {\"acc\":\"A\",\"rtt\":1}\r\n\r\n", "two"));
+    json_t *r = jh_req(&H, "$JS.API.STREAM.MSG.GET.S", "{\"seq\":1}");
+    cr_assert_str_eq(jh_str(r, "message.hdrs"), "TkFUUy8xLjANClg6IDENCg0K"); /* NATS/1.0, X: 1 */
+    json_decref(r);
+    r = jh_req(&H, "$JS.API.STREAM.MSG.GET.S", "{\"seq\":2}");
+    cr_assert_null(json_object_get(json_object_get(r, "message"), "hdrs"), "nothing left: no headers");
+    cr_assert_str_eq(jh_str(r, "message.data"), "dHdv");
+    json_decref(r);
+}

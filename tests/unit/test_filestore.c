@@ -674,6 +674,9 @@ Test(filestore, crash_kill_mid_write) {
     sd_stream_state_free(&s);
     for (uint64_t i = 1; i <= acked; i++) {
         bool removed = i + 3 <= acked && (i + 3) % 7 == 0;
+        /* The child removes i when it stores i + 3, before it acknowledges i + 3: killed in
+         * between, i may be gone with i + 3 stored but not acknowledged.  Either is right. */
+        if (i + 3 == acked + 1 && (i + 3) % 7 == 0 && !msg_exists(st, i)) continue;
         cr_assert_eq(msg_exists(st, i), !removed, "seq %lu", (unsigned long)i);
         if (removed) continue;
         sd_store_msg sm = {0};
