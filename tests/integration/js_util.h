@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include <criterion/criterion.h>
+
 #include "tests/integration/harness.h"
 
 static inline int js_util_rm_entry(const char *path, const struct stat *sb, int flag,
@@ -43,6 +45,49 @@ static inline pid_t storaged_pid(const h_server *s) {
     }
     if (f) fclose(f);
     return found;
+}
+
+
+/* ---- raw JetStream requests on a connection subscribed to _INBOX.> ----------------------- */
+
+static int js_util_inbox;
+
+/* Publishes a request with a fresh inbox and reads its reply into *out (caller frees);
+ * replies to earlier requests (retried after a restart) are skipped. */
+static inline void js_request(h_conn *c, const char *subj, const char *body, h_msg *out) {
+    char inbox[32];
+    snprintf(inbox, sizeof inbox, "_INBOX.r%d", ++js_util_inbox);
+    h_sendf(c, "PUB %s %s %zu\r\n%s\r\n", subj, inbox, strlen(body), body);
+    for (;;) {
+        cr_assert(h_try_read_msg(c, out, H_TIMEOUT_MS), "no reply to %s", subj);
+        if (!strcmp(out->subject, inbox)) return;
+        h_msg_free(out);
+    }
+}
+
+/* A request whose reply must be JSON (no status line). */
+static inline json_t *js_request_json(h_conn *c, const char *subj, const char *body) {
+    h_msg m;
+    js_request(c, subj, body, &m);
+    cr_assert(!m.hmsg, "status instead of JSON for %s: %s", subj, m.data);
+    json_error_t err;
+    json_t *j = json_loads(m.data, 0, &err);
+    cr_assert_not_null(j, "reply to %s is not JSON: %s", subj, m.data);
+    h_msg_free(&m);
+    return j;
+}
+
+/* Waits until storaged answers $JS.API.INFO on c (no 503 no-responders status). */
+static inline void js_wait_api(h_conn *c) {
+    for (int64_t deadline = h_now_ms() + 10000; h_now_ms() < deadline;) {
+        h_msg m;
+        js_request(c, "$JS.API.INFO", "", &m);
+        bool ok = !m.hmsg || strncmp(m.data, "NATS/1.0 503", 12) != 0;
+        h_msg_free(&m);
+        if (ok) return;
+        h_pause_ms(20); /* retry interval while storaged starts */
+    }
+    cr_assert_fail("storaged never answered $JS.API.INFO");
 }
 
 #endif

@@ -45,24 +45,9 @@ static void env_stop(js_env *e) {
 
 /* ---- raw JetStream requests ------------------------------------------------------------- */
 
-static int g_inbox;
-
-/* Sends a request and returns the reply's message (caller frees); the connection subscribed
- * to _INBOX.> as sid 99. */
-static void request(h_conn *c, const char *subj, const char *body, h_msg *out) {
-    char inbox[32];
-    snprintf(inbox, sizeof inbox, "_INBOX.r%d", ++g_inbox);
-    h_sendf(c, "PUB %s %s %zu\r\n%s\r\n", subj, inbox, strlen(body), body);
-    for (;;) { /* late replies to earlier requests (after a restart) are skipped */
-        cr_assert(h_try_read_msg(c, out, H_TIMEOUT_MS), "no reply to %s", subj);
-        if (!strcmp(out->subject, inbox)) return;
-        h_msg_free(out);
-    }
-}
-
 static json_t *request_json(h_conn *c, const char *subj, const char *body) {
     h_msg m;
-    request(c, subj, body, &m);
+    js_request(c, subj, body, &m);
     cr_assert(!m.hmsg || m.hdr_len < m.total_len, "no JSON in reply to %s: %s", subj, m.data);
     const char *json = m.hmsg ? m.data + m.hdr_len : m.data;
     json_error_t err;
@@ -77,19 +62,6 @@ static h_conn *js_conn(const h_server *s) {
     h_send(c, "SUB _INBOX.> 99\r\n");
     h_ping(c);
     return c;
-}
-
-/* Waits until storaged answers $JS.API.INFO (after a start or restart). */
-static void wait_api(h_conn *c) {
-    for (int64_t deadline = h_now_ms() + 10000; h_now_ms() < deadline;) {
-        h_msg m;
-        request(c, "$JS.API.INFO", "", &m);
-        bool ok = !m.hmsg || strncmp(m.data, "NATS/1.0 503", 12) != 0;
-        h_msg_free(&m);
-        if (ok) return;
-        h_pause_ms(20); /* retry interval while storaged restarts */
-    }
-    cr_assert_fail("storaged never answered $JS.API.INFO");
 }
 
 static void create_stream(h_conn *c, const char *name, const char *subjects) {
@@ -146,7 +118,7 @@ Test(jetstream, api_answers_on_every_worker) {
     h_conn *c[4];
     for (int i = 0; i < 4; i++) c[i] = js_conn(e.s);
     for (int i = 0; i < 4; i++) {
-        wait_api(c[i]);
+        js_wait_api(c[i]);
         json_t *r = request_json(c[i], "$JS.API.INFO", "");
         cr_assert_str_eq(json_string_value(json_object_get(r, "type")),
                          "io.nats.jetstream.api.v1.account_info_response");
@@ -161,7 +133,7 @@ Test(jetstream, libnats_stream_publish_and_get) {
     js_env e;
     env_start(&e, "2");
     h_conn *raw = js_conn(e.s);
-    wait_api(raw);
+    js_wait_api(raw);
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
     cr_assert_eq(natsConnection_ConnectTo(&nc, e.s->url), NATS_OK);
@@ -204,7 +176,7 @@ Test(jetstream, storaged_restarts_alone_and_serves_its_data_again) {
     js_env e;
     env_start(&e, "2");
     h_conn *c = js_conn(e.s);
-    wait_api(c);
+    js_wait_api(c);
     create_stream(c, "KEEP", "keep.>");
     for (int i = 0; i < 10; i++) {
         char body[16];
@@ -218,7 +190,7 @@ Test(jetstream, storaged_restarts_alone_and_serves_its_data_again) {
     kill(sd, SIGKILL);
     cr_assert(h_server_wait_log(e.s, "Storage daemon", H_TIMEOUT_MS));
     h_ping(c); /* the client's connection is untouched */
-    wait_api(c);
+    js_wait_api(c);
     cr_assert_neq(storaged_pid(e.s), sd, "storaged was not restarted");
     cr_assert_eq(stream_msgs(c, "KEEP"), 10);
     char *v = get_msg(c, "KEEP", 7);
@@ -238,7 +210,7 @@ Test(jetstream, no_acknowledged_message_lost_when_storaged_is_killed) {
     js_env e;
     env_start(&e, "1");
     h_conn *c = js_conn(e.s);
-    wait_api(c);
+    js_wait_api(c);
     create_stream(c, "LOAD", "load");
     enum { N = 3000, BATCH = 100 };
     static uint64_t acked_seq[N];
@@ -332,7 +304,7 @@ Test(jetstream, systemd_storaged_down_means_no_responders) {
     pid_t sd = spawn_member(s, sock, store, -1);
     cr_assert(h_server_wait_log(s, "Server is ready", H_TIMEOUT_MS));
     h_conn *c = js_conn(s);
-    wait_api(c);
+    js_wait_api(c);
     create_stream(c, "UNIT", "unit.>");
     json_t *ack = request_json(c, "unit.a", "hello");
     cr_assert_eq(json_integer_value(json_object_get(ack, "seq")), 1);
@@ -359,7 +331,7 @@ Test(jetstream, systemd_storaged_down_means_no_responders) {
     free(body);
 
     sd = spawn_member(s, sock, store, -1);
-    wait_api(c);
+    js_wait_api(c);
     cr_assert_eq(stream_msgs(c, "UNIT"), 1);
     char *v = get_msg(c, "UNIT", 1);
     cr_assert_str_eq(v, "hello");
@@ -387,7 +359,7 @@ Test(jetstream, monitoring_shows_storaged_figures) {
     json_decref(info);
     h_close(c);
     c = js_conn(srv);
-    wait_api(c);
+    js_wait_api(c);
     create_stream(c, "MON", "mon.>");
     for (int i = 0; i < 5; i++) json_decref(request_json(c, "mon.x", "12345"));
     json_t *jsz = get_json(mp, "/jsz");
@@ -434,7 +406,7 @@ Test(jetstream, snapshot_and_restore_a_stream) {
     js_env e;
     env_start(&e, "1");
     h_conn *c = js_conn(e.s);
-    wait_api(c);
+    js_wait_api(c);
     create_stream(c, "BAK", "bak.>");
     char big[3000];
     memset(big, 'x', sizeof big - 1);
@@ -526,7 +498,7 @@ Test(jetstream, stream_update_refuses_consumer_limits_violations) {
     js_env e;
     env_start(&e, "1");
     h_conn *c = js_conn(e.s);
-    wait_api(c);
+    js_wait_api(c);
     create_stream(c, "LIM", "lim.>");
     json_t *r = request_json(c, "$JS.API.CONSUMER.CREATE.LIM.C1",
                              "{\"stream_name\":\"LIM\",\"config\":{\"durable_name\":\"C1\","
@@ -565,14 +537,14 @@ Test(jetstream, encryption_at_rest_with_the_configured_key) {
              e.store);
     e.s = h_server_start(conf, "--workers", "1");
     h_conn *c = js_conn(e.s);
-    wait_api(c);
+    js_wait_api(c);
     create_stream(c, "SEC", "sec.>");
     json_decref(request_json(c, "sec.a", "PLAINTEXT-MARKER-42"));
     cr_assert(!tree_contains(e.store, "PLAINTEXT-MARKER-42"), "the payload is on disk in clear");
     h_close(c);
     h_server_restart(e.s);
     c = js_conn(e.s);
-    wait_api(c);
+    js_wait_api(c);
     char *v = get_msg(c, "SEC", 1);
     cr_assert_str_eq(v, "PLAINTEXT-MARKER-42");
     free(v);
@@ -585,7 +557,7 @@ Test(jetstream, encryption_at_rest_with_the_configured_key) {
     fclose(f);
     h_server_restart(e.s);
     c = js_conn(e.s);
-    wait_api(c);
+    js_wait_api(c);
     json_t *r = request_json(c, "$JS.API.STREAM.INFO.SEC", "");
     cr_assert_not_null(json_object_get(r, "error"), "served with the wrong key: %s",
                        json_dumps(r, 0));
@@ -603,7 +575,7 @@ Test(jetstream, flipped_bit_is_fenced_and_reported) {
     cr_assert_not_null(mkdtemp(e.store));
     e.s = h_server_start(NULL, "-js", "-sd", e.store, "--workers", "1", "-m", "-1");
     h_conn *c = js_conn(e.s);
-    wait_api(c);
+    js_wait_api(c);
     create_stream(c, "BITS", "bits");
     for (int i = 1; i <= 20; i++) {
         char body[64];
@@ -627,7 +599,7 @@ Test(jetstream, flipped_bit_is_fenced_and_reported) {
     cr_assert(h_server_wait_log(e.s, "recovered with lost data", H_TIMEOUT_MS),
               "the damage was not logged");
     c = js_conn(e.s);
-    wait_api(c);
+    js_wait_api(c);
     char *v = get_msg(c, "BITS", 9);
     cr_assert_str_eq(v, "payload-09-xxxxxxxxxxxxxxxxxxxxxxxx");
     free(v);

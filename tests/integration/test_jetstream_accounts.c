@@ -38,48 +38,8 @@ typedef struct env {
     h_conn *a, *b, *c;
 } env;
 
-static int g_inbox;
-
-static json_t *req(h_conn *c, const char *subj, const char *body) {
-    char inbox[32];
-    snprintf(inbox, sizeof inbox, "_INBOX.r%d", ++g_inbox);
-    h_sendf(c, "PUB %s %s %zu\r\n%s\r\n", subj, inbox, strlen(body), body);
-    h_msg m;
-    for (;;) { /* late replies to earlier requests (after a restart) are skipped */
-        cr_assert(h_try_read_msg(c, &m, H_TIMEOUT_MS), "no reply to %s", subj);
-        if (!strcmp(m.subject, inbox)) break;
-        h_msg_free(&m);
-    }
-    cr_assert(!m.hmsg, "status instead of JSON for %s: %s", subj, m.data);
-    json_error_t err;
-    json_t *j = json_loads(m.data, 0, &err);
-    cr_assert_not_null(j, "reply to %s is not JSON: %s", subj, m.data);
-    h_msg_free(&m);
-    return j;
-}
-
 static int err_code(json_t *r) {
     return (int)json_integer_value(json_object_get(json_object_get(r, "error"), "err_code"));
-}
-
-/* Waits until storaged answers $JS.API.INFO on c (no 503 no-responders status). */
-static void wait_api(h_conn *c) {
-    for (int64_t deadline = h_now_ms() + 10000; h_now_ms() < deadline;) {
-        char inbox[32];
-        snprintf(inbox, sizeof inbox, "_INBOX.r%d", ++g_inbox);
-        h_sendf(c, "PUB $JS.API.INFO %s 0\r\n\r\n", inbox);
-        h_msg m;
-        bool ok = false;
-        while (h_try_read_msg(c, &m, H_TIMEOUT_MS)) {
-            bool mine = !strcmp(m.subject, inbox);
-            ok = mine && (!m.hmsg || strncmp(m.data, "NATS/1.0 503", 12) != 0);
-            h_msg_free(&m);
-            if (mine) break;
-        }
-        if (ok) return;
-        h_pause_ms(20); /* retry interval while storaged starts */
-    }
-    cr_assert_fail("storaged never answered $JS.API.INFO");
 }
 
 static h_conn *conn(env *e, const char *json) {
@@ -101,8 +61,8 @@ static void env_start(env *e) {
     e->a = conn(e, CONN("a"));
     e->b = conn(e, CONN("b"));
     e->c = conn(e, CONN("c"));
-    wait_api(e->a);
-    wait_api(e->b);
+    js_wait_api(e->a);
+    js_wait_api(e->b);
 }
 
 static void env_stop(env *e) {
@@ -116,7 +76,7 @@ static void env_stop(env *e) {
 static void create(h_conn *c, const char *name, const char *body) {
     char subj[128];
     snprintf(subj, sizeof subj, "$JS.API.STREAM.CREATE.%s", name);
-    json_t *r = req(c, subj, body);
+    json_t *r = js_request_json(c, subj, body);
     cr_assert_null(json_object_get(r, "error"), "create %s: %s", name, json_dumps(r, 0));
     json_decref(r);
 }
@@ -124,7 +84,7 @@ static void create(h_conn *c, const char *name, const char *body) {
 static json_int_t stream_msgs(h_conn *c, const char *name) {
     char subj[128];
     snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", name);
-    json_t *r = req(c, subj, "");
+    json_t *r = js_request_json(c, subj, "");
     json_t *st = json_object_get(r, "state");
     cr_assert_not_null(st, "no state: %s", json_dumps(r, 0));
     json_int_t n = json_integer_value(json_object_get(st, "messages"));
@@ -134,7 +94,7 @@ static json_int_t stream_msgs(h_conn *c, const char *name) {
 
 static void publish_n(h_conn *c, const char *subj, int n) {
     for (int i = 0; i < n; i++) {
-        json_t *ack = req(c, subj, "payload");
+        json_t *ack = js_request_json(c, subj, "payload");
         cr_assert_null(json_object_get(ack, "error"), "publish: %s", json_dumps(ack, 0));
         json_decref(ack);
     }
@@ -153,16 +113,16 @@ Test(jetstream_accounts, isolation_info_limits_and_not_enabled) {
     cr_assert_eq(stream_msgs(e.a, "S"), 3);
     cr_assert_eq(stream_msgs(e.b, "S"), 1);
     /* C has no JetStream: a publish on the subject finds no stream, its requests get 10039. */
-    json_t *r = req(e.c, "$JS.API.INFO", "");
+    json_t *r = js_request_json(e.c, "$JS.API.INFO", "");
     cr_assert_eq(err_code(r), 10039, "%s", json_dumps(r, 0));
     cr_assert_str_eq(json_string_value(json_object_get(r, "type")),
                      "io.nats.jetstream.api.v1.account_info_response");
     json_decref(r);
-    r = req(e.c, "$JS.API.STREAM.INFO.S", "");
+    r = js_request_json(e.c, "$JS.API.STREAM.INFO.S", "");
     cr_assert_eq(err_code(r), 10039);
     json_decref(r);
     /* Account info: each account its own usage and limits. */
-    r = req(e.b, "$JS.API.INFO", "");
+    r = js_request_json(e.b, "$JS.API.INFO", "");
     json_t *l = json_object_get(r, "limits");
     cr_assert_eq(json_integer_value(json_object_get(l, "max_streams")), 2);
     cr_assert_eq(json_integer_value(json_object_get(l, "max_consumers")), 1000);
@@ -172,7 +132,7 @@ Test(jetstream_accounts, isolation_info_limits_and_not_enabled) {
     cr_assert_gt(json_integer_value(json_object_get(r, "memory")), 0);
     cr_assert_eq(json_integer_value(json_object_get(r, "storage")), 0);
     json_decref(r);
-    r = req(e.a, "$JS.API.INFO", "");
+    r = js_request_json(e.a, "$JS.API.INFO", "");
     l = json_object_get(r, "limits");
     cr_assert_eq(json_integer_value(json_object_get(l, "max_streams")), -1);
     cr_assert_eq(json_integer_value(json_object_get(r, "memory")), 0);
@@ -180,7 +140,7 @@ Test(jetstream_accounts, isolation_info_limits_and_not_enabled) {
     json_decref(r);
     /* B's max_streams. */
     create(e.b, "T", "{\"name\":\"T\",\"subjects\":[\"t\"],\"storage\":\"memory\"}");
-    r = req(e.b, "$JS.API.STREAM.CREATE.U", "{\"name\":\"U\",\"subjects\":[\"u\"]}");
+    r = js_request_json(e.b, "$JS.API.STREAM.CREATE.U", "{\"name\":\"U\",\"subjects\":[\"u\"]}");
     cr_assert_eq(err_code(r), 10027, "%s", json_dumps(r, 0));
     json_decref(r);
     env_stop(&e);
@@ -228,8 +188,8 @@ Test(jetstream_accounts, storaged_restart_recovers_every_account) {
     cr_assert_gt(sd, 0, "no storaged child process");
     kill(sd, SIGKILL);
     cr_assert(h_server_wait_log(e.s, "Storage daemon", H_TIMEOUT_MS));
-    wait_api(e.a);
-    wait_api(e.b);
+    js_wait_api(e.a);
+    js_wait_api(e.b);
     cr_assert_neq(storaged_pid(e.s), sd, "storaged was not restarted");
     cr_assert_eq(stream_msgs(e.a, "S"), 4);
     cr_assert_eq(stream_msgs(e.b, "S"), 2);
@@ -377,7 +337,7 @@ static const char *const reload_fmt =
  * reload after the supervisor, on its own signal. */
 static json_t *info_until(h_conn *c, int code) {
     for (int64_t deadline = h_now_ms() + 10000; h_now_ms() < deadline;) {
-        json_t *r = req(c, "$JS.API.INFO", "");
+        json_t *r = js_request_json(c, "$JS.API.INFO", "");
         if (err_code(r) == code) return r;
         json_decref(r);
         h_pause_ms(20); /* poll interval while storaged reloads */
@@ -392,7 +352,7 @@ Test(jetstream_accounts, reload_enables_disables_and_changes_limits) {
     env_start(&e);
     create(e.a, "S", "{\"name\":\"S\",\"subjects\":[\"s\"]}");
     publish_n(e.a, "s", 2);
-    json_t *r = req(e.c, "$JS.API.INFO", "");
+    json_t *r = js_request_json(e.c, "$JS.API.INFO", "");
     cr_assert_eq(err_code(r), 10039);
     json_decref(r);
     FILE *f = fopen(e.s->conf_path, "w");

@@ -36,46 +36,6 @@ typedef struct env {
     h_conn *a, *b, *c;
 } env;
 
-static int g_inbox;
-
-static json_t *req(h_conn *c, const char *subj, const char *body) {
-    char inbox[32];
-    snprintf(inbox, sizeof inbox, "_INBOX.r%d", ++g_inbox);
-    h_sendf(c, "PUB %s %s %zu\r\n%s\r\n", subj, inbox, strlen(body), body);
-    h_msg m;
-    for (;;) {
-        cr_assert(h_try_read_msg(c, &m, H_TIMEOUT_MS), "no reply to %s", subj);
-        if (!strcmp(m.subject, inbox)) break;
-        h_msg_free(&m);
-    }
-    cr_assert(!m.hmsg, "status instead of JSON for %s: %s", subj, m.data);
-    json_error_t err;
-    json_t *j = json_loads(m.data, 0, &err);
-    cr_assert_not_null(j, "reply to %s is not JSON: %s", subj, m.data);
-    h_msg_free(&m);
-    return j;
-}
-
-/* Waits until storaged answers $JS.API.INFO on c (no 503 no-responders status). */
-static void wait_api(h_conn *c) {
-    for (int64_t deadline = h_now_ms() + 10000; h_now_ms() < deadline;) {
-        char inbox[32];
-        snprintf(inbox, sizeof inbox, "_INBOX.r%d", ++g_inbox);
-        h_sendf(c, "PUB $JS.API.INFO %s 0\r\n\r\n", inbox);
-        h_msg m;
-        bool ok = false;
-        while (h_try_read_msg(c, &m, H_TIMEOUT_MS)) {
-            bool mine = !strcmp(m.subject, inbox);
-            ok = mine && (!m.hmsg || strncmp(m.data, "NATS/1.0 503", 12) != 0);
-            h_msg_free(&m);
-            if (mine) break;
-        }
-        if (ok) return;
-        h_pause_ms(20); /* retry interval while storaged starts */
-    }
-    cr_assert_fail("storaged never answered $JS.API.INFO");
-}
-
 static h_conn *conn(env *e, const char *json) {
     h_conn *c = h_connect_setup(e->s->port, json);
     h_send(c, "SUB _INBOX.> 99\r\n");
@@ -92,9 +52,9 @@ static void env_start_dom(env *e, const char *extra) {
     e->a = conn(e, CONN("a"));
     e->b = conn(e, CONN("b"));
     e->c = conn(e, CONN("c"));
-    wait_api(e->a);
-    wait_api(e->b);
-    wait_api(e->c);
+    js_wait_api(e->a);
+    js_wait_api(e->b);
+    js_wait_api(e->c);
 }
 
 static void env_start(env *e) {
@@ -112,7 +72,7 @@ static void env_stop(env *e) {
 static void create(h_conn *c, const char *name, const char *body) {
     char subj[128];
     snprintf(subj, sizeof subj, "$JS.API.STREAM.CREATE.%s", name);
-    json_t *r = req(c, subj, body);
+    json_t *r = js_request_json(c, subj, body);
     cr_assert_null(json_object_get(r, "error"), "create %s: %s", name, json_dumps(r, 0));
     json_decref(r);
 }
@@ -120,7 +80,7 @@ static void create(h_conn *c, const char *name, const char *body) {
 static json_t *info(h_conn *c, const char *name) {
     char subj[128];
     snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", name);
-    json_t *r = req(c, subj, "");
+    json_t *r = js_request_json(c, subj, "");
     cr_assert_not_null(json_object_get(r, "state"), "no state: %s", json_dumps(r, 0));
     return r;
 }
@@ -144,7 +104,7 @@ static void wait_msgs(h_conn *c, const char *name, json_int_t want) {
 
 static void publish_n(h_conn *c, const char *subj, int n) {
     for (int i = 0; i < n; i++) {
-        json_t *ack = req(c, subj, "payload");
+        json_t *ack = js_request_json(c, subj, "payload");
         cr_assert_null(json_object_get(ack, "error"), "publish: %s", json_dumps(ack, 0));
         json_decref(ack);
     }
@@ -161,7 +121,7 @@ Test(jetstream_ext_sources, source_and_mirror_through_imports) {
     create(e.b, "ORIGIN", "{\"name\":\"ORIGIN\",\"subjects\":[\"o.>\"]}");
     publish_n(e.b, "o.a", 2);
     /* The imported API reaches B's JetStream from A. */
-    json_t *r = req(e.a, "$JS.B.API.STREAM.INFO.ORIGIN", "");
+    json_t *r = js_request_json(e.a, "$JS.B.API.STREAM.INFO.ORIGIN", "");
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "state"), "messages")), 2,
                  "%s", json_dumps(r, 0));
     json_decref(r);
@@ -208,7 +168,7 @@ Test(jetstream_ext_sources, prefix_checks) {
     env e;
     env_start(&e);
     json_t *r =
-        req(e.a, "$JS.API.STREAM.CREATE.X",
+        js_request_json(e.a, "$JS.API.STREAM.CREATE.X",
             "{\"name\":\"X\",\"sources\":[{\"name\":\"O\",\"external\":{\"api\":\"$JS.API\"}}]}");
     json_t *err = json_object_get(r, "error");
     cr_assert_eq(json_integer_value(json_object_get(err, "err_code")), 10021, "%s",
@@ -216,7 +176,7 @@ Test(jetstream_ext_sources, prefix_checks) {
     cr_assert_str_eq(json_string_value(json_object_get(err, "description")),
                      "stream external api prefix $JS.API must not overlap with $JS.API");
     json_decref(r);
-    r = req(e.a, "$JS.API.STREAM.CREATE.X",
+    r = js_request_json(e.a, "$JS.API.STREAM.CREATE.X",
             "{\"name\":\"X\",\"mirror\":{\"name\":\"O\",\"external\":{\"api\":\"$JS.B.API\","
             "\"deliver\":\"d.>\"}}}");
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "error"), "err_code")),
