@@ -315,11 +315,16 @@ Test(jetstream_imports, push_consumer_delivers_through_stream_import) {
            "{\"stream_name\":\"TEST\",\"config\":{\"durable_name\":\"dlc\","
            "\"deliver_subject\":\"_d_\",\"ack_policy\":\"explicit\"}}");
 
-    /* The import alone is no interest: nothing is delivered. */
-    json_t *ci = consumer_info(a, "TEST", "dlc");
-    cr_assert_eq(json_integer_value(json_object_get(ci, "num_pending")), TO_SEND);
-    cr_assert_eq(delivered_of(ci), 0, "delivered without interest: %s", json_dumps(ci, 0));
-    json_decref(ci);
+    /* The import alone is no interest: nothing is delivered.  Checking that nothing happens
+     * needs a bounded wait (Go sleeps 200 ms): watched for 600 ms, over two of storaged's
+     * 250 ms interest checks of a push consumer without a subscriber. */
+    json_t *ci;
+    for (int64_t end = h_now_ms() + 600; h_now_ms() < end; h_pause_ms(50)) {
+        ci = consumer_info(a, "TEST", "dlc");
+        cr_assert_eq(json_integer_value(json_object_get(ci, "num_pending")), TO_SEND);
+        cr_assert_eq(delivered_of(ci), 0, "delivered without interest: %s", json_dumps(ci, 0));
+        json_decref(ci);
+    }
 
     /* B's subscription on the imported subject is: every message arrives there. */
     h_send(b, "SUB foo 1\r\n");
