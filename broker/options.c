@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "common/log.h"
+#include "common/subject.h"
 
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -411,6 +412,14 @@ int br_options_validate(const br_options *o) {
     }
     if (o->server_name && strchr(o->server_name, ' ')) {
         return opt_fail("server name cannot contain spaces");
+    }
+    if (o->js_domain && o->js_domain[0]) { /* Go validateJetStreamOptions */
+        char subj[600];
+        int n = snprintf(subj, sizeof subj, "$JS.%s.API", o->js_domain);
+        if (n < 0 || (size_t)n >= sizeof subj || !nx_subject_valid(subj, (size_t)n))
+            return opt_fail("invalid domain name: derived \"%s\" is not a valid subject", subj);
+        if (strpbrk(o->js_domain, " \t\r\n\f.*>"))
+            return opt_fail("invalid domain name: may not contain ., * or >");
     }
     if (o->jetstream && br_accounts_conf_js_on_system(&o->accounts)) {
         return opt_fail("Not allowed to enable JetStream on the system account");

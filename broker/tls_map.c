@@ -380,7 +380,20 @@ static bool subject_dn(const X509_NAME *nm, br_dn *dn) {
     return true;
 }
 
+/* A value with an embedded NUL: Go compares the whole string, so it never equals a configured
+ * user name; copied into a C string it would (cut at the NUL).  Such values map to nobody. */
+static bool has_nul(const ASN1_STRING *v) {
+    return memchr(ASN1_STRING_get0_data(v), 0, (size_t)ASN1_STRING_length(v)) != NULL;
+}
+
+static bool subject_has_nul(const X509_NAME *nm) {
+    for (int i = 0; i < X509_NAME_entry_count(nm); i++)
+        if (has_nul(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)))) return true;
+    return false;
+}
+
 static void add_str(char ***arr, size_t *n, const ASN1_IA5STRING *s) {
+    if (has_nul(s)) return;
     char **na = realloc(*arr, (*n + 1) * sizeof *na);
     if (!na) abort();
     *arr = na;
@@ -398,6 +411,11 @@ int br_cert_ident_from_x509(X509 *x, br_cert_ident *id) {
     }
     GENERAL_NAMES_free(gens);
     const X509_NAME *nm = X509_get_subject_name(x);
+    if (subject_has_nul(nm)) { /* no subject mapping at all: dropping the value could match */
+        id->rdn = dupn("", 0);
+        id->dcs = dupn("", 0);
+        return 0;
+    }
     subject_strings(nm, id);
     id->dn_ok = subject_dn(nm, &id->dn);
     return 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <nats/nats.h>
 
@@ -132,4 +133,37 @@ Test(jetstream_domain, configured_account) {
               "a");
     streams_and_kv_through_the_domain(&e);
     env_stop(&e);
+}
+
+/* Go validateJetStreamOptions: a domain must be a name usable inside a subject. */
+Test(jetstream_domain, invalid_domain_refused) {
+    static const struct {
+        const char *domain, *want;
+    } cases[] = {
+        {"a.b", "invalid domain name: may not contain ., * or >"},
+        {"*", "invalid domain name: may not contain ., * or >"},
+        {"x>", "invalid domain name: may not contain ., * or >"},
+        {"a b", "invalid domain name: derived"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[] = "/tmp/nx-jsdv-XXXXXX";
+        cr_assert_not_null(mkdtemp(dir));
+        char conf[64], cmd[1024], out[64];
+        snprintf(conf, sizeof conf, "%s/c.conf", dir);
+        snprintf(out, sizeof out, "%s/out.txt", dir);
+        FILE *f = fopen(conf, "w");
+        fprintf(f, "jetstream { store_dir: \"%s\", domain: \"%s\" }\n", dir, cases[i].domain);
+        fclose(f);
+        snprintf(cmd, sizeof cmd, "%s -c %s -p -1 >%s 2>&1", getenv("NATS_SERVER_BIN"), conf, out);
+        int rc = system(cmd);
+        cr_assert(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) != 0, "domain %s must be refused",
+                  cases[i].domain);
+        f = fopen(out, "r");
+        char text[2048] = "";
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        text[n] = '\0';
+        fclose(f);
+        cr_assert(strstr(text, cases[i].want), "domain %s: %s", cases[i].domain, text);
+        rm_tree(dir);
+    }
 }

@@ -223,3 +223,32 @@ Test(tls_map_unit, mapping_order_and_notes) {
     br_cert_ident_free(&id);
     X509_free(x);
 }
+
+/* A name with an embedded NUL (a CA signed "alice\0.evil.com") must not map to "alice": such
+ * SAN values are dropped and a subject holding one maps to nobody. */
+Test(tls_map_unit, embedded_nul_maps_to_nobody) {
+    X509 *x = X509_new();
+    X509_NAME *nm = X509_get_subject_name(x);
+    static const unsigned char cn[] = {'a', 'l', 'i', 'c', 'e', 0, 'x'};
+    cr_assert_eq(X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, cn, (int)sizeof cn, -1, 0), 1);
+    cr_assert_eq(X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_ASC, (const unsigned char *)"corp",
+                                            -1, -1, 0),
+                 1);
+    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+    GENERAL_NAME *g = GENERAL_NAME_new();
+    ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+    static const char email[] = "alice\0.evil.com";
+    ASN1_STRING_set(ia5, email, (int)sizeof email - 1);
+    GENERAL_NAME_set0_value(g, GEN_EMAIL, ia5);
+    sk_GENERAL_NAME_push(gens, g);
+    cr_assert_eq(X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0), 1);
+    GENERAL_NAMES_free(gens);
+    br_cert_ident id;
+    cr_assert_eq(br_cert_ident_from_x509(x, &id), 0);
+    cr_assert_eq(id.nemails, 0, "a SAN with a NUL must not be kept");
+    cr_assert_str_eq(id.rdn, "", "no RDN string without the NUL value: it could match \"O=corp\"");
+    cr_assert_not(id.dn_ok);
+    cr_assert_not(id.has_subject);
+    br_cert_ident_free(&id);
+    X509_free(x);
+}
