@@ -116,8 +116,7 @@ static br_isub *isub_add(br_server *s, br_account *a, const char *subject, uint8
 }
 
 /* The exporter's response type for `subject` (Go getServiceExport: exact, then wildcard). */
-/* The service export of account e that covers subject (an exact match first, as Go). */
-static const br_export_conf *service_export(const br_acc_conf *e, const char *subject) {
+const br_export_conf *br_accounts_service_export(const br_acc_conf *e, const char *subject) {
     if (!e) return NULL;
     size_t len = strlen(subject);
     for (size_t i = 0; i < e->nexports; i++)
@@ -141,9 +140,11 @@ static void add_service_import(br_server *s, br_account *a, const br_import_conf
     si->dest = dest;
     si->from = xdup(im->to && *im->to ? im->to : im->subject);
     si->to = xdup(im->subject);
-    const br_export_conf *ex = service_export(br_accounts_conf_find(conf, dest->name), si->to);
+    const br_export_conf *ex =
+        br_accounts_service_export(br_accounts_conf_find(conf, dest->name), si->to);
     si->rt = ex ? ex->rt : BR_RESP_SINGLETON;
     si->threshold_ms = ex ? ex->threshold_ms : 0;
+    si->latency = ex && ex->lat_subject;
     if (!nx_subject_is_literal(si->to, strlen(si->to))) {
         if (!strcmp(si->to, si->from)) {
             si->use_pub = true;

@@ -91,6 +91,9 @@ typedef struct br_accounts_conf {
 
 void br_accounts_conf_free(br_accounts_conf *c);
 const br_acc_conf *br_accounts_conf_find(const br_accounts_conf *c, const char *name);
+/* The service export of account e that covers subject (Go getServiceExport: an exact match
+ * first, then a wildcard export); NULL when none. */
+const br_export_conf *br_accounts_service_export(const br_acc_conf *e, const char *subject);
 /* The system account's name, or NULL when there is none (no_system_account). */
 const char *br_accounts_system_name(const br_accounts_conf *c);
 /* True when the system account has JetStream enabled (Go: "Not allowed to enable JetStream on
@@ -143,6 +146,7 @@ typedef struct br_service_in {
     nx_transform *tr; /* from -> to when they differ with wildcards */
     br_resp_type rt;
     int64_t threshold_ms; /* the export's response threshold (0: Go's default, 2 min) */
+    bool latency;         /* the export tracks latency: requests look up its settings */
     bool use_pub;
 } br_service_in;
 

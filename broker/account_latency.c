@@ -36,20 +36,10 @@ struct br_latency {
 
 /* ---- configuration lookups -------------------------------------------------------------- */
 
-/* The export the import reaches (Go getServiceExport, then a wildcard export), when it tracks
- * latency. */
+/* The export the import reaches, when it tracks latency (the current options' settings). */
 static const br_export_conf *latency_export(br_server *s, const br_service_in *si) {
-    const br_acc_conf *e = br_accounts_conf_find(&s->opts->accounts, si->dest->name);
-    if (!e) return NULL;
-    const br_export_conf *hit = NULL;
-    for (size_t i = 0; i < e->nexports && !hit; i++)
-        if (e->exports[i].service && !strcmp(e->exports[i].subject, si->to)) hit = &e->exports[i];
-    size_t len = strlen(si->to);
-    for (size_t i = 0; i < e->nexports && !hit; i++) {
-        const br_export_conf *x = &e->exports[i];
-        if (x->service && nx_subject_subset_match(si->to, len, x->subject, strlen(x->subject)))
-            hit = x;
-    }
+    const br_export_conf *hit = br_accounts_service_export(
+        br_accounts_conf_find(&s->opts->accounts, si->dest->name), si->to);
     return hit && hit->lat_subject ? hit : NULL;
 }
 
@@ -324,7 +314,7 @@ static void publish(br_server *s, br_account *acc, const char *subject, int stat
 }
 
 br_latency *br_latency_start(br_server *s, const br_pub *m, const br_service_in *si) {
-    if (m->response) return NULL;
+    if (m->response || !si->latency) return NULL; /* the common case: no lookups */
     const br_export_conf *e = latency_export(s, si);
     if (!e) return NULL;
     json_t *header = NULL;
