@@ -49,9 +49,17 @@ void js_batch_recover(js_stream *st) {
         sd_store_msg_free(&sm);
         return;
     }
+    /* Only a tail the crash left: if anything after it was stored and removed since (the
+     * commit message deleted, expired or limited away after its batch was acknowledged), the
+     * stream's last sequence is past it, and the batch is not touched. */
+    sd_stream_state ss = {0};
+    sd_store_fast_state(st->store, &ss);
+    uint64_t stream_last = ss.last_seq;
+    sd_stream_state_free(&ss);
     char *id = NULL;
     uint64_t bseq = 0, last = sm.seq;
-    if (!uncommitted_batch_msg(&sm, &id, &bseq) || bseq > last) {
+    if (last != stream_last || !uncommitted_batch_msg(&sm, &id, &bseq) || bseq > last) {
+        free(id);
         sd_store_msg_free(&sm);
         return;
     }

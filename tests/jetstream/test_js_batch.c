@@ -481,4 +481,14 @@ Test(js_batch, partial_commit_rolled_back_at_recovery) {
     /* A batch whose commit message made it to disk is whole: kept. */
     append_uncommitted("whole", 2, "1");
     cr_assert_eq(last_seq(), 4);
+    /* ... also when its commit message is deleted later: the tail then ends in batch
+     * messages without a commit, but the stream's last sequence is past them. */
+    r = jh_req(&H, "$JS.API.STREAM.MSG.DELETE.TEST", "{\"seq\":4}");
+    cr_assert(json_is_true(json_object_get(r, "success")), "%s", json_dumps(r, 0));
+    json_decref(r);
+    jh_restart(&H);
+    r = jh_req(&H, "$JS.API.STREAM.INFO.TEST", NULL);
+    cr_assert_eq(jh_int(r, "state.messages"), 3, "the acknowledged batch must stay");
+    cr_assert_eq(jh_int(r, "state.last_seq"), 4);
+    json_decref(r);
 }
