@@ -77,13 +77,21 @@ static inline json_t *js_request_json(h_conn *c, const char *subj, const char *b
     return j;
 }
 
-/* Waits until storaged answers $JS.API.INFO on c (no 503 no-responders status). */
+/* Waits until storaged answers $JS.API.INFO on c: neither Go's 503 no-responders status nor
+ * silence (a connection without no_responders gets no reply while storaged is down). */
 static inline void js_wait_api(h_conn *c) {
     for (int64_t deadline = h_now_ms() + 10000; h_now_ms() < deadline;) {
+        char inbox[32];
+        snprintf(inbox, sizeof inbox, "_INBOX.r%d", ++js_util_inbox);
+        h_sendf(c, "PUB $JS.API.INFO %s 0\r\n\r\n", inbox);
         h_msg m;
-        js_request(c, "$JS.API.INFO", "", &m);
-        bool ok = !m.hmsg || strncmp(m.data, "NATS/1.0 503", 12) != 0;
-        h_msg_free(&m);
+        bool ok = false;
+        while (h_try_read_msg(c, &m, H_TIMEOUT_MS)) {
+            bool mine = !strcmp(m.subject, inbox);
+            ok = mine && (!m.hmsg || strncmp(m.data, "NATS/1.0 503", 12) != 0);
+            h_msg_free(&m);
+            if (mine) break;
+        }
         if (ok) return;
         h_pause_ms(20); /* retry interval while storaged starts */
     }
